@@ -1,0 +1,240 @@
+package contract
+
+import (
+	"fmt"
+	"slices"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	psapi "k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+)
+
+// AppDataPath is where the Hub keeps all of its state.
+const AppDataPath = "/usr/local/highbyte/appData"
+
+// Expect is what differs between overlays; everything else is the same promise.
+type Expect struct {
+	Namespace   string             // every namespaced object lives here
+	Storage     string             // the appData claim's request, e.g. "1Gi"
+	ServiceType corev1.ServiceType // ClusterIP or NodePort
+	NodePort    int32              // the http port's nodePort; 0 for none
+	Ingress     bool               // an Ingress with TLS routes to the Service
+}
+
+// Check returns every way m breaks the contract for an overlay expected to look
+// like want. Each violation names the object and the field.
+func Check(m *Manifest, want Expect) []string {
+	var v violations
+	checkNamespace(&v, m, want)
+	dep := checkDeployment(&v, m)
+	checkClaim(&v, m, dep, want)
+	checkService(&v, m, dep, want)
+	checkIngress(&v, m, want)
+	checkNoAutoscaler(&v, m)
+	checkPodSecurity(&v, m)
+	return v
+}
+
+type violations []string
+
+func (v *violations) add(format string, args ...any) { *v = append(*v, fmt.Sprintf(format, args...)) }
+
+func checkNamespace(v *violations, m *Manifest, want Expect) {
+	if len(m.Namespaces) != 1 || m.Namespaces[0].Name != want.Namespace {
+		v.add("want exactly one Namespace %q, got %d", want.Namespace, len(m.Namespaces))
+	} else if got := m.Namespaces[0].Labels[psapi.EnforceLevelLabel]; got != string(psapi.LevelRestricted) {
+		v.add("Namespace %s: label %s is %q, want %q", want.Namespace, psapi.EnforceLevelLabel, got, psapi.LevelRestricted)
+	}
+	for _, o := range m.Objects {
+		if o.Kind != "Namespace" && o.Namespace != want.Namespace {
+			v.add("%s: metadata.namespace is %q, want %q", o, o.Namespace, want.Namespace)
+		}
+	}
+}
+
+// checkDeployment returns the Hub's Deployment, or nil when there is not exactly one.
+func checkDeployment(v *violations, m *Manifest) *appsv1.Deployment {
+	if len(m.Deployments) != 1 {
+		v.add("want exactly one Deployment, got %d", len(m.Deployments))
+		return nil
+	}
+	d := &m.Deployments[0]
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+		v.add("Deployment %s: spec.replicas is %s, want 1: the Hub must never run twice", d.Name, intPtr(d.Spec.Replicas))
+	}
+	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		v.add("Deployment %s: spec.strategy.type is %q, want Recreate: a rolling update runs two Hubs on one claim", d.Name, d.Spec.Strategy.Type)
+	}
+	if len(d.Spec.Template.Spec.Containers) != 1 {
+		v.add("Deployment %s: want one container, got %d", d.Name, len(d.Spec.Template.Spec.Containers))
+		return nil
+	}
+	return d
+}
+
+func checkClaim(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
+	if d == nil {
+		return
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	i := slices.IndexFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.MountPath == AppDataPath })
+	if i < 0 {
+		v.add("Deployment %s: container %s mounts nothing at %s", d.Name, c.Name, AppDataPath)
+		return
+	}
+	mount := c.VolumeMounts[i]
+	j := slices.IndexFunc(d.Spec.Template.Spec.Volumes, func(vol corev1.Volume) bool { return vol.Name == mount.Name })
+	if j < 0 || d.Spec.Template.Spec.Volumes[j].PersistentVolumeClaim == nil {
+		v.add("Deployment %s: volume %q mounted at %s is not a persistentVolumeClaim", d.Name, mount.Name, AppDataPath)
+		return
+	}
+	claimName := d.Spec.Template.Spec.Volumes[j].PersistentVolumeClaim.ClaimName
+	k := slices.IndexFunc(m.Claims, func(pvc corev1.PersistentVolumeClaim) bool { return pvc.Name == claimName })
+	if k < 0 {
+		v.add("Deployment %s: volume %q names claim %q, which is not rendered", d.Name, mount.Name, claimName)
+		return
+	}
+	pvc := m.Claims[k]
+	got := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+	if wantQ := resource.MustParse(want.Storage); got.Cmp(wantQ) != 0 {
+		v.add("PersistentVolumeClaim %s: spec.resources.requests.storage is %s, want %s", pvc.Name, got.String(), want.Storage)
+	}
+	if !slices.Equal(pvc.Spec.AccessModes, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}) {
+		v.add("PersistentVolumeClaim %s: spec.accessModes is %v, want [ReadWriteOnce]", pvc.Name, pvc.Spec.AccessModes)
+	}
+}
+
+func checkService(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
+	if len(m.Services) != 1 {
+		v.add("want exactly one Service, got %d", len(m.Services))
+		return
+	}
+	s := m.Services[0]
+	if s.Spec.Type != want.ServiceType {
+		v.add("Service %s: spec.type is %q, want %q", s.Name, s.Spec.Type, want.ServiceType)
+	}
+	i := slices.IndexFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
+	if i < 0 {
+		v.add("Service %s: no port named http", s.Name)
+	} else if got := s.Spec.Ports[i].NodePort; got != want.NodePort {
+		v.add("Service %s: spec.ports[http].nodePort is %d, want %d", s.Name, got, want.NodePort)
+	}
+	if d == nil {
+		return
+	}
+	if len(s.Spec.Selector) == 0 {
+		v.add("Service %s: spec.selector is empty", s.Name)
+	}
+	for k, val := range s.Spec.Selector {
+		if d.Spec.Template.Labels[k] != val {
+			v.add("Service %s: spec.selector %s=%s does not match the pod labels of Deployment %s", s.Name, k, val, d.Name)
+		}
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	for _, p := range s.Spec.Ports {
+		if !containerHasPort(c, p.TargetPort) {
+			v.add("Service %s: port %s targets %s, which container %s does not expose", s.Name, p.Name, p.TargetPort.String(), c.Name)
+		}
+	}
+}
+
+func containerHasPort(c corev1.Container, target intstr.IntOrString) bool {
+	return slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool {
+		if target.Type == intstr.String {
+			return p.Name == target.StrVal
+		}
+		return p.ContainerPort == target.IntVal
+	})
+}
+
+func checkIngress(v *violations, m *Manifest, want Expect) {
+	if !want.Ingress {
+		if len(m.Ingresses) != 0 {
+			v.add("want no Ingress, got %d", len(m.Ingresses))
+		}
+		return
+	}
+	if len(m.Ingresses) != 1 {
+		v.add("want exactly one Ingress, got %d", len(m.Ingresses))
+		return
+	}
+	ing := m.Ingresses[0]
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName == "" {
+		v.add("Ingress %s: spec.ingressClassName is unset", ing.Name)
+	}
+	if len(ing.Spec.TLS) == 0 || ing.Spec.TLS[0].SecretName == "" {
+		v.add("Ingress %s: spec.tls has no secretName", ing.Name)
+	}
+	for _, rule := range ing.Spec.Rules {
+		if !slices.ContainsFunc(ing.Spec.TLS, func(t networkingv1.IngressTLS) bool { return slices.Contains(t.Hosts, rule.Host) }) {
+			v.add("Ingress %s: host %q is not covered by spec.tls", ing.Name, rule.Host)
+		}
+		if rule.HTTP == nil {
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			checkBackend(v, m, ing.Name, p.Backend.Service)
+		}
+	}
+}
+
+func checkBackend(v *violations, m *Manifest, ingress string, b *networkingv1.IngressServiceBackend) {
+	if b == nil {
+		v.add("Ingress %s: a path has no service backend", ingress)
+		return
+	}
+	i := slices.IndexFunc(m.Services, func(s corev1.Service) bool { return s.Name == b.Name })
+	if i < 0 {
+		v.add("Ingress %s: backend Service %q is not rendered", ingress, b.Name)
+		return
+	}
+	ok := slices.ContainsFunc(m.Services[i].Spec.Ports, func(p corev1.ServicePort) bool {
+		return (b.Port.Name != "" && p.Name == b.Port.Name) || (b.Port.Number != 0 && p.Port == b.Port.Number)
+	})
+	if !ok {
+		v.add("Ingress %s: backend port %q/%d is not a port of Service %s", ingress, b.Port.Name, b.Port.Number, b.Name)
+	}
+}
+
+func checkNoAutoscaler(v *violations, m *Manifest) {
+	for _, o := range m.Objects {
+		if o.Kind == "HorizontalPodAutoscaler" || o.Kind == "ScaledObject" {
+			v.add("%s: the Hub must never be autoscaled", o)
+		}
+	}
+}
+
+// checkPodSecurity evaluates every pod template with the same checks that
+// kube-apiserver's PodSecurity admission runs, at the restricted level.
+func checkPodSecurity(v *violations, m *Manifest) {
+	eval, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	if err != nil {
+		v.add("pod security evaluator: %v", err)
+		return
+	}
+	lv := psapi.LevelVersion{Level: psapi.LevelRestricted, Version: psapi.LatestVersion()}
+	check := func(owner string, t *corev1.PodTemplateSpec) {
+		for _, r := range eval.EvaluatePod(lv, &t.ObjectMeta, &t.Spec) {
+			if !r.Allowed {
+				v.add("%s: pod template violates Pod Security restricted: %s (%s)", owner, r.ForbiddenReason, r.ForbiddenDetail)
+			}
+		}
+	}
+	for i := range m.Deployments {
+		check("Deployment "+m.Deployments[i].Name, &m.Deployments[i].Spec.Template)
+	}
+	for i := range m.StatefulSets {
+		check("StatefulSet "+m.StatefulSets[i].Name, &m.StatefulSets[i].Spec.Template)
+	}
+}
+
+func intPtr(p *int32) string {
+	if p == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*p)
+}

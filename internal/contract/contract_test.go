@@ -1,0 +1,118 @@
+package contract_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/render"
+)
+
+var prod = contract.Expect{Namespace: "hubkit", Storage: "50Gi", ServiceType: corev1.ServiceTypeClusterIP, Ingress: true}
+
+func renderedProd(t *testing.T) *contract.Manifest {
+	t.Helper()
+	out, err := render.Krusty(filepath.Join("..", "..", "overlays", "prod"))
+	require.NoError(t, err)
+	m, err := contract.Parse(out)
+	require.NoError(t, err)
+	require.Empty(t, contract.Check(m, prod), "the unbroken prod overlay must keep the contract")
+	return m
+}
+
+// Each case breaks one promise in the real prod render and names the violation
+// that must be reported: a check that cannot fail is no check.
+func TestCheckReportsEachBrokenPromise(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(m *contract.Manifest)
+		want   string
+	}{
+		{"two replicas", func(m *contract.Manifest) { m.Deployments[0].Spec.Replicas = ptr.To[int32](2) },
+			"Deployment hbih: spec.replicas is 2, want 1"},
+		{"replicas unset", func(m *contract.Manifest) { m.Deployments[0].Spec.Replicas = nil },
+			"spec.replicas is unset, want 1"},
+		{"rolling update", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
+		}, `spec.strategy.type is "RollingUpdate", want Recreate`},
+		{"a second Deployment", func(m *contract.Manifest) { m.Deployments = append(m.Deployments, m.Deployments[0]) },
+			"want exactly one Deployment, got 2"},
+		{"an autoscaler", func(m *contract.Manifest) {
+			m.Objects = append(m.Objects, contract.Object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler", Namespace: "hubkit", Name: "hbih"})
+		}, "HorizontalPodAutoscaler hubkit/hbih: the Hub must never be autoscaled"},
+		{"appData not mounted", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Template.Spec.Containers[0].VolumeMounts[0].MountPath = "/data"
+		}, "mounts nothing at /usr/local/highbyte/appData"},
+		{"appData on an emptyDir", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Template.Spec.Volumes[0].VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+		}, "is not a persistentVolumeClaim"},
+		{"claim not rendered", func(m *contract.Manifest) { m.Claims = nil },
+			`names claim "hbih-appdata", which is not rendered`},
+		{"wrong size", func(m *contract.Manifest) {
+			m.Claims[0].Spec.Resources.Requests[corev1.ResourceStorage] = contractQuantity(t, "1Gi")
+		}, "spec.resources.requests.storage is 1Gi, want 50Gi"},
+		{"shared claim", func(m *contract.Manifest) {
+			m.Claims[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+		}, "spec.accessModes is [ReadWriteMany], want [ReadWriteOnce]"},
+		{"service type", func(m *contract.Manifest) { m.Services[0].Spec.Type = corev1.ServiceTypeLoadBalancer },
+			`spec.type is "LoadBalancer", want "ClusterIP"`},
+		{"selector misses the pod", func(m *contract.Manifest) {
+			m.Services[0].Spec.Selector["app.kubernetes.io/name"] = "hub"
+		}, "spec.selector app.kubernetes.io/name=hub does not match the pod labels"},
+		{"target port missing", func(m *contract.Manifest) {
+			m.Services[0].Spec.Ports[0].TargetPort = intstr.FromString("web")
+		}, "port http targets web, which container hub does not expose"},
+		{"ingress backend port missing", func(m *contract.Manifest) {
+			m.Ingresses[0].Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port.Name = "web"
+		}, `backend port "web"/0 is not a port of Service hbih`},
+		{"ingress without TLS", func(m *contract.Manifest) { m.Ingresses[0].Spec.TLS = nil },
+			"spec.tls has no secretName"},
+		{"privilege escalation", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
+		}, "violates Pod Security restricted: allowPrivilegeEscalation != false"},
+		{"object outside the namespace", func(m *contract.Manifest) { m.Objects[1].Namespace = "default" },
+			`metadata.namespace is "default", want "hubkit"`},
+		{"namespace not restricted", func(m *contract.Manifest) {
+			delete(m.Namespaces[0].Labels, "pod-security.kubernetes.io/enforce")
+		}, `label pod-security.kubernetes.io/enforce is "", want "restricted"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := renderedProd(t)
+			tc.mutate(m)
+			got := contract.Check(m, prod)
+			require.NotEmpty(t, got)
+			assert.Condition(t, func() bool {
+				for _, v := range got {
+					if strings.Contains(v, tc.want) {
+						return true
+					}
+				}
+				return false
+			}, "want a violation containing %q, got %q", tc.want, got)
+		})
+	}
+}
+
+func TestParseRejectsFieldsTheAPIDoesNotKnow(t *testing.T) {
+	_, err := contract.Parse([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hbih\nspec:\n  replica: 2\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Deployment hbih")
+	assert.Contains(t, err.Error(), `unknown field "replica"`)
+}
+
+func contractQuantity(t *testing.T, s string) resource.Quantity {
+	t.Helper()
+	q, err := resource.ParseQuantity(s)
+	require.NoError(t, err)
+	return q
+}

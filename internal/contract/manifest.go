@@ -1,0 +1,90 @@
+// Package contract states what every rendered hubkit overlay must be for the
+// Hub to run as one durable pod, as a pure function of the rendered manifests:
+// Check returns every broken promise, and an empty list means the overlay keeps
+// the contract.
+package contract
+
+import (
+	"bytes"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/yaml"
+)
+
+// Manifest is a rendered overlay, decoded into the API types the contract reads.
+type Manifest struct {
+	Namespaces   []corev1.Namespace
+	Deployments  []appsv1.Deployment
+	StatefulSets []appsv1.StatefulSet
+	Services     []corev1.Service
+	Claims       []corev1.PersistentVolumeClaim
+	Ingresses    []networkingv1.Ingress
+	// Objects names every object in the render, in order, the ones above included.
+	Objects []Object
+}
+
+// Object identifies one rendered object.
+type Object struct {
+	APIVersion, Kind, Namespace, Name string
+}
+
+func (o Object) String() string {
+	if o.Namespace == "" {
+		return fmt.Sprintf("%s %s", o.Kind, o.Name)
+	}
+	return fmt.Sprintf("%s %s/%s", o.Kind, o.Namespace, o.Name)
+}
+
+// Parse decodes the multi-document YAML that `kustomize build` prints. Objects
+// of the kinds the contract reads are decoded strictly: a field the API does not
+// know (a typo in a patch, say) is an error, as it would be on the server.
+func Parse(rendered []byte) (*Manifest, error) {
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(rendered), OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		return nil, fmt.Errorf("read rendered YAML: %w", err)
+	}
+	m := &Manifest{}
+	for _, n := range nodes {
+		o := Object{APIVersion: n.GetApiVersion(), Kind: n.GetKind(), Namespace: n.GetNamespace(), Name: n.GetName()}
+		m.Objects = append(m.Objects, o)
+		doc, err := n.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o, err)
+		}
+		if err := m.decode(o, doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", o, err)
+		}
+	}
+	return m, nil
+}
+
+func (m *Manifest) decode(o Object, doc []byte) error {
+	switch o.APIVersion + "/" + o.Kind {
+	case "v1/Namespace":
+		return decodeInto(doc, &m.Namespaces)
+	case "apps/v1/Deployment":
+		return decodeInto(doc, &m.Deployments)
+	case "apps/v1/StatefulSet":
+		return decodeInto(doc, &m.StatefulSets)
+	case "v1/Service":
+		return decodeInto(doc, &m.Services)
+	case "v1/PersistentVolumeClaim":
+		return decodeInto(doc, &m.Claims)
+	case "networking.k8s.io/v1/Ingress":
+		return decodeInto(doc, &m.Ingresses)
+	}
+	return nil
+}
+
+func decodeInto[T any](doc []byte, list *[]T) error {
+	var v T
+	if err := yaml.UnmarshalStrict(doc, &v); err != nil {
+		return err
+	}
+	*list = append(*list, v)
+	return nil
+}
