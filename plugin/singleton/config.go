@@ -1,0 +1,239 @@
+package singleton
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/hubkit/hubkit/fnspec"
+)
+
+// The functionConfig's type.
+const (
+	ConfigAPIVersion = "fn.hubkit.dev/v1alpha1"
+	ConfigKind       = "Singleton"
+)
+
+// Mode says whether the function fixes what it finds or only reports it.
+type Mode string
+
+const (
+	// Enforce fixes what it can, reports each fix, and fails on the rest.
+	Enforce Mode = "enforce"
+	// Audit changes nothing and fails on every finding, fixable or not.
+	Audit Mode = "audit"
+)
+
+// SingletonLabel marks a workload as a singleton ("true") or as never one ("false").
+const SingletonLabel = "hubkit.dev/singleton"
+
+// Config is the Singleton functionConfig (fnspec/singleton.yaml is its schema).
+type Config struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Spec       Spec   `json:"spec"`
+}
+
+// Spec is what the function is told.
+type Spec struct {
+	Mode           Mode       `json:"mode,omitempty"`
+	Singletons     Singletons `json:"singletons,omitempty"`
+	ExternalClaims []string   `json:"externalClaims,omitempty"`
+	Probes         Probes     `json:"probes,omitempty"`
+}
+
+// Singletons says which workloads are singletons, beyond those labelled so.
+type Singletons struct {
+	Select        []framework.Selector `json:"select,omitempty"`
+	ClaimMounters *bool                `json:"claimMounters,omitempty"`
+}
+
+// Probes says how missing probes are made.
+type Probes struct {
+	Container string              `json:"container,omitempty"`
+	Port      *intstr.IntOrString `json:"port,omitempty"`
+	Path      string              `json:"path,omitempty"`
+	Startup   Timing              `json:"startup,omitempty"`
+	Readiness Timing              `json:"readiness,omitempty"`
+	Liveness  Timing              `json:"liveness,omitempty"`
+}
+
+// Timing is the timing of one injected probe.
+type Timing struct {
+	InitialDelaySeconds *int64 `json:"initialDelaySeconds,omitempty"`
+	PeriodSeconds       *int64 `json:"periodSeconds,omitempty"`
+	TimeoutSeconds      *int64 `json:"timeoutSeconds,omitempty"`
+	FailureThreshold    *int64 `json:"failureThreshold,omitempty"`
+}
+
+// Schema implements framework.ValidationSchemaProvider from fnspec/singleton.yaml.
+func (c *Config) Schema() (*spec.Schema, error) {
+	s, err := framework.SchemaFromFunctionDefinition(resid.NewGvk("fn.hubkit.dev", "v1alpha1", ConfigKind), fnspec.Definition())
+	if err != nil {
+		return nil, fmt.Errorf("fnspec/singleton.yaml: %w", err)
+	}
+	return s, nil
+}
+
+// Default implements framework.Defaulter.
+func (c *Config) Default() error {
+	c.Spec.defaults()
+	return nil
+}
+
+// Validate implements framework.Validator: what the schema cannot say.
+func (c *Config) Validate() error {
+	return c.Spec.validate()
+}
+
+func (s *Spec) defaults() {
+	if s.Mode == "" {
+		s.Mode = Enforce
+	}
+	if s.Singletons.ClaimMounters == nil {
+		s.Singletons.ClaimMounters = ptr(true)
+	}
+	if s.Probes.Port == nil {
+		s.Probes.Port = ptr(intstr.FromString("http"))
+	}
+	// A JVM that opens a large appData can take minutes on its first start:
+	// the startup probe allows 5 minutes before liveness takes over.
+	s.Probes.Startup.defaults(Timing{PeriodSeconds: ptr[int64](10), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](30)})
+	s.Probes.Readiness.defaults(Timing{PeriodSeconds: ptr[int64](10), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](3)})
+	s.Probes.Liveness.defaults(Timing{PeriodSeconds: ptr[int64](20), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](3)})
+}
+
+func (t *Timing) defaults(d Timing) {
+	for _, f := range []struct{ v, d **int64 }{
+		{&t.InitialDelaySeconds, &d.InitialDelaySeconds}, {&t.PeriodSeconds, &d.PeriodSeconds},
+		{&t.TimeoutSeconds, &d.TimeoutSeconds}, {&t.FailureThreshold, &d.FailureThreshold},
+	} {
+		if *f.v == nil {
+			*f.v = *f.d
+		}
+	}
+}
+
+// validate checks what the schema cannot say (the schema checks the mode).
+func (s *Spec) validate() error {
+	if p := s.Probes.Port; p.Type == intstr.Int && (p.IntVal < 1 || p.IntVal > 65535) {
+		return fmt.Errorf("spec.probes.port is %d: use a port name or a number from 1 to 65535", p.IntVal)
+	}
+	if p := s.Probes.Port; p.Type == intstr.String && p.StrVal == "" {
+		return fmt.Errorf("spec.probes.port is empty: use a port name or number")
+	}
+	if s.Probes.Path != "" && !strings.HasPrefix(s.Probes.Path, "/") {
+		return fmt.Errorf("spec.probes.path is %q: an HTTP path starts with /", s.Probes.Path)
+	}
+	for i, c := range s.ExternalClaims {
+		if c == "" || strings.Count(c, "/") > 1 {
+			return fmt.Errorf("spec.externalClaims[%d] is %q: use name or namespace/name", i, c)
+		}
+	}
+	return nil
+}
+
+// configMapKeys are the data keys of a ConfigMap functionConfig, as given by
+// `kpt fn eval --exec singleton -- key=value`.
+const configMapKeys = "mode, claimMounters, externalClaims, container, port, path"
+
+// setFromConfigMap sets the Spec field that ConfigMap key stands for; it
+// reports false for a key it does not know.
+func setFromConfigMap(s *Spec, key, value string) (bool, error) {
+	switch key {
+	case "mode":
+		s.Mode = Mode(value)
+	case "claimMounters":
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return true, fmt.Errorf("data.claimMounters is %q: use true or false", value)
+		}
+		s.Singletons.ClaimMounters = &b
+	case "externalClaims":
+		for _, c := range strings.Split(value, ",") {
+			s.ExternalClaims = append(s.ExternalClaims, strings.TrimSpace(c))
+		}
+	case "container":
+		s.Probes.Container = value
+	case "port":
+		s.Probes.Port = ptr(intstr.Parse(value))
+	case "path":
+		s.Probes.Path = value
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// configMapConfig is a ConfigMap functionConfig: the flat form of Spec.
+type configMapConfig struct {
+	Data map[string]string `json:"data,omitempty"`
+	spec Spec
+}
+
+// Default turns the flat data into a Spec and defaults it.
+func (c *configMapConfig) Default() error {
+	keys := make([]string, 0, len(c.Data))
+	for k := range c.Data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // report the first bad key the same way every time
+	for _, k := range keys {
+		known, err := setFromConfigMap(&c.spec, k, c.Data[k])
+		if err != nil {
+			return fmt.Errorf("ConfigMap functionConfig: %w", err)
+		}
+		if !known {
+			return fmt.Errorf("ConfigMap functionConfig: unknown key data.%s: the keys are %s", k, configMapKeys)
+		}
+	}
+	c.spec.defaults()
+	return nil
+}
+
+// Validate checks the ConfigMap's values, which have no schema.
+func (c *configMapConfig) Validate() error {
+	if m := c.spec.Mode; m != Enforce && m != Audit {
+		return fmt.Errorf("ConfigMap functionConfig: data.mode is %q: use enforce or audit", m)
+	}
+	if err := c.spec.validate(); err != nil {
+		return fmt.Errorf("ConfigMap functionConfig: data.%s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "spec."), "probes."))
+	}
+	return nil
+}
+
+// LoadSpec reads, defaults and validates the functionConfig through the
+// framework: a Singleton against fnspec's schema, or a ConfigMap; no config at
+// all means the defaults.
+func LoadSpec(fc *yaml.RNode) (Spec, error) {
+	if fc == nil || fc.IsNilOrEmpty() {
+		var s Spec
+		s.defaults()
+		return s, nil
+	}
+	switch apiVersion, kind := fc.GetApiVersion(), fc.GetKind(); {
+	case apiVersion == "v1" && kind == "ConfigMap":
+		var c configMapConfig
+		if err := framework.LoadFunctionConfig(fc, &c); err != nil {
+			return Spec{}, err
+		}
+		return c.spec, nil
+	case kind == ConfigKind:
+		var c Config
+		if err := framework.LoadFunctionConfig(fc, &c); err != nil {
+			return Spec{}, err
+		}
+		return c.Spec, nil
+	default:
+		return Spec{}, fmt.Errorf("functionConfig is %s %s: use apiVersion %s, kind %s (or a v1 ConfigMap)", apiVersion, kind, ConfigAPIVersion, ConfigKind)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,111 @@
+package singleton_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/fn/framework/frameworktestutil"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+
+	"github.com/hubkit/hubkit/plugin/singleton"
+)
+
+var update = flag.Bool("update", false, "rewrite expected.yaml of the cases without errors.txt from the actual output")
+
+// Every folder under testdata is one behaviour: input.yaml is the ResourceList
+// that kustomize or kpt sends, expected.yaml the ResourceList that must come
+// back (results included), errors.txt the errors a failing case must report
+// (one regular expression a line).
+func TestGoldenCases(t *testing.T) {
+	if *update {
+		for _, dir := range caseDirs(t) {
+			if _, err := os.Stat(filepath.Join(dir, "errors.txt")); err == nil {
+				continue
+			}
+			out, err := run(t, singleton.Processor{}, readFile(t, filepath.Join(dir, "input.yaml")))
+			require.NoError(t, err, dir)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "expected.yaml"), out, 0o644))
+		}
+	}
+	checker := frameworktestutil.ProcessorResultsChecker{
+		TestDataDirectory: "testdata",
+		Processor:         func() framework.ResourceListProcessor { return singleton.Processor{} },
+	}
+	checker.Assert(t)
+}
+
+// A failing run changes nothing: its items are what an identity function on
+// the same framework emits, fixes held back.
+func TestFailingCasesChangeNothing(t *testing.T) {
+	for _, dir := range caseDirs(t) {
+		if _, err := os.Stat(filepath.Join(dir, "errors.txt")); err != nil {
+			continue
+		}
+		t.Run(dir, func(t *testing.T) {
+			input := readFile(t, filepath.Join(dir, "input.yaml"))
+			out, err := run(t, singleton.Processor{}, input)
+			require.Error(t, err)
+			want, err := run(t, framework.ResourceListProcessorFunc(func(*framework.ResourceList) error { return nil }), input)
+			require.NoError(t, err)
+			assert.Equal(t, items(t, want), items(t, out))
+		})
+	}
+}
+
+// Running the function on its own output changes nothing the second time.
+func TestSecondRunChangesNothing(t *testing.T) {
+	for _, dir := range caseDirs(t) {
+		if _, err := os.Stat(filepath.Join(dir, "expected.yaml")); err != nil {
+			continue
+		}
+		t.Run(dir, func(t *testing.T) {
+			first := readFile(t, filepath.Join(dir, "expected.yaml"))
+			second, err := run(t, singleton.Processor{}, first)
+			require.NoError(t, err)
+			assert.Equal(t, items(t, first), items(t, second))
+		})
+	}
+}
+
+func caseDirs(t *testing.T) []string {
+	t.Helper()
+	var dirs []string
+	require.NoError(t, filepath.WalkDir("testdata", func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == "input.yaml" {
+			dirs = append(dirs, filepath.Dir(path))
+		}
+		return err
+	}))
+	require.NotEmpty(t, dirs)
+	return dirs
+}
+
+func run(t *testing.T, p framework.ResourceListProcessor, input []byte) ([]byte, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := framework.Execute(p, &kio.ByteReadWriter{Reader: bytes.NewReader(input), Writer: &out})
+	return out.Bytes(), err
+}
+
+// items is the items of a ResourceList as YAML, results and config left out.
+func items(t *testing.T, rl []byte) string {
+	t.Helper()
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(rl)}).Read()
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, kio.ByteWriter{Writer: &out}.Write(nodes))
+	return out.String()
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}

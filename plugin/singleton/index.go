@@ -1,0 +1,278 @@
+package singleton
+
+import (
+	"fmt"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// workload is an apps/v1 Deployment or StatefulSet.
+type workload struct {
+	node     *yaml.RNode
+	ref      ref
+	template podTemplate
+	// why says what made it a singleton; empty when it is not one.
+	why string
+}
+
+type claim struct {
+	node        *yaml.RNode
+	ref         ref
+	accessModes []string
+}
+
+func (c *claim) singleNode() bool {
+	return slices.Contains(c.accessModes, "ReadWriteOnce") || slices.Contains(c.accessModes, "ReadWriteOncePod")
+}
+
+type service struct {
+	node *yaml.RNode
+	ref  ref
+	spec serviceSpec
+}
+
+type ingress struct {
+	node *yaml.RNode
+	ref  ref
+	spec ingressSpec
+}
+
+type autoscaler struct {
+	node   *yaml.RNode
+	ref    ref
+	target scaleTarget
+}
+
+type pdb struct {
+	node        *yaml.RNode
+	ref         ref
+	selector    labels.Selector // nil: selects nothing
+	matchLabels map[string]string
+}
+
+// index is the input sorted by what the rules need, built in one pass so that
+// matching Services, autoscalers and budgets to singletons stays linear.
+type index struct {
+	spec          *Spec
+	workloads     []*workload
+	singletons    []*workload
+	claims        map[key]*claim
+	services      []*service
+	serviceByName map[key]*service
+	ingresses     []*ingress
+	autoscalers   []*autoscaler
+	pdbs          []*pdb
+	// byLabel finds singletons by one pod label: namespace, then "key=value".
+	byLabel map[string]map[string][]*workload
+	// byNamespace lists the singletons of each namespace.
+	byNamespace map[string][]*workload
+	// byName finds singletons by namespace and name.
+	byName map[key][]*workload
+	// unreadable are the items whose fields could not be read.
+	unreadable []finding
+}
+
+func buildIndex(items []*yaml.RNode, spec *Spec) *index {
+	ix := &index{spec: spec, claims: map[key]*claim{}, serviceByName: map[key]*service{}, byLabel: map[string]map[string][]*workload{}, byNamespace: map[string][]*workload{}, byName: map[key][]*workload{}}
+	for _, n := range items {
+		if err := ix.add(n); err != nil {
+			r := refOf(n)
+			ix.unreadable = append(ix.unreadable, finding{rule: "input", target: r, node: n, severity: errorSeverity,
+				message: fmt.Sprintf("cannot read %s: %v; fix the manifest", r, err)})
+		}
+	}
+	ix.findSingletons()
+	return ix
+}
+
+func (ix *index) add(n *yaml.RNode) error {
+	r := refOf(n)
+	switch r.APIVersion + " " + r.Kind {
+	case "apps/v1 Deployment", "apps/v1 StatefulSet":
+		w := &workload{node: n, ref: r}
+		if err := decodeField(n, &w.template, "spec", "template"); err != nil {
+			return fmt.Errorf("spec.template: %w", err)
+		}
+		ix.workloads = append(ix.workloads, w)
+	case "v1 PersistentVolumeClaim":
+		var s claimSpec
+		if err := n.YNode().Decode(&s); err != nil {
+			return err
+		}
+		ix.claims[key{r.Namespace, r.Name}] = &claim{node: n, ref: r, accessModes: s.Spec.AccessModes}
+	case "v1 Service":
+		s := &service{node: n, ref: r}
+		if err := n.YNode().Decode(&s.spec); err != nil {
+			return err
+		}
+		ix.services = append(ix.services, s)
+		ix.serviceByName[key{r.Namespace, r.Name}] = s
+	case "networking.k8s.io/v1 Ingress":
+		i := &ingress{node: n, ref: r}
+		if err := n.YNode().Decode(&i.spec); err != nil {
+			return err
+		}
+		ix.ingresses = append(ix.ingresses, i)
+	case "autoscaling/v1 HorizontalPodAutoscaler", "autoscaling/v2 HorizontalPodAutoscaler",
+		"autoscaling/v2beta2 HorizontalPodAutoscaler", "autoscaling/v2beta1 HorizontalPodAutoscaler",
+		"keda.sh/v1alpha1 ScaledObject":
+		return ix.addAutoscaler(n, r, "scaleTargetRef")
+	case "autoscaling.k8s.io/v1 VerticalPodAutoscaler":
+		return ix.addAutoscaler(n, r, "targetRef")
+	case "policy/v1 PodDisruptionBudget", "policy/v1beta1 PodDisruptionBudget":
+		return ix.addPDB(n, r)
+	}
+	return nil
+}
+
+func (ix *index) addAutoscaler(n *yaml.RNode, r ref, field string) error {
+	a := &autoscaler{node: n, ref: r}
+	if err := decodeField(n, &a.target, "spec", field); err != nil {
+		return fmt.Errorf("spec.%s: %w", field, err)
+	}
+	if a.target.Kind == "" && r.Kind == "ScaledObject" {
+		a.target.Kind = "Deployment" // KEDA's default
+	}
+	ix.autoscalers = append(ix.autoscalers, a)
+	return nil
+}
+
+func (ix *index) addPDB(n *yaml.RNode, r ref) error {
+	p := &pdb{node: n, ref: r}
+	f, err := n.Pipe(yaml.Lookup("spec", "selector"))
+	if err != nil {
+		return err
+	}
+	if f != nil { // a missing selector selects nothing; an empty one, every pod
+		var s labelSelector
+		if err := f.YNode().Decode(&s); err != nil {
+			return fmt.Errorf("spec.selector: %w", err)
+		}
+		p.matchLabels = s.MatchLabels
+		ls := &metav1.LabelSelector{MatchLabels: s.MatchLabels}
+		for _, e := range s.MatchExpressions {
+			ls.MatchExpressions = append(ls.MatchExpressions, metav1.LabelSelectorRequirement{
+				Key: e.Key, Operator: metav1.LabelSelectorOperator(e.Operator), Values: e.Values})
+		}
+		if p.selector, err = metav1.LabelSelectorAsSelector(ls); err != nil {
+			return fmt.Errorf("spec.selector: %w", err)
+		}
+	}
+	ix.pdbs = append(ix.pdbs, p)
+	return nil
+}
+
+// findSingletons marks the workloads that are singletons, and says why.
+func (ix *index) findSingletons() {
+	nodes := make([]*yaml.RNode, len(ix.workloads))
+	for j, w := range ix.workloads {
+		nodes[j] = w.node
+	}
+	for i, sel := range ix.spec.Singletons.Select {
+		matched, err := sel.Filter(nodes)
+		if err != nil {
+			continue // plain selectors do not fail; templated ones are not offered
+		}
+		set := make(map[*yaml.RNode]bool, len(matched))
+		for _, n := range matched {
+			set[n] = true
+		}
+		for _, w := range ix.workloads {
+			if w.why == "" && set[w.node] {
+				w.why = fmt.Sprintf("selected by spec.singletons.select[%d]", i)
+			}
+		}
+	}
+	for _, w := range ix.workloads {
+		switch label := w.node.GetLabels()[SingletonLabel]; {
+		case label == "true":
+			w.why = "labelled " + SingletonLabel + `: "true"`
+		case w.why == "" && label != "false" && *ix.spec.Singletons.ClaimMounters:
+			if c := ix.singleNodeClaim(w); c != nil {
+				w.why = "mounts " + c.accessModes[0] + " claim " + c.ref.Name
+			}
+		}
+		if w.why != "" {
+			ix.addSingleton(w)
+		}
+	}
+}
+
+func (ix *index) addSingleton(w *workload) {
+	ix.singletons = append(ix.singletons, w)
+	ns := w.ref.Namespace
+	ix.byNamespace[ns] = append(ix.byNamespace[ns], w)
+	ix.byName[key{ns, w.ref.Name}] = append(ix.byName[key{ns, w.ref.Name}], w)
+	if ix.byLabel[ns] == nil {
+		ix.byLabel[ns] = map[string][]*workload{}
+	}
+	for k, v := range w.template.Metadata.Labels {
+		ix.byLabel[ns][k+"="+v] = append(ix.byLabel[ns][k+"="+v], w)
+	}
+}
+
+// singleNodeClaim returns the first claim in the input that w's pod mounts and
+// that only one node can mount, or nil.
+func (ix *index) singleNodeClaim(w *workload) *claim {
+	for _, v := range w.template.Spec.Volumes {
+		if v.PersistentVolumeClaim == nil {
+			continue
+		}
+		if c := ix.claims[key{w.ref.Namespace, v.PersistentVolumeClaim.ClaimName}]; c != nil && c.singleNode() {
+			return c
+		}
+	}
+	return nil
+}
+
+// candidates returns the singletons in namespace that carry one pair of
+// matchLabels (any pair will do, as all must match), or every singleton of the
+// namespace when there are none: callers still check the whole selector.
+func (ix *index) candidates(namespace string, matchLabels map[string]string) []*workload {
+	for k, v := range matchLabels {
+		return ix.byLabel[namespace][k+"="+v]
+	}
+	return ix.byNamespace[namespace]
+}
+
+// singletonsSelectedBy returns the singletons in namespace whose pod labels
+// include every pair of selector (a Service's selector); empty selects none.
+func (ix *index) singletonsSelectedBy(namespace string, selector map[string]string) []*workload {
+	if len(selector) == 0 {
+		return nil
+	}
+	var out []*workload
+	for _, w := range ix.candidates(namespace, selector) {
+		if labels.SelectorFromSet(selector).Matches(labels.Set(w.template.Metadata.Labels)) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// singletonsBudgetedBy returns the singletons in p's namespace that p selects.
+func (ix *index) singletonsBudgetedBy(p *pdb) []*workload {
+	if p.selector == nil {
+		return nil
+	}
+	var out []*workload
+	for _, w := range ix.candidates(p.ref.Namespace, p.matchLabels) {
+		if p.selector.Matches(labels.Set(w.template.Metadata.Labels)) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// singleton returns the singleton that an autoscaler in namespace aims at, or nil.
+func (ix *index) singleton(namespace string, t scaleTarget) *workload {
+	for _, w := range ix.byName[key{namespace, t.Name}] {
+		if w.ref.Kind == t.Kind && (t.APIVersion == "" || t.APIVersion == w.ref.APIVersion) {
+			return w
+		}
+	}
+	return nil
+}

@@ -1,0 +1,180 @@
+package singleton
+
+import (
+	"fmt"
+	"strconv"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// The views below hold only the fields the rules read. They are decoded
+// straight from the YAML nodes, once, and only for the kinds that matter.
+
+// ref names an item in results and messages.
+type ref struct {
+	APIVersion, Kind, Namespace, Name string
+}
+
+func refOf(n *yaml.RNode) ref {
+	return ref{APIVersion: n.GetApiVersion(), Kind: n.GetKind(), Namespace: n.GetNamespace(), Name: n.GetName()}
+}
+
+func (r ref) String() string {
+	if r.Namespace == "" {
+		return r.Kind + " " + r.Name
+	}
+	return r.Kind + " " + r.Namespace + "/" + r.Name
+}
+
+// key is an object's namespace and name.
+type key struct{ namespace, name string }
+
+// podTemplate is spec.template of a Deployment or StatefulSet.
+type podTemplate struct {
+	Metadata struct {
+		Labels map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
+	Spec struct {
+		Containers []container `yaml:"containers"`
+		Volumes    []volume    `yaml:"volumes"`
+	} `yaml:"spec"`
+}
+
+type container struct {
+	Name           string          `yaml:"name"`
+	Ports          []containerPort `yaml:"ports"`
+	ReadinessProbe *probe          `yaml:"readinessProbe"`
+	LivenessProbe  *probe          `yaml:"livenessProbe"`
+	StartupProbe   *probe          `yaml:"startupProbe"`
+}
+
+type containerPort struct {
+	Name          string `yaml:"name"`
+	ContainerPort int32  `yaml:"containerPort"`
+}
+
+// hasPort reports whether the container declares port p (by name or number).
+func (c container) hasPort(p intOrString) bool {
+	for _, cp := range c.Ports {
+		if (p.isInt && cp.ContainerPort == p.i) || (!p.isInt && p.s != "" && cp.Name == p.s) {
+			return true
+		}
+	}
+	return false
+}
+
+type probe struct {
+	HTTPGet   *probeAction `yaml:"httpGet"`
+	TCPSocket *probeAction `yaml:"tcpSocket"`
+	GRPC      *probeAction `yaml:"grpc"`
+}
+
+type probeAction struct {
+	Host string       `yaml:"host"`
+	Port *intOrString `yaml:"port"`
+}
+
+type volume struct {
+	Name                  string `yaml:"name"`
+	PersistentVolumeClaim *struct {
+		ClaimName string `yaml:"claimName"`
+	} `yaml:"persistentVolumeClaim"`
+}
+
+type claimSpec struct {
+	Spec struct {
+		AccessModes []string `yaml:"accessModes"`
+	} `yaml:"spec"`
+}
+
+type serviceSpec struct {
+	Spec struct {
+		Selector map[string]string `yaml:"selector"`
+		Ports    []struct {
+			Name       string       `yaml:"name"`
+			Port       int32        `yaml:"port"`
+			TargetPort *intOrString `yaml:"targetPort"`
+		} `yaml:"ports"`
+	} `yaml:"spec"`
+}
+
+// scaleTarget is the workload an autoscaler acts on.
+type scaleTarget struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Name       string `yaml:"name"`
+}
+
+type ingressSpec struct {
+	Spec struct {
+		DefaultBackend *ingressBackend `yaml:"defaultBackend"`
+		Rules          []struct {
+			HTTP *struct {
+				Paths []struct {
+					Backend ingressBackend `yaml:"backend"`
+				} `yaml:"paths"`
+			} `yaml:"http"`
+		} `yaml:"rules"`
+	} `yaml:"spec"`
+}
+
+type ingressBackend struct {
+	Service *struct {
+		Name string `yaml:"name"`
+		Port struct {
+			Name   string `yaml:"name"`
+			Number int32  `yaml:"number"`
+		} `yaml:"port"`
+	} `yaml:"service"`
+}
+
+type labelSelector struct {
+	MatchLabels      map[string]string `yaml:"matchLabels"`
+	MatchExpressions []struct {
+		Key      string   `yaml:"key"`
+		Operator string   `yaml:"operator"`
+		Values   []string `yaml:"values"`
+	} `yaml:"matchExpressions"`
+}
+
+// intOrString is a port or a count that YAML gives as a number or a string.
+type intOrString struct {
+	isInt bool
+	i     int32
+	s     string
+}
+
+func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a number or a string", n.Line)
+	}
+	if n.Tag == yaml.NodeTagInt {
+		i, err := strconv.ParseInt(n.Value, 10, 32)
+		if err != nil {
+			return fmt.Errorf("line %d: %q is not a 32-bit integer", n.Line, n.Value)
+		}
+		*v = intOrString{isInt: true, i: int32(i)}
+		return nil
+	}
+	*v = intOrString{s: n.Value}
+	return nil
+}
+
+func (v intOrString) set() bool { return v.isInt || v.s != "" }
+
+func (v intOrString) String() string {
+	if v.isInt {
+		return strconv.Itoa(int(v.i))
+	}
+	return v.s
+}
+
+// decodeField decodes the field at path of n into v; a missing field leaves v
+// as it is.
+func decodeField(n *yaml.RNode, v any, path ...string) error {
+	f, err := n.Pipe(yaml.Lookup(path...))
+	if err != nil || f == nil {
+		return err
+	}
+	return f.YNode().Decode(v)
+}

@@ -1,0 +1,122 @@
+// Package singleton is the singleton KRM function: it finds the workloads that
+// must run as exactly one pod (Deployments and StatefulSets labelled
+// hubkit.dev/singleton, selected in config, or mounting a ReadWriteOnce claim)
+// and keeps them so: one replica, no autoscaler, Recreate rollouts, probes,
+// drainable disruption budgets, resolvable claims and wiring. Each rule lives
+// in its own rule_<id>.go; fnspec/README.md documents them for users.
+package singleton
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Processor is the function as a framework.ResourceListProcessor.
+type Processor struct {
+	// Stderr gets one line per warning and error. kustomize drops a
+	// function's results, so this is how its users see them.
+	Stderr io.Writer
+}
+
+// Process checks every singleton against every rule. In enforce mode it
+// applies the fixes, unless a finding that cannot be fixed is an error: then
+// it changes nothing at all. It fails (returns the error results) when any
+// result is an error.
+func (p Processor) Process(rl *framework.ResourceList) error {
+	spec, err := LoadSpec(rl.FunctionConfig)
+	if err != nil {
+		for _, line := range configErrorLines(err) {
+			rl.Results = append(rl.Results, &framework.Result{Severity: errorSeverity, Message: "functionConfig: " + line})
+		}
+		return p.finish(rl)
+	}
+	ix := buildIndex(rl.Items, &spec)
+	findings := ix.unreadable
+	for _, r := range rules() {
+		findings = append(findings, r.check(ix)...)
+	}
+	applying := spec.Mode == Enforce && !hasUnfixableError(findings)
+	removed := map[*yaml.RNode]bool{}
+	for _, f := range findings {
+		if applying && f.fix != nil {
+			if f.fix.remove {
+				removed[f.node] = true
+			} else if err := f.fix.apply(); err != nil {
+				return fmt.Errorf("%s: %s: %w", f.rule, f.target, err)
+			}
+		}
+		rl.Results = append(rl.Results, f.result(spec.Mode, applying))
+	}
+	if len(removed) > 0 {
+		kept := rl.Items[:0]
+		for _, n := range rl.Items {
+			if !removed[n] {
+				kept = append(kept, n)
+			}
+		}
+		rl.Items = kept
+	}
+	return p.finish(rl)
+}
+
+func hasUnfixableError(findings []finding) bool {
+	for _, f := range findings {
+		if f.fix == nil && f.severity == errorSeverity {
+			return true
+		}
+	}
+	return false
+}
+
+// finish prints warnings and errors to Stderr, one line each, and returns
+// the error results as the error, or nil (never a typed nil) when there are none.
+func (p Processor) finish(rl *framework.ResourceList) error {
+	var failed framework.Results
+	for _, r := range rl.Results {
+		if r.Severity != errorSeverity && r.Severity != warningSeverity {
+			continue
+		}
+		if p.Stderr != nil {
+			fmt.Fprintln(p.Stderr, stderrLine(r))
+		}
+		if r.Severity == errorSeverity {
+			failed = append(failed, r)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return failed
+}
+
+// stderrLine is a result on one line: severity, resource, field and message.
+func stderrLine(r *framework.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "singleton: %s:", r.Severity)
+	if id := r.ResourceRef; id != nil {
+		fmt.Fprintf(&b, " %s", ref{Kind: id.Kind, Namespace: id.Namespace, Name: id.Name})
+		if r.Field != nil {
+			fmt.Fprintf(&b, " %s", r.Field.Path)
+		}
+		b.WriteString(":")
+	}
+	b.WriteString(" " + r.Message)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// configErrorLines splits a config error (the framework joins schema and
+// validation errors with newlines) into one message per problem.
+func configErrorLines(err error) []string {
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && line != "validation failure list:" {
+			out = append(out, line)
+		}
+	}
+	return out
+}

@@ -1,0 +1,194 @@
+package singleton
+
+import (
+	"fmt"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Rule probes: the app container of a singleton has readiness, liveness and
+// startup probes, and they probe ports it has.
+//
+// Reads the readinessProbe, livenessProbe and startupProbe of the app
+// container (spec.probes.container, default the first container) and its
+// ports. A missing probe: enforce injects one from spec.probes (TCP connect,
+// or HTTP GET with spec.probes.path, on spec.probes.port, default http) and
+// reports it (info); audit fails. An existing probe is never changed. A probe,
+// existing or to be injected, on a port the container does not declare, or
+// with a host set (Pod Security baseline forbids probing other hosts): an
+// error in both modes.
+//
+// Why: the Hub must come back by itself when it hangs (liveness), get traffic
+// only when it answers (readiness), and get time for a slow JVM start before
+// liveness may kill it (startup).
+func probesRule() rule {
+	return rule{id: "probes", summary: "the app container has readiness, liveness and startup probes on a port it declares", check: checkProbes}
+}
+
+func checkProbes(ix *index) []finding {
+	var out []finding
+	for _, w := range ix.singletons {
+		out = append(out, checkWorkloadProbes(ix.spec.Probes, w)...)
+	}
+	return out
+}
+
+func checkWorkloadProbes(cfg Probes, w *workload) []finding {
+	containers := w.template.Spec.Containers
+	if len(containers) == 0 {
+		return nil // no pod to probe; Kubernetes rejects it
+	}
+	c := containers[0]
+	if cfg.Container != "" {
+		i := indexOfContainer(containers, cfg.Container)
+		if i < 0 {
+			return []finding{{rule: "probes", target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
+				message: fmt.Sprintf("has no container %q to probe; set spec.probes.container to one of %s", cfg.Container, containerNames(containers))}}
+		}
+		c = containers[i]
+	}
+	base := fmt.Sprintf("spec.template.spec.containers[name=%s]", c.Name)
+	port := intOrStringOf(*cfg.Port)
+	var out []finding
+	for _, p := range []struct {
+		field    string
+		existing *probe
+		timing   Timing
+	}{
+		{"readinessProbe", c.ReadinessProbe, cfg.Readiness},
+		{"livenessProbe", c.LivenessProbe, cfg.Liveness},
+		{"startupProbe", c.StartupProbe, cfg.Startup},
+	} {
+		f := finding{rule: "probes", target: w.ref, node: w.node, field: base + "." + p.field}
+		if p.existing != nil {
+			out = append(out, checkExistingProbe(f, c, p.existing)...)
+			continue
+		}
+		if !c.hasPort(port) {
+			f.severity = errorSeverity
+			f.message = fmt.Sprintf("%s is missing and cannot be injected: container %s has no port %s; declare a container port %s or set spec.probes.port", p.field, c.Name, port, port)
+			out = append(out, f)
+			continue
+		}
+		field, node := p.field, probeNode(cfg, p.timing)
+		f.message = fmt.Sprintf("%s is missing; add one, or run in enforce mode to inject %s", p.field, describeProbe(cfg))
+		f.fix = &fix{severity: infoSeverity, proposed: describeProbe(cfg),
+			message: fmt.Sprintf("%s injected: %s", p.field, describeProbe(cfg)),
+			apply:   func() error { return injectProbe(w.node, c.Name, field, node) }}
+		out = append(out, f)
+	}
+	return out
+}
+
+func checkExistingProbe(f finding, c container, p *probe) []finding {
+	var out []finding
+	for _, a := range []*probeAction{p.HTTPGet, p.TCPSocket, p.GRPC} {
+		if a == nil {
+			continue
+		}
+		if a.Host != "" {
+			g := f
+			g.severity, g.current = errorSeverity, a.Host
+			g.message = fmt.Sprintf("probes host %s: Pod Security baseline forbids probing another host; remove the host field", a.Host)
+			out = append(out, g)
+		}
+		if a.Port != nil && !c.hasPort(*a.Port) {
+			g := f
+			g.severity, g.current = errorSeverity, a.Port.String()
+			g.message = fmt.Sprintf("probes port %s, which container %s does not declare; use one of its ports %s", a.Port, c.Name, portNames(c))
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func describeProbe(cfg Probes) string {
+	if cfg.Path != "" {
+		return fmt.Sprintf("HTTP GET %s on port %s", cfg.Path, cfg.Port.String())
+	}
+	return "TCP connect on port " + cfg.Port.String()
+}
+
+// probeNode builds the probe that enforce injects.
+func probeNode(cfg Probes, t Timing) *yaml.RNode {
+	action := yaml.NewMapRNode(nil)
+	if cfg.Path != "" {
+		_ = action.PipeE(yaml.SetField("path", yaml.NewStringRNode(cfg.Path)))
+	}
+	_ = action.PipeE(yaml.SetField("port", portNode(*cfg.Port)))
+	p := yaml.NewMapRNode(nil)
+	if cfg.Path != "" {
+		_ = p.PipeE(yaml.SetField("httpGet", action))
+	} else {
+		_ = p.PipeE(yaml.SetField("tcpSocket", action))
+	}
+	for _, f := range []struct {
+		name string
+		v    *int64
+	}{
+		{"initialDelaySeconds", t.InitialDelaySeconds}, {"periodSeconds", t.PeriodSeconds},
+		{"timeoutSeconds", t.TimeoutSeconds}, {"failureThreshold", t.FailureThreshold},
+	} {
+		if f.v != nil {
+			_ = p.PipeE(yaml.SetField(f.name, intNode(*f.v)))
+		}
+	}
+	return p
+}
+
+func injectProbe(n *yaml.RNode, containerName, field string, probe *yaml.RNode) error {
+	c, err := n.Pipe(yaml.Lookup("spec", "template", "spec", "containers", "[name="+containerName+"]"))
+	if err != nil || c == nil {
+		return fmt.Errorf("container %s not found: %w", containerName, err)
+	}
+	return c.PipeE(yaml.SetField(field, probe.Copy()))
+}
+
+func portNode(p intstr.IntOrString) *yaml.RNode {
+	if p.Type == intstr.Int {
+		return intNode(int64(p.IntVal))
+	}
+	return yaml.NewStringRNode(p.StrVal)
+}
+
+func intNode(v int64) *yaml.RNode {
+	return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: strconv.FormatInt(v, 10)})
+}
+
+func intOrStringOf(p intstr.IntOrString) intOrString {
+	if p.Type == intstr.Int {
+		return intOrString{isInt: true, i: p.IntVal}
+	}
+	return intOrString{s: p.StrVal}
+}
+
+func indexOfContainer(cs []container, name string) int {
+	for i, c := range cs {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func containerNames(cs []container) []string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
+}
+
+func portNames(c container) []string {
+	var names []string
+	for _, p := range c.Ports {
+		if p.Name != "" {
+			names = append(names, p.Name)
+		} else {
+			names = append(names, strconv.Itoa(int(p.ContainerPort)))
+		}
+	}
+	return names
+}

@@ -1,0 +1,120 @@
+package singleton
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Rule wiring: the paths to a singleton lead to ports it has.
+//
+// Reads the selector and ports of each Service that selects a singleton's pod
+// (same namespace), and the service backends of each Ingress
+// (networking.k8s.io/v1). A Service port whose targetPort (or, unset, its
+// port) is not declared by any container of the pod: an error. An Ingress
+// backend whose Service selects a singleton but has no such port: an error.
+// An Ingress backend naming a Service that is not in the input: a warning.
+//
+// Why: a wrong port name renders and applies cleanly, and the app is simply
+// unreachable after the next restart; the function sees the whole picture
+// and can say so before it ships.
+func wiringRule() rule {
+	return rule{id: "wiring", summary: "Services and Ingresses reach ports a singleton declares", check: checkWiring}
+}
+
+func checkWiring(ix *index) []finding {
+	var out []finding
+	for _, s := range ix.services {
+		for _, w := range ix.singletonsSelectedBy(s.ref.Namespace, s.spec.Spec.Selector) {
+			for i, p := range s.spec.Spec.Ports {
+				target := intOrString{isInt: true, i: p.Port}
+				if p.TargetPort != nil {
+					target = *p.TargetPort
+				}
+				if podHasPort(w, target) {
+					continue
+				}
+				name := p.Name
+				if name == "" {
+					name = fmt.Sprint(i)
+				}
+				out = append(out, finding{rule: "wiring", target: s.ref, node: s.node, field: fmt.Sprintf("spec.ports[%d].targetPort", i),
+					severity: errorSeverity, current: target.String(),
+					message: fmt.Sprintf("port %s targets %s, which no container of %s declares; set targetPort to one of %s", name, target, w.ref, podPortNames(w))})
+			}
+		}
+	}
+	for _, ing := range ix.ingresses {
+		for _, b := range ing.backends() {
+			out = append(out, ix.checkBackend(ing, b.field, b.backend)...)
+		}
+	}
+	return out
+}
+
+type fieldBackend struct {
+	field   string
+	backend ingressBackend
+}
+
+func (ing *ingress) backends() []fieldBackend {
+	var out []fieldBackend
+	if b := ing.spec.Spec.DefaultBackend; b != nil {
+		out = append(out, fieldBackend{"spec.defaultBackend.service", *b})
+	}
+	for i, r := range ing.spec.Spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		for j, p := range r.HTTP.Paths {
+			out = append(out, fieldBackend{fmt.Sprintf("spec.rules[%d].http.paths[%d].backend.service", i, j), p.Backend})
+		}
+	}
+	return out
+}
+
+func (ix *index) checkBackend(ing *ingress, field string, b ingressBackend) []finding {
+	if b.Service == nil {
+		return nil
+	}
+	f := finding{rule: "wiring", target: ing.ref, node: ing.node, field: field, current: b.Service.Name}
+	s := ix.serviceByName[key{ing.ref.Namespace, b.Service.Name}]
+	if s == nil {
+		f.severity = warningSeverity
+		f.message = fmt.Sprintf("backend Service %s is not in the input; check its name", b.Service.Name)
+		return []finding{f}
+	}
+	if len(ix.singletonsSelectedBy(s.ref.Namespace, s.spec.Spec.Selector)) == 0 {
+		return nil
+	}
+	var names []string
+	for _, p := range s.spec.Spec.Ports {
+		if (b.Service.Port.Name != "" && p.Name == b.Service.Port.Name) || (b.Service.Port.Number != 0 && p.Port == b.Service.Port.Number) {
+			return nil
+		}
+		names = append(names, fmt.Sprintf("%s (%d)", p.Name, p.Port))
+	}
+	port := b.Service.Port.Name
+	if port == "" {
+		port = fmt.Sprint(b.Service.Port.Number)
+	}
+	f.severity = errorSeverity
+	f.message = fmt.Sprintf("backend port %s is not a port of Service %s; use one of %s", port, b.Service.Name, strings.Join(names, ", "))
+	return []finding{f}
+}
+
+func podHasPort(w *workload, p intOrString) bool {
+	for _, c := range w.template.Spec.Containers {
+		if c.hasPort(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func podPortNames(w *workload) []string {
+	var names []string
+	for _, c := range w.template.Spec.Containers {
+		names = append(names, portNames(c)...)
+	}
+	return names
+}
