@@ -8,6 +8,9 @@ SHELL := bash
 BIN   := $(CURDIR)/bin
 BUILD := $(CURDIR)/build
 
+# Overlays name the singleton function bare, as GitOps images need: bin/ first.
+export PATH := $(BIN):$(PATH)
+
 ## Pinned tools (one place).
 KUSTOMIZE_VERSION ?= v5.8.2
 KIND_VERSION      ?= v0.30.0
@@ -24,12 +27,17 @@ help: ## List the targets.
 .PHONY: tools
 tools: $(KUSTOMIZE) ## Install the pinned tools into bin/.
 
+.PHONY: build
+build: ## Build the singleton function into bin/singleton.
+	go build -o $(BIN)/singleton ./plugin
+
 .PHONY: render
-render: tools ## Render every overlay into build/render/<overlay>.yaml.
+render: tools build ## Render every overlay (function applied, then audited) into build/render/.
 	@mkdir -p $(BUILD)/render
 	@for o in $(OVERLAYS); do \
-	  $(KUSTOMIZE) build overlays/$$o > $(BUILD)/render/$$o.yaml; \
-	  echo "overlays/$$o -> build/render/$$o.yaml ($$(grep -c '^kind:' $(BUILD)/render/$$o.yaml) objects)"; \
+	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/$$o > $(BUILD)/render/$$o.yaml; \
+	  singleton functions/singleton/audit.yaml $(BUILD)/render/$$o.yaml > /dev/null; \
+	  echo "overlays/$$o -> build/render/$$o.yaml ($$(grep -c '^kind:' $(BUILD)/render/$$o.yaml) objects, audit passed)"; \
 	done
 
 .PHONY: test
@@ -40,10 +48,10 @@ test: tools ## Run everything CI runs: format, vet and all tests.
 	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 ./...
 
 .PHONY: kind-up
-kind-up: tools $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).
+kind-up: tools build $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).
 	$(KIND) create cluster --config overlays/kind/kind-config.yaml
 	$(KIND) load docker-image docker.io/library/highbyte:4.3.3 --name hubkit
-	$(KUSTOMIZE) build overlays/kind | kubectl apply -f -
+	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/kind | kubectl apply -f -
 
 .PHONY: kind-down
 kind-down: $(KIND) ## Delete the kind cluster.

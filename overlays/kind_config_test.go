@@ -27,6 +27,7 @@ func TestKindConfigPublishesTheRenderedNodePort(t *testing.T) {
 	assert.Equal(t, "kind.x-k8s.io/v1alpha4", cluster.APIVersion)
 	kindv1alpha4.SetDefaultsCluster(&cluster)
 
+	fns.OnPath(t)
 	out, err := render.Krusty("kind")
 	require.NoError(t, err)
 	m, err := contract.Parse(out)

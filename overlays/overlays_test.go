@@ -5,6 +5,7 @@ package overlays_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/render"
+	"github.com/hubkit/hubkit/internal/testenv"
 )
 
 // overlays is what differs between environments; contract.Check holds the rest.
@@ -26,16 +28,12 @@ var overlays = []struct {
 	{"prod", contract.Expect{Namespace: "hubkit", Storage: "50Gi", ServiceType: corev1.ServiceTypeClusterIP, Ingress: true}},
 }
 
-// kustomizeCLI is the pinned CLI that `make tools` installs; KUSTOMIZE overrides it.
-func kustomizeCLI(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("KUSTOMIZE")
-	if bin == "" {
-		bin = filepath.Join("..", "bin", "kustomize")
-	}
-	_, err := os.Stat(bin)
-	require.NoError(t, err, "the kustomize CLI is missing: run `make tools` (make test does) or set KUSTOMIZE")
-	return bin
+var fns testenv.Functions
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fns.Cleanup()
+	os.Exit(code)
 }
 
 type builder struct {
@@ -43,21 +41,23 @@ type builder struct {
 	build func(t *testing.T, dir string) []byte
 }
 
+// builders build an overlay as users do, with the function on PATH.
 func builders() []builder {
 	return []builder{
 		{"library", func(t *testing.T, dir string) []byte {
+			fns.OnPath(t)
 			out, err := render.Krusty(dir)
 			require.NoError(t, err)
 			return out
 		}},
 		{"cli", func(t *testing.T, dir string) []byte {
-			out, err := render.CLI(context.Background(), kustomizeCLI(t), dir)
+			fns.OnPath(t)
+			out, _, err := render.CLI(context.Background(), testenv.Kustomize(t), dir)
 			require.NoError(t, err)
 			return out
 		}},
 	}
 }
-
 func TestEveryOverlayKeepsTheContract(t *testing.T) {
 	for _, o := range overlays {
 		for _, b := range builders() {
@@ -86,4 +86,12 @@ func TestBaseBuildsOnItsOwn(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, m.Deployments, 1)
 	assert.Empty(t, m.Namespaces, "the base knows nothing of environments")
+}
+
+// runFunction runs the built function in standalone mode: config file, then
+// resource files; it returns the combined output.
+func runFunction(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command(fns.Singleton(t), args...).CombinedOutput()
+	return string(out), err
 }

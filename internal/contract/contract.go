@@ -31,6 +31,7 @@ func Check(m *Manifest, want Expect) []string {
 	var v violations
 	checkNamespace(&v, m, want)
 	dep := checkDeployment(&v, m)
+	checkProbes(&v, dep)
 	checkClaim(&v, m, dep, want)
 	checkService(&v, m, dep, want)
 	checkIngress(&v, m, want)
@@ -74,6 +75,20 @@ func checkDeployment(v *violations, m *Manifest) *appsv1.Deployment {
 		return nil
 	}
 	return d
+}
+
+// checkProbes wants the probes that the singleton function injects: the Hub is
+// restarted when it hangs, gets traffic only when it answers, and has time to start.
+func checkProbes(v *violations, d *appsv1.Deployment) {
+	if d == nil {
+		return
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	for name, p := range map[string]*corev1.Probe{"readinessProbe": c.ReadinessProbe, "livenessProbe": c.LivenessProbe, "startupProbe": c.StartupProbe} {
+		if p == nil {
+			v.add("Deployment %s: container %s has no %s", d.Name, c.Name, name)
+		}
+	}
 }
 
 func checkClaim(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {

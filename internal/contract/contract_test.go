@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,12 +16,22 @@ import (
 
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/render"
+	"github.com/hubkit/hubkit/internal/testenv"
 )
 
 var prod = contract.Expect{Namespace: "hubkit", Storage: "50Gi", ServiceType: corev1.ServiceTypeClusterIP, Ingress: true}
 
+var fns testenv.Functions
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fns.Cleanup()
+	os.Exit(code)
+}
+
 func renderedProd(t *testing.T) *contract.Manifest {
 	t.Helper()
+	fns.OnPath(t)
 	out, err := render.Krusty(filepath.Join("..", "..", "overlays", "prod"))
 	require.NoError(t, err)
 	m, err := contract.Parse(out)
@@ -44,6 +55,8 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 		{"rolling update", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
 		}, `spec.strategy.type is "RollingUpdate", want Recreate`},
+		{"no readiness probe", func(m *contract.Manifest) { m.Deployments[0].Spec.Template.Spec.Containers[0].ReadinessProbe = nil },
+			"Deployment hbih: container hub has no readinessProbe"},
 		{"a second Deployment", func(m *contract.Manifest) { m.Deployments = append(m.Deployments, m.Deployments[0]) },
 			"want exactly one Deployment, got 2"},
 		{"an autoscaler", func(m *contract.Manifest) {

@@ -1,0 +1,87 @@
+// Package testenv gives tests the real parts they run: the singleton function
+// built from this checkout, and the pinned kustomize CLI from bin/.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// RepoRoot is the directory of hubkit's go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(t, parent, dir, "no go.mod above the test's directory")
+		dir = parent
+	}
+}
+
+// Kustomize returns the pinned kustomize CLI: $KUSTOMIZE, or bin/kustomize.
+func Kustomize(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv("KUSTOMIZE")
+	if bin == "" {
+		bin = filepath.Join(RepoRoot(t), "bin", "kustomize")
+	}
+	_, err := os.Stat(bin)
+	require.NoError(t, err, "the kustomize CLI is missing: run `make tools` (make test does) or set KUSTOMIZE")
+	return bin
+}
+
+type built struct {
+	once sync.Once
+	dir  string
+	err  error
+	out  []byte
+}
+
+// Functions builds ./plugin as `singleton` into a directory of its own, once
+// per test binary, and returns that directory.
+type Functions struct{ b built }
+
+// Dir builds the function (once) and returns the directory it is in.
+func (f *Functions) Dir(t testing.TB) string {
+	t.Helper()
+	f.b.once.Do(func() {
+		root := RepoRoot(t)
+		f.b.dir, f.b.err = os.MkdirTemp("", "hubkit-fn-")
+		if f.b.err != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(f.b.dir, "singleton"), "./plugin")
+		cmd.Dir = root
+		f.b.out, f.b.err = cmd.CombinedOutput()
+	})
+	require.NoError(t, f.b.err, "go build ./plugin: %s", f.b.out)
+	return f.b.dir
+}
+
+// Singleton returns the path of the built function.
+func (f *Functions) Singleton(t testing.TB) string {
+	return filepath.Join(f.Dir(t), "singleton")
+}
+
+// OnPath puts the built function first on PATH for this test, as overlays
+// name it `singleton`.
+func (f *Functions) OnPath(t *testing.T) {
+	t.Helper()
+	t.Setenv("PATH", f.Dir(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+// Cleanup removes the built function; call it from TestMain.
+func (f *Functions) Cleanup() {
+	if f.b.dir != "" {
+		_ = os.RemoveAll(f.b.dir)
+	}
+}

@@ -1,0 +1,159 @@
+package main_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubkit/hubkit/internal/testenv"
+)
+
+var fns testenv.Functions
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fns.Cleanup()
+	os.Exit(code)
+}
+
+// Each golden case, run through the built binary as kustomize and kpt run it
+// (a ResourceList on stdin): the same output as in process, exit 1 on error,
+// and every warning and error on stderr, one line each.
+func TestBinaryRunsEveryGoldenCase(t *testing.T) {
+	bin := fns.Singleton(t)
+	dirs, err := filepath.Glob(filepath.Join("singleton", "testdata", "*", "*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, dirs)
+	for _, dir := range dirs {
+		t.Run(dir, func(t *testing.T) {
+			input, err := os.ReadFile(filepath.Join(dir, "input.yaml"))
+			require.NoError(t, err)
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(bin)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(input), &stdout, &stderr
+			runErr := cmd.Run()
+
+			for _, line := range nonEmptyLines(stderr.String()) {
+				assert.Regexp(t, `^singleton: (warning|error): `, line)
+			}
+			if want, err := os.ReadFile(filepath.Join(dir, "errors.txt")); err == nil {
+				var exit *exec.ExitError
+				require.ErrorAs(t, runErr, &exit)
+				assert.Equal(t, 1, exit.ExitCode())
+				for _, re := range nonEmptyLines(string(want)) {
+					assert.Regexp(t, regexp.MustCompile(re), stderr.String())
+				}
+				assert.Contains(t, stdout.String(), "kind: ResourceList", "kpt reads the results from stdout")
+				assert.Contains(t, stdout.String(), "\nresults:\n")
+				return
+			}
+			require.NoError(t, runErr, "stderr: %s", stderr.String())
+			want, err := os.ReadFile(filepath.Join(dir, "expected.yaml"))
+			require.NoError(t, err)
+			assert.Equal(t, string(want), stdout.String())
+			assert.Equal(t, strings.Count(string(want), "severity: warning"), len(nonEmptyLines(stderr.String())),
+				"one stderr line per warning")
+		})
+	}
+}
+
+func TestBinaryFailsOnUnreadableInput(t *testing.T) {
+	var stderr bytes.Buffer
+	cmd := exec.Command(fns.Singleton(t))
+	cmd.Stdin, cmd.Stderr = strings.NewReader("items: [: not yaml"), &stderr
+	var exit *exec.ExitError
+	require.ErrorAs(t, cmd.Run(), &exit)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Regexp(t, `^singleton: error: failed to read ResourceList input`, stderr.String())
+}
+
+// kpt runs the function with `kpt fn eval --exec`, its config a ConfigMap
+// made from the arguments after --.
+func TestKptFnEval(t *testing.T) {
+	kpt, err := exec.LookPath("kpt")
+	if err != nil {
+		t.Skip("kpt is not on PATH: it cannot be installed from the package registries; machines of this kind ship kpt 1.0.0-beta.56")
+	}
+	dir := t.TempDir()
+	hub := strings.Replace(deployment, "replicas: 1", "replicas: 3", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "hub.yaml"), []byte(hub), 0o644))
+	bin := fns.Singleton(t)
+
+	out, err := exec.Command(kpt, "fn", "eval", dir, "--exec", bin, "--", "mode=audit").CombinedOutput()
+	require.Error(t, err, "audit must fail on 3 replicas: %s", out)
+	assert.Contains(t, string(out), "[replicas] spec.replicas is 3")
+	after, err := os.ReadFile(filepath.Join(dir, "hub.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, hub, string(after), "audit changes nothing")
+
+	out, err = exec.Command(kpt, "fn", "eval", dir, "--exec", bin, "--", "mode=enforce", "container=hub").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "[warning]")
+	after, err = os.ReadFile(filepath.Join(dir, "hub.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(after), "replicas: 1")
+	assert.Contains(t, string(after), "startupProbe:")
+	assert.Contains(t, string(after), "# the Hub's state", "comments survive kpt and the function")
+
+	out, err = exec.Command(kpt, "fn", "eval", dir, "--exec", bin, "--", "mode=audit").CombinedOutput()
+	require.NoError(t, err, "audit passes after enforce: %s", out)
+}
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hub
+spec:
+  replicas: 1
+  strategy:
+    type: Recreate
+  selector:
+    matchLabels:
+      app: hub
+  template:
+    metadata:
+      labels:
+        app: hub
+    spec:
+      containers:
+      - name: hub
+        image: example/hub:1.0
+        ports:
+        - name: http
+          containerPort: 45245
+        volumeMounts:
+        - name: appdata
+          mountPath: /data
+      volumes:
+      - name: appdata # the Hub's state
+        persistentVolumeClaim:
+          claimName: hub-appdata
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: hub-appdata
+spec:
+  accessModes:
+  - ReadWriteOnce
+  resources:
+    requests:
+      storage: 1Gi
+`
+
+func nonEmptyLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
