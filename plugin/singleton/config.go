@@ -218,6 +218,9 @@ func LoadSpec(fc *yaml.RNode) (Spec, error) {
 		s.defaults()
 		return s, nil
 	}
+	if fc.YNode().Kind != yaml.MappingNode {
+		return Spec{}, fmt.Errorf("functionConfig is a %s, not an object: use apiVersion %s, kind %s (or a v1 ConfigMap)", fc.YNode().ShortTag(), ConfigAPIVersion, ConfigKind)
+	}
 	switch apiVersion, kind := fc.GetApiVersion(), fc.GetKind(); {
 	case apiVersion == "v1" && kind == "ConfigMap":
 		var c configMapConfig

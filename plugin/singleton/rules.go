@@ -23,3 +23,12 @@ func rules() []rule {
 		wiringRule(),
 	}
 }
+
+// RuleIDs lists the stable IDs of every rule, in report order.
+func RuleIDs() []string {
+	var ids []string
+	for _, r := range rules() {
+		ids = append(ids, r.id)
+	}
+	return ids
+}
