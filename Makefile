@@ -11,12 +11,22 @@ BUILD := $(CURDIR)/build
 # Overlays name the singleton function bare, as GitOps images need: bin/ first.
 export PATH := $(BIN):$(PATH)
 
-## Pinned tools (one place).
+## Pinned tools. Go tools are pinned here; the Kubernetes control plane and
+## etcd by tools/cluster/go.mod, from which these lines read the versions.
 KUSTOMIZE_VERSION ?= v5.8.2
 KIND_VERSION      ?= v0.30.0
+KWOK_VERSION      ?= v0.7.0
+K8S_VERSION       := $(shell awk '{for (i = 1; i < NF; i++) if ($$i == "k8s.io/kubernetes" && $$(i+1) ~ /^v/) {print $$(i+1); exit}}' tools/cluster/go.mod)
+K8S_MINOR         := $(word 2,$(subst ., ,$(K8S_VERSION)))
+
+# Built tools live in a cache shared by every clone, one file per version;
+# bin/ links to them. A fresh clone links instead of rebuilding.
+TOOLS_CACHE ?= $(HOME)/.cache/hubkit/tools
 
 KUSTOMIZE := $(BIN)/kustomize
 KIND      := $(BIN)/kind
+KWOK      := $(BIN)/kwok $(BIN)/kwokctl
+CLUSTER   := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd
 
 OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kustomization.yaml))
 
@@ -25,7 +35,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: $(KUSTOMIZE) ## Install the pinned tools into bin/.
+tools: $(KUSTOMIZE) $(KWOK) $(CLUSTER) ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
 
 .PHONY: build
 build: ## Build the singleton function into bin/singleton.
@@ -45,7 +55,11 @@ test: tools ## Run everything CI runs: format, vet and all tests.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
-	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 ./...
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -timeout 20m ./...
+
+.PHONY: e2e
+e2e: tools ## Run only the end-to-end tests on a kwok cluster (or HUBKIT_E2E_KUBECONFIG's).
+	go test -count=1 -timeout 20m -v ./e2e/
 
 .PHONY: kind-up
 kind-up: tools build $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).
@@ -58,7 +72,7 @@ kind-down: $(KIND) ## Delete the kind cluster.
 	$(KIND) delete cluster --name hubkit
 
 .PHONY: clean
-clean: ## Remove build output (bin/ is kept: it is the tool cache).
+clean: ## Remove build output (bin/ and the tools cache are kept).
 	rm -rf $(BUILD)
 
 $(KUSTOMIZE): Makefile
@@ -67,9 +81,38 @@ $(KUSTOMIZE): Makefile
 $(KIND): Makefile
 	$(call go-install-tool,$(KIND),sigs.k8s.io/kind,$(KIND_VERSION))
 
-# go-install-tool installs package $(2) at version $(3) as $(1)-$(3) and links
-# $(1) to it, so that changing a pin installs the new version and nothing else.
+$(BIN)/kwok: Makefile
+	$(call go-install-tool,$@,sigs.k8s.io/kwok/cmd/kwok,$(KWOK_VERSION))
+
+$(BIN)/kwokctl: Makefile
+	$(call go-install-tool,$@,sigs.k8s.io/kwok/cmd/kwokctl,$(KWOK_VERSION))
+
+# The control plane, built from k8s.io/kubernetes with each staging module
+# replaced by its published version (tools/cluster/go.mod), stamped with its
+# version (clients refuse v0.0.0-master), and etcd at the version Kubernetes pins.
+K8S_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+  -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(K8S_MINOR)
+CLUSTER_DIR := $(TOOLS_CACHE)/cluster-$(K8S_VERSION)-$(shell cat tools/cluster/go.sum | cksum | cut -d' ' -f1)
+
+$(CLUSTER_DIR)/.built: tools/cluster/go.mod tools/cluster/go.sum tools/cluster/etcd/main.go
+	@[ -n "$(K8S_VERSION)" ] || { echo "cannot read the k8s.io/kubernetes version from tools/cluster/go.mod"; exit 1; }
+	@echo "building the Kubernetes $(K8S_VERSION) control plane and etcd (first time ~10 min on 2 cores)"
+	@mkdir -p $(CLUSTER_DIR)
+	cd tools/cluster && go build -ldflags '$(K8S_LDFLAGS)' -o $(CLUSTER_DIR)/ \
+	  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+	  k8s.io/kubernetes/cmd/kube-scheduler ./etcd
+	@touch $@
+
+$(CLUSTER): $(CLUSTER_DIR)/.built
+	@mkdir -p $(BIN)
+	@ln -sf $(CLUSTER_DIR)/$(notdir $@) $@
+
+# go-install-tool installs package $(2) at version $(3) into the tools cache
+# as name-version and links $(1) to it: changing a pin installs the new
+# version and nothing else.
 define go-install-tool
-@[ -f "$(1)-$(3)" ] || { echo "installing $(2)@$(3)"; GOBIN=$(BIN) go install $(2)@$(3); mv "$(1)" "$(1)-$(3)"; }
-@ln -sf "$(notdir $(1))-$(3)" "$(1)"; touch -h "$(1)"
+@mkdir -p $(BIN) $(TOOLS_CACHE)
+@[ -f "$(TOOLS_CACHE)/$(notdir $(1))-$(3)" ] || { echo "installing $(2)@$(3)"; \
+  d=$$(mktemp -d); GOBIN=$$d go install $(2)@$(3); mv "$$d"/* "$(TOOLS_CACHE)/$(notdir $(1))-$(3)"; rmdir "$$d"; }
+@ln -sf "$(TOOLS_CACHE)/$(notdir $(1))-$(3)" "$(1)"; touch -h "$(1)"
 endef

@@ -15,32 +15,6 @@ import (
 	"github.com/hubkit/hubkit/internal/testenv"
 )
 
-// withFunction writes a kustomization that builds overlay and then runs the
-// singleton function (in mode) as its outermost transformer, as a user adds
-// it on top of their own overlay, and returns its directory.
-func withFunction(t *testing.T, overlay, mode string) string {
-	t.Helper()
-	dir := t.TempDir()
-	abs, err := filepath.Abs(overlay)
-	require.NoError(t, err)
-	rel, err := filepath.Rel(dir, abs) // kustomize refuses absolute paths
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), fmt.Appendf(nil,
-		"resources:\n- %s\ntransformers:\n- singleton.yaml\n", rel), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "singleton.yaml"), fmt.Appendf(nil, `apiVersion: fn.hubkit.dev/v1alpha1
-kind: Singleton
-metadata:
-  name: singleton
-  annotations:
-    config.kubernetes.io/function: |
-      exec:
-        path: singleton
-spec:
-  mode: %s
-`, mode), 0o644))
-	return dir
-}
-
 func TestAdversarialOverlays(t *testing.T) {
 	cases := []struct {
 		overlay string
@@ -68,7 +42,7 @@ func TestAdversarialOverlays(t *testing.T) {
 		overlay := filepath.Join("testdata", "adversarial", tc.overlay)
 		t.Run(tc.overlay+"/enforce", func(t *testing.T) {
 			fns.OnPath(t)
-			out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), withFunction(t, overlay, "enforce"))
+			out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), testenv.WithFunction(t, overlay, "enforce"))
 			if tc.fixed == nil {
 				require.Error(t, err, "enforce cannot fix this: the build must fail")
 				assert.Contains(t, string(stderr), "singleton: error:")
@@ -84,7 +58,7 @@ func TestAdversarialOverlays(t *testing.T) {
 		})
 		t.Run(tc.overlay+"/audit", func(t *testing.T) {
 			fns.OnPath(t)
-			_, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), withFunction(t, overlay, "audit"))
+			_, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), testenv.WithFunction(t, overlay, "audit"))
 			require.Error(t, err)
 			assert.Contains(t, string(stderr), "singleton: error:")
 			assert.Contains(t, string(stderr), "["+tc.rule+"]", "audit must name the rule")

@@ -3,6 +3,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,4 +85,30 @@ func (f *Functions) Cleanup() {
 	if f.b.dir != "" {
 		_ = os.RemoveAll(f.b.dir)
 	}
+}
+
+// WithFunction writes a kustomization that builds overlay and then runs the
+// singleton function (mode enforce or audit) as its outermost transformer,
+// as a user adds it on top of an overlay, and returns its directory.
+func WithFunction(t testing.TB, overlay, mode string) string {
+	t.Helper()
+	dir := t.TempDir()
+	abs, err := filepath.Abs(overlay)
+	require.NoError(t, err)
+	rel, err := filepath.Rel(dir, abs) // kustomize refuses absolute paths
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), fmt.Appendf(nil,
+		"resources:\n- %s\ntransformers:\n- singleton.yaml\n", rel), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "singleton.yaml"), fmt.Appendf(nil, `apiVersion: fn.hubkit.dev/v1alpha1
+kind: Singleton
+metadata:
+  name: singleton
+  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: singleton
+spec:
+  mode: %s
+`, mode), 0o644))
+	return dir
 }

@@ -1,0 +1,135 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+)
+
+// Applier applies rendered manifests with server-side apply, as `kubectl
+// apply --server-side` does, and keeps every warning the server sends.
+type Applier struct {
+	dyn      dynamic.Interface
+	mapper   *restmapper.DeferredDiscoveryRESTMapper
+	warnings *warnings
+}
+
+type warnings struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, message string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = append(w.list, message)
+}
+
+// NewApplier makes an Applier for the cluster.
+func (c *Cluster) NewApplier() (*Applier, error) {
+	w := &warnings{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WarningHandler = w
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	return &Applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), warnings: w}, nil
+}
+
+// Warnings returns the warnings the server has sent so far.
+func (a *Applier) Warnings() []string {
+	a.warnings.mu.Lock()
+	defer a.warnings.mu.Unlock()
+	return append([]string(nil), a.warnings.list...)
+}
+
+// Objects decodes multi-document YAML into objects, in order.
+func Objects(rendered []byte) ([]*unstructured.Unstructured, error) {
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(rendered), OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		return nil, fmt.Errorf("read manifests: %w", err)
+	}
+	var out []*unstructured.Unstructured
+	for _, n := range nodes {
+		m, err := n.Map()
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", n.GetKind(), n.GetName(), err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out, nil
+}
+
+// Apply server-side applies each object (dry-run when dryRun), stopping at
+// the first the server refuses.
+func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, dryRun bool) error {
+	for _, o := range objs {
+		ri, err := a.resource(o.GroupVersionKind(), o.GetNamespace())
+		if err != nil {
+			return err
+		}
+		opts := metav1.ApplyOptions{FieldManager: "hubkit-e2e", Force: true}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		if _, err := ri.Apply(ctx, o.GetName(), o, opts); err != nil {
+			return fmt.Errorf("apply %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// Delete deletes each object, in reverse order, waiting for nothing.
+func (a *Applier) Delete(ctx context.Context, objs []*unstructured.Unstructured) error {
+	foreground := metav1.DeletePropagationForeground
+	for i := len(objs) - 1; i >= 0; i-- {
+		o := objs[i]
+		ri, err := a.resource(o.GroupVersionKind(), o.GetNamespace())
+		if err != nil {
+			return err
+		}
+		if err := ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{PropagationPolicy: &foreground}); err != nil {
+			return fmt.Errorf("delete %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// Get returns the object's current state on the server.
+func (a *Applier) Get(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := a.resource(o.GroupVersionKind(), o.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	return ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+}
+
+func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		a.mapper.Reset() // a CRD applied a moment ago is not in the cached discovery yet
+		if m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			return nil, fmt.Errorf("%s is not served by the cluster: %w", gvk, err)
+		}
+	}
+	if m.Scope.Name() == "namespace" {
+		return a.dyn.Resource(m.Resource).Namespace(namespace), nil
+	}
+	return a.dyn.Resource(m.Resource), nil
+}

@@ -1,0 +1,106 @@
+// Package cluster starts a real Kubernetes control plane for the end-to-end
+// tests: kube-apiserver, etcd, kube-controller-manager and kube-scheduler
+// built from their Go modules (tools/cluster), with kwok simulating nodes,
+// started by kwokctl's binary runtime. Or it connects to a cluster the user
+// names, for those who have kind or a cloud cluster.
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// ExternalEnv names a kubeconfig to test against instead of starting a
+// cluster. It is deliberately not KUBECONFIG: `make test` must never apply
+// anything to whatever cluster a developer's shell happens to point at.
+const ExternalEnv = "HUBKIT_E2E_KUBECONFIG"
+
+// Cluster is a running cluster the tests may use.
+type Cluster struct {
+	Name       string
+	Kubeconfig string
+	// Config is the REST config for the cluster's admin.
+	Config *rest.Config
+	stop   func() error
+}
+
+// Options say where the binaries are and where kwokctl keeps its state.
+type Options struct {
+	BinDir  string // kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok, kwokctl
+	WorkDir string // KWOK_WORKDIR: the cluster's files, inside the repo's ignored build/
+	Nodes   int    // fake nodes kwok adds
+}
+
+// Start creates a kwok cluster from the binaries in o.BinDir, or connects to
+// the cluster named by $HUBKIT_E2E_KUBECONFIG. Stop must be called, also on failure.
+func Start(ctx context.Context, o Options) (*Cluster, error) {
+	if path := os.Getenv(ExternalEnv); path != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", path)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", ExternalEnv, path, err)
+		}
+		return &Cluster{Name: "external", Kubeconfig: path, Config: cfg, stop: func() error { return nil }}, nil
+	}
+	for _, b := range []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok", "kwokctl"} {
+		if _, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil {
+			return nil, fmt.Errorf("%s is missing from %s: run `make tools` (make test does)", b, o.BinDir)
+		}
+	}
+	c := &Cluster{Name: fmt.Sprintf("hubkit-e2e-%d", os.Getpid()), Kubeconfig: filepath.Join(o.WorkDir, "kubeconfig")}
+	kwokctl := func(ctx context.Context, args ...string) error {
+		cmd := exec.CommandContext(ctx, filepath.Join(o.BinDir, "kwokctl"), append([]string{"--name", c.Name}, args...)...)
+		cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+o.WorkDir)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("kwokctl %s: %w\n%s", strings.Join(args, " "), err, lastLines(out.String(), 20))
+		}
+		return nil
+	}
+	c.stop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return kwokctl(ctx, "delete", "cluster")
+	}
+	bin := func(name string) string { return filepath.Join(o.BinDir, name) }
+	err := kwokctl(ctx, "create", "cluster", "--runtime", "binary",
+		"--kube-apiserver-binary", bin("kube-apiserver"), "--etcd-binary", bin("etcd"),
+		"--kube-controller-manager-binary", bin("kube-controller-manager"), "--kube-scheduler-binary", bin("kube-scheduler"),
+		"--kwok-controller-binary", bin("kwok"), "--kubeconfig", c.Kubeconfig, "--wait", "120s")
+	if err == nil && o.Nodes > 0 {
+		err = kwokctl(ctx, "scale", "node", "--replicas", fmt.Sprint(o.Nodes))
+	}
+	if err == nil {
+		c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	}
+	if err != nil {
+		if stopErr := c.stop(); stopErr != nil {
+			err = fmt.Errorf("%w (and deleting the cluster: %v)", err, stopErr)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// Stop deletes the cluster (a no-op for an external one).
+func (c *Cluster) Stop() error { return c.stop() }
+
+// External reports whether the cluster is the user's, not one Start made.
+func (c *Cluster) External() bool { return c.Name == "external" }
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
