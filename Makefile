@@ -21,7 +21,7 @@ K8S_MINOR         := $(word 2,$(subst ., ,$(K8S_VERSION)))
 
 # Built tools live in a cache shared by every clone, one file per version;
 # bin/ links to them. A fresh clone links instead of rebuilding.
-TOOLS_CACHE ?= $(HOME)/.cache/hubkit/tools
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hubkit/tools
 
 KUSTOMIZE := $(BIN)/kustomize
 KIND      := $(BIN)/kind
@@ -60,6 +60,11 @@ test: tools ## Run everything CI runs: format, vet and all tests.
 .PHONY: e2e
 e2e: tools ## Run only the end-to-end tests on a kwok cluster (or HUBKIT_E2E_KUBECONFIG's).
 	go test -count=1 -timeout 20m -v ./e2e/
+
+.PHONY: bench
+bench: tools ## Measure: crash-to-Running of the Hub over 20 crashes on the e2e cluster (a figure, never a test).
+	go test -count=1 -timeout 20m -run 'TestHub' ./e2e/ > /dev/null
+	@cat $(BUILD)/e2e/crash-to-running.txt
 
 .PHONY: kind-up
 kind-up: tools build $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).

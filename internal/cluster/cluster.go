@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,16 +56,23 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, fmt.Errorf("%s is missing from %s: run `make tools` (make test does)", b, o.BinDir)
 		}
 	}
-	c := &Cluster{Name: fmt.Sprintf("hubkit-e2e-%d", os.Getpid()), Kubeconfig: filepath.Join(o.WorkDir, "kubeconfig")}
-	kwokctl := func(ctx context.Context, args ...string) error {
-		cmd := exec.CommandContext(ctx, filepath.Join(o.BinDir, "kwokctl"), append([]string{"--name", c.Name}, args...)...)
+	c := &Cluster{Name: fmt.Sprintf("%s%d", namePrefix, os.Getpid()), Kubeconfig: filepath.Join(o.WorkDir, "kubeconfig")}
+	run := func(ctx context.Context, name string, args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, filepath.Join(o.BinDir, "kwokctl"), append([]string{"--name", name}, args...)...)
 		cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+o.WorkDir)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("kwokctl %s: %w\n%s", strings.Join(args, " "), err, lastLines(out.String(), 20))
+			return "", fmt.Errorf("kwokctl %s: %w\n%s", strings.Join(args, " "), err, lastLines(out.String(), 20))
 		}
-		return nil
+		return out.String(), nil
+	}
+	kwokctl := func(ctx context.Context, args ...string) error {
+		_, err := run(ctx, c.Name, args...)
+		return err
+	}
+	if err := deleteStale(ctx, run); err != nil {
+		return nil, err
 	}
 	c.stop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -89,6 +97,33 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// namePrefix names the clusters Start makes; the rest is the test's pid.
+const namePrefix = "hubkit-e2e-"
+
+// deleteStale deletes the clusters of test processes that are gone (killed by
+// a timeout before they could clean up), whose control planes still run.
+func deleteStale(ctx context.Context, run func(ctx context.Context, name string, args ...string) (string, error)) error {
+	out, err := run(ctx, "", "get", "clusters")
+	if err != nil {
+		return err
+	}
+	for _, name := range strings.Fields(out) {
+		pid, err := strconv.Atoi(strings.TrimPrefix(name, namePrefix))
+		if !strings.HasPrefix(name, namePrefix) || err != nil || processExists(pid) {
+			continue
+		}
+		if _, err := run(ctx, name, "delete", "cluster"); err != nil {
+			return fmt.Errorf("deleting stale cluster %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func processExists(pid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil
 }
 
 // Stop deletes the cluster (a no-op for an external one).
