@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework/command"
@@ -18,10 +19,11 @@ func main() {
 	// The processor prints each of its results to stderr, one line each;
 	// the command prints only what never reached it (unreadable input).
 	cmd := command.Build(singleton.Processor{Stderr: os.Stderr}, command.StandaloneEnabled, true)
+	cmd.SetIn(singleton.NonEmpty(os.Stdin))
 	if err := cmd.Execute(); err != nil {
 		var results framework.Results
 		if !errors.As(err, &results) {
-			fmt.Fprintf(os.Stderr, "singleton: error: %v\n", err)
+			fmt.Fprintln(os.Stderr, "singleton: error:", strings.Join(strings.Fields(err.Error()), " "))
 		}
 		os.Exit(1)
 	}

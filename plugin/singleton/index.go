@@ -1,8 +1,10 @@
 package singleton
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -77,15 +79,60 @@ type index struct {
 
 func buildIndex(items []*yaml.RNode, spec *Spec) *index {
 	ix := &index{spec: spec, claims: map[key]*claim{}, serviceByName: map[key]*service{}, byLabel: map[string]map[string][]*workload{}, byNamespace: map[string][]*workload{}, byName: map[key][]*workload{}}
-	for _, n := range items {
+	seen := make(map[ref]int, len(items))
+	for i, n := range items {
+		if f, ok := checkItem(i, n, seen); !ok {
+			ix.unreadable = append(ix.unreadable, f)
+			continue
+		}
 		if err := ix.add(n); err != nil {
 			r := refOf(n)
 			ix.unreadable = append(ix.unreadable, finding{rule: "input", target: r, node: n, severity: errorSeverity,
-				message: fmt.Sprintf("cannot read %s: %v; fix the manifest", r, err)})
+				message: fmt.Sprintf("cannot read %s: %v; fix the manifest", r, firstTypeError(err))})
 		}
 	}
 	ix.findSingletons()
 	return ix
+}
+
+// firstTypeError shortens a YAML type error that lists one problem per
+// element (an alias expanded many times lists the same one thousands of times).
+func firstTypeError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || len(te.Errors) < 2 {
+		return err
+	}
+	prefix, _, _ := strings.Cut(err.Error(), te.Errors[0])
+	return fmt.Errorf("%s%s (and %d more like it)", prefix, te.Errors[0], len(te.Errors)-1)
+}
+
+// checkItem wants an object with apiVersion, kind and metadata.name, once:
+// without them no rule can name it, and Kubernetes would refuse it anyway.
+func checkItem(i int, n *yaml.RNode, seen map[ref]int) (finding, bool) {
+	r := refOf(n)
+	f := finding{rule: "input", target: r, node: n, severity: errorSeverity}
+	var missing []string
+	for _, field := range []struct{ name, value string }{{"apiVersion", r.APIVersion}, {"kind", r.Kind}, {"metadata.name", r.Name}} {
+		if field.value == "" {
+			missing = append(missing, field.name)
+		}
+	}
+	switch {
+	case r.Kind == "ResourceList" || r.Kind == "List":
+		f.field = "kind"
+		f.message = fmt.Sprintf("items[%d] is a %s: stdin must hold exactly one ResourceList, with an items list", i, r.Kind)
+	case len(missing) > 0:
+		f.field = missing[0]
+		f.message = fmt.Sprintf("items[%d] has no %s; every item needs apiVersion, kind and metadata.name", i, strings.Join(missing, " or "))
+	default:
+		if first, dup := seen[r]; dup {
+			f.message = fmt.Sprintf("items[%d] repeats items[%d] (%s); remove one of them", i, first, r)
+			return f, false
+		}
+		seen[r] = i
+		return f, true
+	}
+	return f, false
 }
 
 func (ix *index) add(n *yaml.RNode) error {

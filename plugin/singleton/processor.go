@@ -97,7 +97,7 @@ func (p Processor) finish(rl *framework.ResourceList) error {
 func stderrLine(r *framework.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "singleton: %s:", r.Severity)
-	if id := r.ResourceRef; id != nil {
+	if id := r.ResourceRef; id != nil && id.Kind != "" && id.Name != "" {
 		fmt.Fprintf(&b, " %s", ref{Kind: id.Kind, Namespace: id.Namespace, Name: id.Name})
 		if r.Field != nil {
 			fmt.Fprintf(&b, " %s", r.Field.Path)
