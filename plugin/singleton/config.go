@@ -60,13 +60,15 @@ type Probes struct {
 	Container string              `json:"container,omitempty"`
 	Port      *intstr.IntOrString `json:"port,omitempty"`
 	Path      string              `json:"path,omitempty"`
-	Startup   Timing              `json:"startup,omitempty"`
-	Readiness Timing              `json:"readiness,omitempty"`
-	Liveness  Timing              `json:"liveness,omitempty"`
+	Startup   Probe               `json:"startup,omitempty"`
+	Readiness Probe               `json:"readiness,omitempty"`
+	Liveness  Probe               `json:"liveness,omitempty"`
 }
 
-// Timing is the timing of one injected probe.
-type Timing struct {
+// Probe is how one kind of injected probe differs from the others.
+type Probe struct {
+	// Path: HTTP GET this path for this probe only (default Probes.Path).
+	Path                string `json:"path,omitempty"`
 	InitialDelaySeconds *int64 `json:"initialDelaySeconds,omitempty"`
 	PeriodSeconds       *int64 `json:"periodSeconds,omitempty"`
 	TimeoutSeconds      *int64 `json:"timeoutSeconds,omitempty"`
@@ -105,12 +107,12 @@ func (s *Spec) defaults() {
 	}
 	// A JVM that opens a large appData can take minutes on its first start:
 	// the startup probe allows 5 minutes before liveness takes over.
-	s.Probes.Startup.defaults(Timing{PeriodSeconds: ptr[int64](10), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](30)})
-	s.Probes.Readiness.defaults(Timing{PeriodSeconds: ptr[int64](10), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](3)})
-	s.Probes.Liveness.defaults(Timing{PeriodSeconds: ptr[int64](20), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](3)})
+	s.Probes.Startup.defaults(Probe{PeriodSeconds: ptr[int64](10), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](30)})
+	s.Probes.Readiness.defaults(Probe{PeriodSeconds: ptr[int64](10), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](3)})
+	s.Probes.Liveness.defaults(Probe{PeriodSeconds: ptr[int64](20), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](3)})
 }
 
-func (t *Timing) defaults(d Timing) {
+func (t *Probe) defaults(d Probe) {
 	for _, f := range []struct{ v, d **int64 }{
 		{&t.InitialDelaySeconds, &d.InitialDelaySeconds}, {&t.PeriodSeconds, &d.PeriodSeconds},
 		{&t.TimeoutSeconds, &d.TimeoutSeconds}, {&t.FailureThreshold, &d.FailureThreshold},

@@ -14,7 +14,8 @@ import (
 // Reads the readinessProbe, livenessProbe and startupProbe of the app
 // container (spec.probes.container, default the first container) and its
 // ports. A missing probe: enforce injects one from spec.probes (TCP connect,
-// or HTTP GET with spec.probes.path, on spec.probes.port, default http) and
+// or HTTP GET with a path, spec.probes.path or the probe's own, on
+// spec.probes.port, default http) and
 // reports it (info); audit fails. An existing probe is never changed. A probe,
 // existing or to be injected, on a port the container does not declare, or
 // with a host set (Pod Security baseline forbids probing other hosts): an
@@ -55,7 +56,7 @@ func checkWorkloadProbes(cfg Probes, w *workload) []finding {
 	for _, p := range []struct {
 		field    string
 		existing *probe
-		timing   Timing
+		settings Probe
 	}{
 		{"readinessProbe", c.ReadinessProbe, cfg.Readiness},
 		{"livenessProbe", c.LivenessProbe, cfg.Liveness},
@@ -72,10 +73,10 @@ func checkWorkloadProbes(cfg Probes, w *workload) []finding {
 			out = append(out, f)
 			continue
 		}
-		field, node := p.field, probeNode(cfg, p.timing)
-		f.message = fmt.Sprintf("%s is missing; add one, or run in enforce mode to inject %s", p.field, describeProbe(cfg))
-		f.fix = &fix{severity: infoSeverity, proposed: describeProbe(cfg),
-			message: fmt.Sprintf("%s injected: %s", p.field, describeProbe(cfg)),
+		field, node, what := p.field, probeNode(cfg, p.settings), describeProbe(cfg, p.settings)
+		f.message = fmt.Sprintf("%s is missing; add one, or run in enforce mode to inject %s", p.field, what)
+		f.fix = &fix{severity: infoSeverity, proposed: what,
+			message: fmt.Sprintf("%s injected: %s", p.field, what),
 			apply:   func() error { return injectProbe(w.node, c.Name, field, node) }}
 		out = append(out, f)
 	}
@@ -104,22 +105,31 @@ func checkExistingProbe(f finding, c container, p *probe) []finding {
 	return out
 }
 
-func describeProbe(cfg Probes) string {
-	if cfg.Path != "" {
-		return fmt.Sprintf("HTTP GET %s on port %s", cfg.Path, cfg.Port.String())
+// probePath is the HTTP path of an injected probe, or "" for a TCP connect.
+func probePath(cfg Probes, t Probe) string {
+	if t.Path != "" {
+		return t.Path
+	}
+	return cfg.Path
+}
+
+func describeProbe(cfg Probes, t Probe) string {
+	if path := probePath(cfg, t); path != "" {
+		return fmt.Sprintf("HTTP GET %s on port %s", path, cfg.Port.String())
 	}
 	return "TCP connect on port " + cfg.Port.String()
 }
 
 // probeNode builds the probe that enforce injects.
-func probeNode(cfg Probes, t Timing) *yaml.RNode {
+func probeNode(cfg Probes, t Probe) *yaml.RNode {
+	path := probePath(cfg, t)
 	action := yaml.NewMapRNode(nil)
-	if cfg.Path != "" {
-		_ = action.PipeE(yaml.SetField("path", yaml.NewStringRNode(cfg.Path)))
+	if path != "" {
+		_ = action.PipeE(yaml.SetField("path", yaml.NewStringRNode(path)))
 	}
 	_ = action.PipeE(yaml.SetField("port", portNode(*cfg.Port)))
 	p := yaml.NewMapRNode(nil)
-	if cfg.Path != "" {
+	if path != "" {
 		_ = p.PipeE(yaml.SetField("httpGet", action))
 	} else {
 		_ = p.PipeE(yaml.SetField("tcpSocket", action))
