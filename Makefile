@@ -51,11 +51,22 @@ render: tools build ## Render every overlay (function applied, then audited) int
 	done
 
 .PHONY: test
-test: tools ## Run everything CI runs: format, vet and all tests.
+test: tools ## Run everything CI runs: format, vet, all tests and fuzzing.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=30s
+
+FUZZTIME ?= 60s
+FUZZ_TARGETS := FuzzProcessor FuzzLoadSpec
+
+.PHONY: fuzz
+fuzz: ## Fuzz the function's processor and config loader, FUZZTIME each (make test: 30s).
+	@for f in $(FUZZ_TARGETS); do \
+	  echo "fuzzing $$f for $(FUZZTIME)"; \
+	  go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./plugin/singleton/ 2>&1 | tail -20; \
+	done
 
 .PHONY: e2e
 e2e: tools ## Run only the end-to-end tests on a kwok cluster (or HUBKIT_E2E_KUBECONFIG's).

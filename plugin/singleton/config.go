@@ -223,6 +223,11 @@ func LoadSpec(fc *yaml.RNode) (Spec, error) {
 	if fc.YNode().Kind != yaml.MappingNode {
 		return Spec{}, fmt.Errorf("functionConfig is a %s, not an object: use apiVersion %s, kind %s (or a v1 ConfigMap)", fc.YNode().ShortTag(), ConfigAPIVersion, ConfigKind)
 	}
+	// The framework validates the config as JSON and panics deep in the
+	// schema validator when it cannot be converted (a key given twice, say).
+	if _, err := fc.MarshalJSON(); err != nil {
+		return Spec{}, fmt.Errorf("functionConfig is not a valid object: %s", strings.Join(strings.Fields(err.Error()), " "))
+	}
 	switch apiVersion, kind := fc.GetApiVersion(), fc.GetKind(); {
 	case apiVersion == "v1" && kind == "ConfigMap":
 		var c configMapConfig
