@@ -16,6 +16,7 @@ export PATH := $(BIN):$(PATH)
 KUSTOMIZE_VERSION ?= v5.8.2
 KIND_VERSION      ?= v0.30.0
 KWOK_VERSION      ?= v0.7.0
+KUBE_SCORE_VERSION ?= v1.20.0
 K8S_VERSION       := $(shell awk '{for (i = 1; i < NF; i++) if ($$i == "k8s.io/kubernetes" && $$(i+1) ~ /^v/) {print $$(i+1); exit}}' tools/cluster/go.mod)
 K8S_MINOR         := $(word 2,$(subst ., ,$(K8S_VERSION)))
 
@@ -26,6 +27,7 @@ TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hubkit/tools
 KUSTOMIZE := $(BIN)/kustomize
 KIND      := $(BIN)/kind
 KWOK      := $(BIN)/kwok $(BIN)/kwokctl
+KUBE_SCORE := $(BIN)/kube-score
 CLUSTER   := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd
 
 OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kustomization.yaml))
@@ -35,7 +37,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: $(KUSTOMIZE) $(KWOK) $(CLUSTER) ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
+tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
 
 .PHONY: build
 build: ## Build the singleton function into bin/singleton.
@@ -50,13 +52,33 @@ render: tools build ## Render every overlay (function applied, then audited) int
 	  echo "overlays/$$o -> build/render/$$o.yaml ($$(grep -c '^kind:' $(BUILD)/render/$$o.yaml) objects, audit passed)"; \
 	done
 
+# kube-score checks that contradict a singleton, off for every overlay:
+#   deployment-replicas: one replica is the point; two would corrupt the Hub's state.
+#   deployment-strategy: Recreate is required; a rolling update runs two pods on one ReadWriteOnce claim.
+# (deployment-has-poddisruptionbudget does not fire for one replica, so it stays on.)
+KUBE_SCORE_IGNORE := deployment-replicas deployment-strategy
+# ...and for kind only:
+#   service-type: kind publishes the Hub on the host through NodePort 31245, as HighByte's kind setup does.
+#   container-image-pull-policy: kind runs an image put on the node by `kind load`; no registry has it.
+KUBE_SCORE_IGNORE_kind := service-type container-image-pull-policy
+
+.PHONY: score
+score: render $(KUBE_SCORE) ## Score every rendered overlay with kube-score; any other warning fails.
+	@for o in $(OVERLAYS); do \
+	  ignore="$(KUBE_SCORE_IGNORE)"; [ "$$o" = kind ] && ignore="$$ignore $(KUBE_SCORE_IGNORE_kind)"; \
+	  out=$$($(KUBE_SCORE) score --output-format ci --exit-one-on-warning $$(printf -- '--ignore-test %s ' $$ignore) $(BUILD)/render/$$o.yaml) \
+	    || { echo "$$out" | grep -vE '^\[(OK|SKIPPED)\]'; echo "kube-score: overlays/$$o has the findings above"; exit 1; }; \
+	  echo "kube-score: overlays/$$o passes"; \
+	done
+
 .PHONY: test
-test: tools ## Run everything CI runs: format, vet, all tests and fuzzing.
+test: tools ## Run everything CI runs: format, vet, all tests, fuzzing and kube-score.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=30s
+	$(MAKE) --no-print-directory score
 
 FUZZTIME ?= 60s
 FUZZ_TARGETS := FuzzProcessor FuzzLoadSpec
@@ -93,6 +115,9 @@ clean: ## Remove build output (bin/ and the tools cache are kept).
 
 $(KUSTOMIZE): Makefile
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+$(KUBE_SCORE): Makefile
+	$(call go-install-tool,$@,github.com/zegl/kube-score/cmd/kube-score,$(KUBE_SCORE_VERSION))
 
 $(KIND): Makefile
 	$(call go-install-tool,$(KIND),sigs.k8s.io/kind,$(KIND_VERSION))

@@ -25,7 +25,7 @@ var overlays = []struct {
 }{
 	{"dev", contract.Expect{Namespace: "hubkit-dev", Storage: "1Gi", ServiceType: corev1.ServiceTypeClusterIP}},
 	{"kind", contract.Expect{Namespace: "hubkit", Storage: "1Gi", ServiceType: corev1.ServiceTypeNodePort, NodePort: 31245}},
-	{"prod", contract.Expect{Namespace: "hubkit", Storage: "50Gi", ServiceType: corev1.ServiceTypeClusterIP, Ingress: true}},
+	{"prod", contract.Expect{Namespace: "hubkit", Storage: "50Gi", ServiceType: corev1.ServiceTypeClusterIP, Ingress: true, ImageDigest: true}},
 }
 
 var fns testenv.Functions

@@ -21,10 +21,12 @@ func TestProdStorageClassHook(t *testing.T) {
 	require.Contains(t, string(kustomization), "# - path: storage-class.yaml", "the hook is documented where users look")
 
 	dir := t.TempDir()
-	for _, f := range []string{"ingress-settings.yaml", "storage-50gi.yaml", "resources-production.yaml", "storage-class.yaml"} {
-		b, err := os.ReadFile(filepath.Join("prod", f))
+	files, err := filepath.Glob(filepath.Join("prod", "*.yaml"))
+	require.NoError(t, err)
+	for _, f := range files { // the overlay's own files; kustomization.yaml is rewritten below
+		b, err := os.ReadFile(f)
 		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644))
 	}
 	abs, err := filepath.Abs(".")
 	require.NoError(t, err)

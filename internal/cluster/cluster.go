@@ -85,7 +85,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		"--kube-controller-manager-binary", bin("kube-controller-manager"), "--kube-scheduler-binary", bin("kube-scheduler"),
 		"--kwok-controller-binary", bin("kwok"), "--kubeconfig", c.Kubeconfig, "--wait", "120s")
 	if err == nil && o.Nodes > 0 {
-		err = kwokctl(ctx, "scale", "node", "--replicas", fmt.Sprint(o.Nodes))
+		// kwok's default node declares no ephemeral-storage; every kubelet does,
+		// and pods that request it are unschedulable without it.
+		err = kwokctl(ctx, "scale", "node", "--replicas", fmt.Sprint(o.Nodes), "--param", `.allocatable["ephemeral-storage"]="100Gi"`)
 	}
 	if err == nil {
 		c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig)

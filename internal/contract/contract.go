@@ -3,6 +3,7 @@ package contract
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +24,7 @@ type Expect struct {
 	ServiceType corev1.ServiceType // ClusterIP or NodePort
 	NodePort    int32              // the http port's nodePort; 0 for none
 	Ingress     bool               // an Ingress with TLS routes to the Service
+	ImageDigest bool               // the image is pinned by digest
 }
 
 // Check returns every way m breaks the contract for an overlay expected to look
@@ -32,6 +34,7 @@ func Check(m *Manifest, want Expect) []string {
 	checkNamespace(&v, m, want)
 	dep := checkDeployment(&v, m)
 	checkProbes(&v, dep)
+	checkHardening(&v, m, dep, want)
 	checkClaim(&v, m, dep, want)
 	checkService(&v, m, dep, want)
 	checkIngress(&v, m, want)
@@ -88,6 +91,62 @@ func checkProbes(v *violations, d *appsv1.Deployment) {
 		if p == nil {
 			v.add("Deployment %s: container %s has no %s", d.Name, c.Name, name)
 		}
+	}
+}
+
+// checkHardening wants what a production pod needs beyond Pod Security: its
+// own identity with no API token, bounded resources, a NetworkPolicy that
+// admits http to it, and, where asked, an image pinned by digest.
+func checkHardening(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
+	if d == nil {
+		return
+	}
+	pod := d.Spec.Template.Spec
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		v.add("Deployment %s: spec.template.spec.automountServiceAccountToken is not false", d.Name)
+	}
+	i := slices.IndexFunc(m.ServiceAccounts, func(sa corev1.ServiceAccount) bool { return sa.Name == pod.ServiceAccountName })
+	if pod.ServiceAccountName == "" || i < 0 {
+		v.add("Deployment %s: serviceAccountName %q is not a rendered ServiceAccount", d.Name, pod.ServiceAccountName)
+	} else if sa := m.ServiceAccounts[i]; sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
+		v.add("ServiceAccount %s: automountServiceAccountToken is not false", sa.Name)
+	}
+	c := pod.Containers[0]
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
+		if _, ok := c.Resources.Requests[r]; !ok {
+			v.add("Deployment %s: container %s has no %s request", d.Name, c.Name, r)
+		}
+		if _, ok := c.Resources.Limits[r]; !ok {
+			v.add("Deployment %s: container %s has no %s limit", d.Name, c.Name, r)
+		}
+	}
+	if want.ImageDigest && !strings.Contains(c.Image, "@sha256:") {
+		v.add("Deployment %s: image %s is not pinned by digest", d.Name, c.Image)
+	}
+	checkNetworkPolicy(v, m, d)
+}
+
+func checkNetworkPolicy(v *violations, m *Manifest, d *appsv1.Deployment) {
+	if len(m.NetworkPolicies) != 1 {
+		v.add("want exactly one NetworkPolicy, got %d", len(m.NetworkPolicies))
+		return
+	}
+	np := m.NetworkPolicies[0]
+	for k, val := range np.Spec.PodSelector.MatchLabels {
+		if d.Spec.Template.Labels[k] != val {
+			v.add("NetworkPolicy %s: spec.podSelector %s=%s does not select the pods of Deployment %s", np.Name, k, val, d.Name)
+		}
+	}
+	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+		v.add("NetworkPolicy %s: spec.policyTypes does not include Ingress", np.Name)
+	}
+	admitsHTTP := slices.ContainsFunc(np.Spec.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool {
+		return slices.ContainsFunc(r.Ports, func(p networkingv1.NetworkPolicyPort) bool {
+			return p.Port != nil && containerHasPort(d.Spec.Template.Spec.Containers[0], *p.Port) && p.Port.String() == "http"
+		})
+	})
+	if !admitsHTTP {
+		v.add("NetworkPolicy %s: no ingress rule admits the http port", np.Name)
 	}
 }
 

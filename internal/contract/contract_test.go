@@ -19,7 +19,7 @@ import (
 	"github.com/hubkit/hubkit/internal/testenv"
 )
 
-var prod = contract.Expect{Namespace: "hubkit", Storage: "50Gi", ServiceType: corev1.ServiceTypeClusterIP, Ingress: true}
+var prod = contract.Expect{Namespace: "hubkit", Storage: "50Gi", ServiceType: corev1.ServiceTypeClusterIP, Ingress: true, ImageDigest: true}
 
 var fns testenv.Functions
 
@@ -92,6 +92,25 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 		{"privilege escalation", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
 		}, "violates Pod Security restricted: allowPrivilegeEscalation != false"},
+		{"API token mounted", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Template.Spec.AutomountServiceAccountToken = nil
+		}, "spec.template.spec.automountServiceAccountToken is not false"},
+		{"default ServiceAccount", func(m *contract.Manifest) { m.Deployments[0].Spec.Template.Spec.ServiceAccountName = "" },
+			`serviceAccountName "" is not a rendered ServiceAccount`},
+		{"ServiceAccount mounts tokens", func(m *contract.Manifest) { m.ServiceAccounts[0].AutomountServiceAccountToken = nil },
+			"ServiceAccount hbih: automountServiceAccountToken is not false"},
+		{"no memory limit", func(m *contract.Manifest) {
+			delete(m.Deployments[0].Spec.Template.Spec.Containers[0].Resources.Limits, corev1.ResourceMemory)
+		}, "container hub has no memory limit"},
+		{"image by tag only", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Template.Spec.Containers[0].Image = "registry.example.com/highbyte/intelligence-hub:4.3.3"
+		}, "is not pinned by digest"},
+		{"no NetworkPolicy", func(m *contract.Manifest) { m.NetworkPolicies = nil }, "want exactly one NetworkPolicy, got 0"},
+		{"NetworkPolicy selects other pods", func(m *contract.Manifest) {
+			m.NetworkPolicies[0].Spec.PodSelector.MatchLabels["app.kubernetes.io/instance"] = "other"
+		}, "does not select the pods of Deployment hbih"},
+		{"NetworkPolicy shuts http", func(m *contract.Manifest) { m.NetworkPolicies[0].Spec.Ingress = m.NetworkPolicies[0].Spec.Ingress[:1] },
+			"no ingress rule admits the http port"},
 		{"object outside the namespace", func(m *contract.Manifest) { m.Objects[1].Namespace = "default" },
 			`metadata.namespace is "default", want "hubkit"`},
 		{"namespace not restricted", func(m *contract.Manifest) {

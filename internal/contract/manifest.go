@@ -23,6 +23,9 @@ type Manifest struct {
 	Services     []corev1.Service
 	Claims       []corev1.PersistentVolumeClaim
 	Ingresses    []networkingv1.Ingress
+	// ServiceAccounts and NetworkPolicies: the hardening.
+	ServiceAccounts []corev1.ServiceAccount
+	NetworkPolicies []networkingv1.NetworkPolicy
 	// Objects names every object in the render, in order, the ones above included.
 	Objects []Object
 }
@@ -76,6 +79,10 @@ func (m *Manifest) decode(o Object, doc []byte) error {
 		return decodeInto(doc, &m.Claims)
 	case "networking.k8s.io/v1/Ingress":
 		return decodeInto(doc, &m.Ingresses)
+	case "v1/ServiceAccount":
+		return decodeInto(doc, &m.ServiceAccounts)
+	case "networking.k8s.io/v1/NetworkPolicy":
+		return decodeInto(doc, &m.NetworkPolicies)
 	}
 	return nil
 }
