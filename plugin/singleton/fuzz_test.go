@@ -66,9 +66,14 @@ func FuzzLoadSpec(f *testing.F) {
 	})
 }
 
-func execute(input []byte) ([]byte, error) {
+// execute runs p (default: the function) on a ResourceList, as kustomize and kpt do.
+func execute(input []byte, p ...framework.ResourceListProcessor) ([]byte, error) {
+	var proc framework.ResourceListProcessor = singleton.Processor{}
+	if len(p) > 0 {
+		proc = p[0]
+	}
 	var out bytes.Buffer
-	err := framework.Execute(singleton.Processor{}, &kio.ByteReadWriter{Reader: bytes.NewReader(input), Writer: &out})
+	err := framework.Execute(proc, &kio.ByteReadWriter{Reader: bytes.NewReader(input), Writer: &out})
 	return out.Bytes(), err
 }
 

@@ -106,25 +106,35 @@ func firstTypeError(err error) error {
 	return fmt.Errorf("%s%s (and %d more like it)", prefix, te.Errors[0], len(te.Errors)-1)
 }
 
-// checkItem wants an object with apiVersion, kind and metadata.name, once:
-// without them no rule can name it, and Kubernetes would refuse it anyway.
+// checkItem wants an object with apiVersion, kind and a name (metadata.name,
+// or generateName), once: without them no rule can name it, and Kubernetes
+// would refuse it anyway.
 func checkItem(i int, n *yaml.RNode, seen map[ref]int) (finding, bool) {
 	r := refOf(n)
 	f := finding{rule: "input", target: r, node: n, severity: errorSeverity}
+	name := r.Name
+	if name == "" {
+		if g, err := n.Pipe(yaml.Lookup("metadata", "generateName")); err == nil && g != nil {
+			name = g.YNode().Value
+		}
+	}
 	var missing []string
-	for _, field := range []struct{ name, value string }{{"apiVersion", r.APIVersion}, {"kind", r.Kind}, {"metadata.name", r.Name}} {
+	for _, field := range []struct{ name, value string }{{"apiVersion", r.APIVersion}, {"kind", r.Kind}, {"metadata.name", name}} {
 		if field.value == "" {
 			missing = append(missing, field.name)
 		}
 	}
 	switch {
-	case r.Kind == "ResourceList" || r.Kind == "List":
+	case r.Kind == "ResourceList":
 		f.field = "kind"
 		f.message = fmt.Sprintf("items[%d] is a %s: stdin must hold exactly one ResourceList, with an items list", i, r.Kind)
 	case len(missing) > 0:
 		f.field = missing[0]
 		f.message = fmt.Sprintf("items[%d] has no %s; every item needs apiVersion, kind and metadata.name", i, strings.Join(missing, " or "))
 	default:
+		if r.Name == "" { // generateName: the server names each one anew
+			return f, true
+		}
 		if first, dup := seen[r]; dup {
 			f.message = fmt.Sprintf("items[%d] repeats items[%d] (%s); remove one of them", i, first, r)
 			return f, false
