@@ -37,7 +37,12 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
+tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) strace ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
+
+# strace (Debian's) shows that the function opens no file and no socket.
+.PHONY: strace
+strace:
+	@command -v strace >/dev/null || { echo "installing strace from Debian"; apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
 
 .PHONY: build
 build: ## Build the singleton function into bin/singleton.
