@@ -48,6 +48,15 @@ strace:
 build: ## Build the singleton function into bin/singleton.
 	go build -o $(BIN)/singleton ./plugin
 
+IMAGE_VERSION ?= dev
+
+.PHONY: image
+image: ## Build the function's OCI image without Docker: build/image/oci and build/image/singleton.tar.
+	@mkdir -p $(BUILD)/image
+	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o $(BUILD)/image/singleton ./plugin
+	go run ./tools/image -binary $(BUILD)/image/singleton -out $(BUILD)/image -version $(IMAGE_VERSION) \
+	  -revision "$$(git rev-parse --short HEAD 2>/dev/null)"
+
 .PHONY: render
 render: tools build ## Render every overlay (function applied, then audited) into build/render/.
 	@mkdir -p $(BUILD)/render
