@@ -38,8 +38,8 @@ const (
 // they run in this order.
 func TestHub(t *testing.T) {
 	t.Run("every overlay passes server-side dry-run under Pod Security restricted with no warning", testDryRun)
-	t.Run("prod runs with its claim, endpoints and TLS Ingress", testProd)
 	t.Run("kind runs with its claim, endpoints and NodePort 31245", testKind)
+	t.Run("prod runs with its claim, endpoints and TLS Ingress", testProd)
 	t.Run("a crashed pod comes back with its claim, never two at once", testDurability)
 	t.Run("a Recreate rollout removes the old pod before it creates the new", testRecreateRollout)
 	t.Run("an HPA for the Hub fails the audit before anything is applied", testAutoscalerRejected)
@@ -99,11 +99,17 @@ func provide(t *testing.T, objs []*unstructured.Unstructured) {
 		case "PersistentVolumeClaim":
 			size, _, err := unstructured.NestedString(o.Object, "spec", "resources", "requests", "storage")
 			require.NoError(t, err)
+			modes, _, err := unstructured.NestedStringSlice(o.Object, "spec", "accessModes")
+			require.NoError(t, err)
+			var accessModes []corev1.PersistentVolumeAccessMode
+			for _, m := range modes {
+				accessModes = append(accessModes, corev1.PersistentVolumeAccessMode(m))
+			}
 			pv := &corev1.PersistentVolume{
 				ObjectMeta: metav1.ObjectMeta{Name: "e2e-" + o.GetNamespace() + "-" + o.GetName()},
 				Spec: corev1.PersistentVolumeSpec{
 					Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
-					AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					AccessModes:                   accessModes,
 					PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
 					PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/hubkit-e2e/" + o.GetName()}},
 					ClaimRef:                      &corev1.ObjectReference{Namespace: o.GetNamespace(), Name: o.GetName()},
@@ -208,7 +214,6 @@ func undeploy(t *testing.T, objs []*unstructured.Unstructured) {
 func testProd(t *testing.T) {
 	objs := rendered(t, "prod")
 	pod := deploy(t, objs)
-	defer undeploy(t, objs)
 	checkEndpoints(t, pod)
 	ctx := context.Background()
 	pvc, err := e2e.client.CoreV1().PersistentVolumeClaims("hubkit").Get(ctx, "hbih-appdata", metav1.GetOptions{})
@@ -230,6 +235,7 @@ func testProd(t *testing.T) {
 func testKind(t *testing.T) {
 	objs := rendered(t, "kind")
 	pod := deploy(t, objs)
+	defer undeploy(t, objs)
 	checkEndpoints(t, pod)
 	svc, err := e2e.client.CoreV1().Services("hubkit").Get(context.Background(), "hbih", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -309,13 +315,17 @@ func testDurability(t *testing.T) {
 	pw := watchPods(t)
 	pod := waitForHub(t, "hubkit")
 	var took []time.Duration
+	deleted := map[types.UID]bool{}
 	for i := 0; i < crashes; i++ {
 		claim := pod.Spec.Volumes[slices.IndexFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "appdata" })].PersistentVolumeClaim.ClaimName
 		start := time.Now()
 		require.NoError(t, e2e.client.CoreV1().Pods("hubkit").Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+		deleted[pod.UID] = true
 		var next *corev1.Pod
-		pw.until(t, time.Minute, func(_ watch.EventType, p *corev1.Pod) bool {
-			if p.UID != pod.UID && p.Status.Phase == corev1.PodRunning {
+		pw.until(t, time.Minute, func(ev watch.EventType, p *corev1.Pod) bool {
+			// The replacement: a pod we never deleted, Running and not terminating
+			// (late events about earlier victims can still say Running).
+			if ev != watch.Deleted && !deleted[p.UID] && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
 				next = p
 				return true
 			}

@@ -19,12 +19,13 @@ const AppDataPath = "/usr/local/highbyte/appData"
 
 // Expect is what differs between overlays; everything else is the same promise.
 type Expect struct {
-	Namespace   string             // every namespaced object lives here
-	Storage     string             // the appData claim's request, e.g. "1Gi"
-	ServiceType corev1.ServiceType // ClusterIP or NodePort
-	NodePort    int32              // the http port's nodePort; 0 for none
-	Ingress     bool               // an Ingress with TLS routes to the Service
-	ImageDigest bool               // the image is pinned by digest
+	Namespace   string                            // every namespaced object lives here
+	Storage     string                            // the appData claim's request, e.g. "1Gi"
+	AccessMode  corev1.PersistentVolumeAccessMode // the claim's one access mode
+	ServiceType corev1.ServiceType                // ClusterIP or NodePort
+	NodePort    int32                             // the http port's nodePort; 0 for none
+	Ingress     bool                              // an Ingress with TLS routes to the Service
+	ImageDigest bool                              // the image is pinned by digest
 }
 
 // Check returns every way m breaks the contract for an overlay expected to look
@@ -177,8 +178,8 @@ func checkClaim(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
 	if wantQ := resource.MustParse(want.Storage); got.Cmp(wantQ) != 0 {
 		v.add("PersistentVolumeClaim %s: spec.resources.requests.storage is %s, want %s", pvc.Name, got.String(), want.Storage)
 	}
-	if !slices.Equal(pvc.Spec.AccessModes, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}) {
-		v.add("PersistentVolumeClaim %s: spec.accessModes is %v, want [ReadWriteOnce]", pvc.Name, pvc.Spec.AccessModes)
+	if !slices.Equal(pvc.Spec.AccessModes, []corev1.PersistentVolumeAccessMode{want.AccessMode}) {
+		v.add("PersistentVolumeClaim %s: spec.accessModes is %v, want [%s]", pvc.Name, pvc.Spec.AccessModes, want.AccessMode)
 	}
 }
 

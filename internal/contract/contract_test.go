@@ -19,7 +19,7 @@ import (
 	"github.com/hubkit/hubkit/internal/testenv"
 )
 
-var prod = contract.Expect{Namespace: "hubkit", Storage: "50Gi", ServiceType: corev1.ServiceTypeClusterIP, Ingress: true, ImageDigest: true}
+var prod = contract.Expect{Namespace: "hubkit", Storage: "50Gi", AccessMode: corev1.ReadWriteOncePod, ServiceType: corev1.ServiceTypeClusterIP, Ingress: true, ImageDigest: true}
 
 var fns testenv.Functions
 
@@ -75,7 +75,7 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 		}, "spec.resources.requests.storage is 1Gi, want 50Gi"},
 		{"shared claim", func(m *contract.Manifest) {
 			m.Claims[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
-		}, "spec.accessModes is [ReadWriteMany], want [ReadWriteOnce]"},
+		}, "spec.accessModes is [ReadWriteMany], want [ReadWriteOncePod]"},
 		{"service type", func(m *contract.Manifest) { m.Services[0].Spec.Type = corev1.ServiceTypeLoadBalancer },
 			`spec.type is "LoadBalancer", want "ClusterIP"`},
 		{"selector misses the pod", func(m *contract.Manifest) {
