@@ -109,7 +109,8 @@ e2e: tools ## Run only the end-to-end tests on a kwok cluster (or HUBKIT_E2E_KUB
 	go test -count=1 -timeout 20m -v ./e2e/
 
 .PHONY: bench
-bench: tools ## Measure: crash-to-Running of the Hub over 20 crashes on the e2e cluster (a figure, never a test).
+bench: tools ## Measure the function against its floors and peers (docs/benchmarks.md, .png) and crash recovery on the e2e cluster.
+	go run ./bench/run -sizes 100,1000,10000,50000 -runs 5
 	go test -count=1 -timeout 20m -run 'TestHub' ./e2e/ > /dev/null
 	@cat $(BUILD)/e2e/crash-to-running.txt
 
