@@ -57,6 +57,19 @@ image: ## Build the function's OCI image without Docker: build/image/oci and bui
 	go run ./tools/image -binary $(BUILD)/image/singleton -out $(BUILD)/image -version $(IMAGE_VERSION) \
 	  -revision "$$(git rev-parse --short HEAD 2>/dev/null)"
 
+KPT_PACKAGE := gitops/kpt/hub
+
+.PHONY: hydrate
+hydrate: tools ## Write the committed renders: the kpt package's resources (the base, one file per object).
+	@rm -f $(KPT_PACKAGE)/*_*.yaml
+	$(KUSTOMIZE) build base -o $(KPT_PACKAGE)/
+
+.PHONY: hydrate-check
+hydrate-check: hydrate ## Fail when the committed renders are stale (CI runs it).
+	@git diff --exit-code -- $(KPT_PACKAGE) || { echo "stale: run make hydrate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- $(KPT_PACKAGE)); \
+	  [ -z "$$untracked" ] || { echo "stale: untracked $$untracked; run make hydrate and commit"; exit 1; }
+
 .PHONY: render
 render: tools build ## Render every overlay (function applied, then audited) into build/render/.
 	@mkdir -p $(BUILD)/render
@@ -93,6 +106,7 @@ test: tools ## Run everything CI runs: format, vet, all tests, fuzzing and kube-
 	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=30s
 	$(MAKE) --no-print-directory score
+	$(MAKE) --no-print-directory hydrate-check
 
 FUZZTIME ?= 60s
 FUZZ_TARGETS := FuzzProcessor FuzzLoadSpec
