@@ -48,7 +48,7 @@ func copyPackage(t *testing.T) string {
 	return dst
 }
 
-func render(t *testing.T, kpt, pkg string) (string, error) {
+func kptRender(t *testing.T, kpt, pkg string) (string, error) {
 	t.Helper()
 	fns.OnPath(t)
 	out, err := exec.Command(kpt, "fn", "render", pkg, "--allow-exec", "--truncate-output=false").CombinedOutput()
@@ -67,7 +67,7 @@ func deployment(t *testing.T, pkg string) string {
 func TestKptRenderKeepsTheHubSingle(t *testing.T) {
 	kpt := kptBinary(t)
 	pkg := copyPackage(t)
-	out, err := render(t, kpt, pkg)
+	out, err := kptRender(t, kpt, pkg)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "Successfully executed 2 function(s)")
 	rendered := deployment(t, pkg)
@@ -76,7 +76,7 @@ func TestKptRenderKeepsTheHubSingle(t *testing.T) {
 	}
 	assert.Contains(t, rendered, "replicas: 1")
 
-	out, err = render(t, kpt, pkg)
+	out, err = kptRender(t, kpt, pkg)
 	require.NoError(t, err, out)
 	assert.Equal(t, rendered, deployment(t, pkg), "a second render changes nothing")
 }
@@ -87,7 +87,7 @@ func TestKptRenderFixesThreeReplicas(t *testing.T) {
 	pkg := copyPackage(t)
 	path := filepath.Join(pkg, "apps_v1_deployment_hbih.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(deployment(t, pkg), "replicas: 1", "replicas: 3", 1)), 0o644))
-	out, err := render(t, kpt, pkg)
+	out, err := kptRender(t, kpt, pkg)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "[replicas] spec.replicas was 3; set to 1")
 	assert.Contains(t, deployment(t, pkg), "replicas: 1")
@@ -108,7 +108,7 @@ spec:
     matchLabels:
       app.kubernetes.io/name: intelligence-hub
 `), 0o644))
-	out, err := render(t, kpt, pkg)
+	out, err := kptRender(t, kpt, pkg)
 	require.Error(t, err, out)
 	assert.Contains(t, out, "[disruption]")
 	assert.Equal(t, before, deployment(t, pkg), "a failed render writes nothing")
@@ -135,7 +135,7 @@ func TestKptEvalAuditByRelativePath(t *testing.T) {
 	require.Error(t, err, "the unrendered base has no probes: audit fails\n%s", out)
 	assert.Contains(t, string(out), "[probes] readinessProbe is missing")
 
-	rendered, err := render(t, kpt, pkg)
+	rendered, err := kptRender(t, kpt, pkg)
 	require.NoError(t, err, rendered)
 	eval = exec.Command(kpt, eval.Args[1:]...)
 	eval.Dir = root

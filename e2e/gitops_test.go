@@ -1,0 +1,149 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/hubkit/hubkit/internal/cluster"
+	"github.com/hubkit/hubkit/internal/testenv"
+)
+
+// argoCD is the Argo CD release whose own CRDs validate hubkit's Argo CD
+// objects: a version whose go.mod works with this Go (v3.6 needs Go 1.27).
+const argoCD = "github.com/argoproj/argo-cd/v3@v3.5.7"
+
+// moduleDir downloads a module through the Go module proxy and returns its directory.
+func moduleDir(t *testing.T, module string) string {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
+	require.NoError(t, err, "go mod download %s", module)
+	var m struct{ Dir, Error string }
+	require.NoError(t, json.Unmarshal(out, &m))
+	require.Empty(t, m.Error)
+	return m.Dir
+}
+
+// installCRD applies a CRD for real and waits until it is served.
+func installCRD(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	objs, err := cluster.Objects(raw)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, applier(t).Apply(ctx, objs, false))
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	for _, o := range objs {
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			u, err := crds.Get(ctx, o.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			for _, c := range conditions {
+				if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		require.NoError(t, err, "CRD %s was not established", o.GetName())
+	}
+}
+
+func ensureNamespace(t *testing.T, name string) {
+	t.Helper()
+	_, err := e2e.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+}
+
+func manifests(t *testing.T, glob string) []*unstructured.Unstructured {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(e2e.root, glob))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, glob)
+	var objs []*unstructured.Unstructured
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		o, err := cluster.Objects(raw)
+		require.NoError(t, err)
+		objs = append(objs, o...)
+	}
+	return objs
+}
+
+// The Argo CD objects hubkit ships are what Argo CD's own CRDs accept.
+func TestArgoCDObjectsAreValid(t *testing.T) {
+	crds := filepath.Join(moduleDir(t, argoCD), "manifests", "crds")
+	installCRD(t, filepath.Join(crds, "application-crd.yaml"))
+	ensureNamespace(t, "argocd")
+	a := applier(t)
+	apps := manifests(t, "gitops/argocd/applications/*.yaml")
+	require.Len(t, apps, 3)
+	require.NoError(t, a.Apply(context.Background(), apps, true), "server-side dry-run of the Applications")
+	assert.Empty(t, a.Warnings())
+
+	sidecar, err := os.ReadFile(filepath.Join(e2e.root, "gitops", "argocd", "repo-server", "sidecar.yaml"))
+	require.NoError(t, err)
+	version := argoCD[strings.LastIndex(argoCD, "@")+1:]
+	assert.Contains(t, string(sidecar), "quay.io/argoproj/argocd:"+version, "the sidecar runs the Argo CD release whose CRDs are tested")
+}
+
+// The repo-server with hubkit's sidecar (on a stand-in for Argo CD's own
+// Deployment) is accepted by the API server, image volume included.
+func TestArgoCDRepoServerSidecarIsValid(t *testing.T) {
+	dir := t.TempDir()
+	abs := filepath.Join(e2e.root, "gitops", "argocd", "repo-server")
+	rel, err := filepath.Rel(dir, abs)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "install.yaml"), []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: argocd-repo-server
+spec:
+  selector:
+    matchLabels: {app.kubernetes.io/name: argocd-repo-server}
+  template:
+    metadata:
+      labels: {app.kubernetes.io/name: argocd-repo-server}
+    spec:
+      containers:
+      - name: argocd-repo-server
+        image: quay.io/argoproj/argocd:v3.5.7
+      volumes:
+      - {name: var-files, emptyDir: {}}
+      - {name: plugins, emptyDir: {}}
+`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), fmt.Appendf(nil,
+		"namespace: argocd\nresources:\n- install.yaml\ncomponents:\n- %s\n", rel), 0o644))
+	out, err := exec.Command(testenv.Kustomize(t), "build", "--load-restrictor", "LoadRestrictionsNone", dir).Output()
+	require.NoError(t, err)
+	objs, err := cluster.Objects(out)
+	require.NoError(t, err)
+	ensureNamespace(t, "argocd")
+	a := applier(t)
+	require.NoError(t, a.Apply(context.Background(), objs, true), "server-side dry-run of the patched repo-server")
+	assert.Empty(t, a.Warnings())
+}
