@@ -58,16 +58,22 @@ image: ## Build the function's OCI image without Docker: build/image/oci and bui
 	  -revision "$$(git rev-parse --short HEAD 2>/dev/null)"
 
 KPT_PACKAGE := gitops/kpt/hub
+HYDRATED    := deploy $(KPT_PACKAGE)
 
 .PHONY: hydrate
-hydrate: tools ## Write the committed renders: the kpt package's resources (the base, one file per object).
+hydrate: tools build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), the kpt package's base.
+	@for o in $(OVERLAYS); do \
+	  mkdir -p deploy/$$o; \
+	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/$$o > deploy/$$o/hub.yaml; \
+	  echo "overlays/$$o -> deploy/$$o/hub.yaml"; \
+	done
 	@rm -f $(KPT_PACKAGE)/*_*.yaml
 	$(KUSTOMIZE) build base -o $(KPT_PACKAGE)/
 
 .PHONY: hydrate-check
 hydrate-check: hydrate ## Fail when the committed renders are stale (CI runs it).
-	@git diff --exit-code -- $(KPT_PACKAGE) || { echo "stale: run make hydrate and commit"; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- $(KPT_PACKAGE)); \
+	@git diff --exit-code -- $(HYDRATED) || { echo "stale: run make hydrate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- $(HYDRATED)); \
 	  [ -z "$$untracked" ] || { echo "stale: untracked $$untracked; run make hydrate and commit"; exit 1; }
 
 .PHONY: render

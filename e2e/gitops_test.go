@@ -147,3 +147,27 @@ spec:
 	require.NoError(t, a.Apply(context.Background(), objs, true), "server-side dry-run of the patched repo-server")
 	assert.Empty(t, a.Warnings())
 }
+
+// The Flux controllers whose own CRDs validate hubkit's Flux objects: the
+// last releases whose go.mod works with this Go.
+const (
+	fluxSource    = "github.com/fluxcd/source-controller@v1.9.6"
+	fluxKustomize = "github.com/fluxcd/kustomize-controller@v1.9.6"
+)
+
+// The Flux objects hubkit ships are what Flux's own CRDs accept.
+func TestFluxObjectsAreValid(t *testing.T) {
+	source := filepath.Join(moduleDir(t, fluxSource), "config", "crd", "bases")
+	installCRD(t, filepath.Join(source, "source.toolkit.fluxcd.io_gitrepositories.yaml"))
+	installCRD(t, filepath.Join(source, "source.toolkit.fluxcd.io_ocirepositories.yaml"))
+	installCRD(t, filepath.Join(moduleDir(t, fluxKustomize), "config", "crd", "bases", "kustomize.toolkit.fluxcd.io_kustomizations.yaml"))
+	ensureNamespace(t, "flux-system")
+	for _, variant := range []string{"git", "oci"} {
+		t.Run(variant, func(t *testing.T) {
+			a := applier(t)
+			objs := manifests(t, filepath.Join("gitops", "flux", variant, "*.yaml"))
+			require.NoError(t, a.Apply(context.Background(), objs, true), "server-side dry-run of the Flux objects")
+			assert.Empty(t, a.Warnings())
+		})
+	}
+}
