@@ -34,7 +34,7 @@ OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kus
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
 tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) strace ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
@@ -105,7 +105,7 @@ score: render $(KUBE_SCORE) ## Score every rendered overlay with kube-score; any
 	done
 
 .PHONY: test
-test: tools ## Run everything CI runs: format, vet, all tests, fuzzing and kube-score.
+test: tools ## Run everything CI runs: format, vet, all tests, fuzzing, kube-score, stale renders.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...

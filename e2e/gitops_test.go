@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,34 +110,11 @@ func TestArgoCDObjectsAreValid(t *testing.T) {
 	assert.Contains(t, string(sidecar), "quay.io/argoproj/argocd:"+version, "the sidecar runs the Argo CD release whose CRDs are tested")
 }
 
-// The repo-server with hubkit's sidecar (on a stand-in for Argo CD's own
-// Deployment) is accepted by the API server, image volume included.
+// The repo-server with hubkit's sidecar (on the stand-in for Argo CD's own
+// Deployment in gitops/testdata) is accepted by the API server, image volume included.
 func TestArgoCDRepoServerSidecarIsValid(t *testing.T) {
-	dir := t.TempDir()
-	abs := filepath.Join(e2e.root, "gitops", "argocd", "repo-server")
-	rel, err := filepath.Rel(dir, abs)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "install.yaml"), []byte(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: argocd-repo-server
-spec:
-  selector:
-    matchLabels: {app.kubernetes.io/name: argocd-repo-server}
-  template:
-    metadata:
-      labels: {app.kubernetes.io/name: argocd-repo-server}
-    spec:
-      containers:
-      - name: argocd-repo-server
-        image: quay.io/argoproj/argocd:v3.5.7
-      volumes:
-      - {name: var-files, emptyDir: {}}
-      - {name: plugins, emptyDir: {}}
-`), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), fmt.Appendf(nil,
-		"namespace: argocd\nresources:\n- install.yaml\ncomponents:\n- %s\n", rel), 0o644))
-	out, err := exec.Command(testenv.Kustomize(t), "build", "--load-restrictor", "LoadRestrictionsNone", dir).Output()
+	out, err := exec.Command(testenv.Kustomize(t), "build", "--load-restrictor", "LoadRestrictionsNone",
+		filepath.Join(e2e.root, "gitops", "testdata", "argocd-install")).Output()
 	require.NoError(t, err)
 	objs, err := cluster.Objects(out)
 	require.NoError(t, err)

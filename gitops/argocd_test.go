@@ -3,7 +3,6 @@ package gitops_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,20 +117,11 @@ func TestArgoCDPluginFailsWithoutTheFunction(t *testing.T) {
 	assert.Contains(t, stderr, "singleton")
 }
 
-// The repo-server Component, added to an Argo CD install, gives the
-// repo-server its sidecar and the plugin its ConfigMap.
+// The repo-server Component, added to an Argo CD install (a stand-in in
+// testdata), gives the repo-server its sidecar and the plugin its ConfigMap.
 func TestArgoCDRepoServerComponent(t *testing.T) {
-	dir := t.TempDir()
-	abs, err := filepath.Abs(filepath.Join("argocd", "repo-server"))
-	require.NoError(t, err)
-	rel, err := filepath.Rel(dir, abs)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "install.yaml"), []byte(argoRepoServer), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), fmt.Appendf(nil,
-		"namespace: argocd\nresources:\n- install.yaml\ncomponents:\n- %s\n", rel), 0o644))
-	// The Component reads ../plugin.yaml: a file outside its folder, so the
-	// install's kustomization must be built without load restrictions.
-	out, err := exec.Command(testenv.Kustomize(t), "build", "--load-restrictor", "LoadRestrictionsNone", dir).CombinedOutput()
+	out, err := exec.Command(testenv.Kustomize(t), "build", "--load-restrictor", "LoadRestrictionsNone",
+		filepath.Join("testdata", "argocd-install")).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	rendered := string(out)
 	assert.Contains(t, rendered, "name: hubkit-cmp")
@@ -142,28 +132,3 @@ func TestArgoCDRepoServerComponent(t *testing.T) {
 	assert.Contains(t, rendered, "name: hubkit-cmp-plugin")
 	assert.Contains(t, rendered, strings.Split(string(pluginYAML), "\n")[3], "the ConfigMap carries plugin.yaml")
 }
-
-// argoRepoServer stands in for Argo CD's install: the repo-server with the
-// volumes its CMP sidecars share.
-const argoRepoServer = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: argocd-repo-server
-spec:
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: argocd-repo-server
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: argocd-repo-server
-    spec:
-      containers:
-      - name: argocd-repo-server
-        image: quay.io/argoproj/argocd:v3.5.7
-      volumes:
-      - name: var-files
-        emptyDir: {}
-      - name: plugins
-        emptyDir: {}
-`

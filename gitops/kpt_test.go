@@ -17,11 +17,7 @@ import (
 
 var fns testenv.Functions
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	fns.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { fns.Main(m) }
 
 func kptBinary(t *testing.T) string {
 	t.Helper()

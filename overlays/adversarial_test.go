@@ -87,11 +87,8 @@ func TestEveryRenderPassesTheAuditGate(t *testing.T) {
 // `validators:`. When this test fails, kustomize has fixed it: move the gate.
 func TestKustomizeValidatorsRejectEvenCat(t *testing.T) {
 	dir := t.TempDir()
-	abs, err := filepath.Abs("dev")
-	require.NoError(t, err)
-	rel, err := filepath.Rel(dir, abs)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), fmt.Appendf(nil, "resources:\n- %s\nvalidators:\n- cat.yaml\n", rel), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), fmt.Appendf(nil,
+		"resources:\n- %s\nvalidators:\n- cat.yaml\n", testenv.RelPath(t, dir, "dev")), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "cat.yaml"), []byte(`apiVersion: example.com/v1
 kind: Identity
 metadata:

@@ -4,7 +4,6 @@ package overlays_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -30,11 +29,7 @@ var overlays = []struct {
 
 var fns testenv.Functions
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	fns.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { fns.Main(m) }
 
 type builder struct {
 	name  string

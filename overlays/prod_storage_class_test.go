@@ -11,6 +11,7 @@ import (
 
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/render"
+	"github.com/hubkit/hubkit/internal/testenv"
 )
 
 // prod's kustomization documents a hook: list storage-class.yaml under
@@ -28,10 +29,7 @@ func TestProdStorageClassHook(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644))
 	}
-	abs, err := filepath.Abs(".")
-	require.NoError(t, err)
-	rel, err := filepath.Rel(dir, abs)
-	require.NoError(t, err)
+	rel := testenv.RelPath(t, dir, ".")
 	// prod's kustomization with the hook uncommented, its paths made relative to dir.
 	enabled := []byte(replaceAll(string(kustomization), map[string]string{
 		"# - path: storage-class.yaml": "- path: storage-class.yaml",

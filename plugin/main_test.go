@@ -17,11 +17,7 @@ import (
 
 var fns testenv.Functions
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	fns.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { fns.Main(m) }
 
 // Each golden case, run through the built binary as kustomize and kpt run it
 // (a ResourceList on stdin): the same output as in process, exit 1 on error,

@@ -1,7 +1,6 @@
 package contract_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,11 +22,7 @@ var prod = contract.Expect{Namespace: "hubkit", Storage: "50Gi", AccessMode: cor
 
 var fns testenv.Functions
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	fns.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { fns.Main(m) }
 
 func renderedProd(t *testing.T) *contract.Manifest {
 	t.Helper()

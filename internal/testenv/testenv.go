@@ -80,11 +80,31 @@ func (f *Functions) OnPath(t *testing.T) {
 	t.Setenv("PATH", f.Dir(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
-// Cleanup removes the built function; call it from TestMain.
+// Cleanup removes the built function.
 func (f *Functions) Cleanup() {
 	if f.b.dir != "" {
 		_ = os.RemoveAll(f.b.dir)
 	}
+}
+
+// Main runs the package's tests and then removes the built function:
+//
+//	func TestMain(m *testing.M) { fns.Main(m) }
+func (f *Functions) Main(m *testing.M) {
+	code := m.Run()
+	f.Cleanup()
+	os.Exit(code)
+}
+
+// RelPath is target as a path relative to dir, as kustomize wants a
+// kustomization's references (it refuses absolute ones).
+func RelPath(t testing.TB, dir, target string) string {
+	t.Helper()
+	abs, err := filepath.Abs(target)
+	require.NoError(t, err)
+	rel, err := filepath.Rel(dir, abs)
+	require.NoError(t, err)
+	return rel
 }
 
 // WithFunction writes a kustomization that builds overlay and then runs the
@@ -93,12 +113,8 @@ func (f *Functions) Cleanup() {
 func WithFunction(t testing.TB, overlay, mode string) string {
 	t.Helper()
 	dir := t.TempDir()
-	abs, err := filepath.Abs(overlay)
-	require.NoError(t, err)
-	rel, err := filepath.Rel(dir, abs) // kustomize refuses absolute paths
-	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), fmt.Appendf(nil,
-		"resources:\n- %s\ntransformers:\n- singleton.yaml\n", rel), 0o644))
+		"resources:\n- %s\ntransformers:\n- singleton.yaml\n", RelPath(t, dir, overlay)), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "singleton.yaml"), fmt.Appendf(nil, `apiVersion: fn.hubkit.dev/v1alpha1
 kind: Singleton
 metadata:
