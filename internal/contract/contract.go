@@ -141,9 +141,12 @@ func checkNetworkPolicy(v *violations, m *Manifest, d *appsv1.Deployment) {
 	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
 		v.add("NetworkPolicy %s: spec.policyTypes does not include Ingress", np.Name)
 	}
-	admitsHTTP := slices.ContainsFunc(np.Spec.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool {
+	// The http port, as a rule may name it: by name, or by the container's number.
+	c := d.Spec.Template.Spec.Containers[0]
+	i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "http" })
+	admitsHTTP := i >= 0 && slices.ContainsFunc(np.Spec.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool {
 		return slices.ContainsFunc(r.Ports, func(p networkingv1.NetworkPolicyPort) bool {
-			return p.Port != nil && containerHasPort(d.Spec.Template.Spec.Containers[0], *p.Port) && p.Port.String() == "http"
+			return p.Port != nil && (p.Port.String() == "http" || (p.Port.Type == intstr.Int && p.Port.IntVal == c.Ports[i].ContainerPort))
 		})
 	})
 	if !admitsHTTP {

@@ -130,6 +130,22 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 	}
 }
 
+// A NetworkPolicy may admit the http port by its number as well as by name.
+func TestNetworkPolicyMayNameTheHTTPPortByNumber(t *testing.T) {
+	m := renderedProd(t)
+	np := &m.NetworkPolicies[0]
+	for i, r := range np.Spec.Ingress {
+		for j, p := range r.Ports {
+			if p.Port != nil && p.Port.String() == "http" {
+				np.Spec.Ingress[i].Ports[j].Port = ptr.To(intstr.FromInt32(45245))
+			}
+		}
+	}
+	assert.Empty(t, contract.Check(m, prod))
+	np.Spec.Ingress[len(np.Spec.Ingress)-1].Ports[0].Port = ptr.To(intstr.FromInt32(8080))
+	assert.Contains(t, contract.Check(m, prod), "NetworkPolicy hbih: no ingress rule admits the http port")
+}
+
 func TestParseRejectsFieldsTheAPIDoesNotKnow(t *testing.T) {
 	_, err := contract.Parse([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hbih\nspec:\n  replica: 2\n"))
 	require.Error(t, err)
