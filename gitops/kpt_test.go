@@ -19,15 +19,6 @@ var fns testenv.Functions
 
 func TestMain(m *testing.M) { fns.Main(m) }
 
-func kptBinary(t *testing.T) string {
-	t.Helper()
-	kpt, err := exec.LookPath("kpt")
-	if err != nil {
-		t.Skip("kpt is not on PATH: it cannot be installed from the package registries; machines of this kind ship kpt 1.0.0-beta.56")
-	}
-	return kpt
-}
-
 // copyPackage copies the kpt package into a temporary directory, as
 // `kpt pkg get` would, so that rendering it changes nothing in the repo.
 func copyPackage(t *testing.T) string {
@@ -61,7 +52,7 @@ func deployment(t *testing.T, pkg string) string {
 // The package's pipeline, as kpt runs it: the mutator injects the probes,
 // the validator passes, and a second render changes nothing.
 func TestKptRenderKeepsTheHubSingle(t *testing.T) {
-	kpt := kptBinary(t)
+	kpt := testenv.Kpt(t)
 	pkg := copyPackage(t)
 	out, err := kptRender(t, kpt, pkg)
 	require.NoError(t, err, out)
@@ -79,7 +70,7 @@ func TestKptRenderKeepsTheHubSingle(t *testing.T) {
 
 // A user's edit that breaks a promise: the mutator fixes it, and says so.
 func TestKptRenderFixesThreeReplicas(t *testing.T) {
-	kpt := kptBinary(t)
+	kpt := testenv.Kpt(t)
 	pkg := copyPackage(t)
 	path := filepath.Join(pkg, "apps_v1_deployment_hbih.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(deployment(t, pkg), "replicas: 1", "replicas: 3", 1)), 0o644))
@@ -91,7 +82,7 @@ func TestKptRenderFixesThreeReplicas(t *testing.T) {
 
 // What cannot be fixed fails the render, and kpt leaves the package as it was.
 func TestKptRenderFailsOnABlockingPDB(t *testing.T) {
-	kpt := kptBinary(t)
+	kpt := testenv.Kpt(t)
 	pkg := copyPackage(t)
 	before := deployment(t, pkg)
 	require.NoError(t, os.WriteFile(filepath.Join(pkg, "pdb.yaml"), []byte(`apiVersion: policy/v1
@@ -113,7 +104,7 @@ spec:
 // kpt fn eval with the function by a relative path, which kpt resolves
 // against the directory it runs in (here the repository root).
 func TestKptEvalAuditByRelativePath(t *testing.T) {
-	kpt := kptBinary(t)
+	kpt := testenv.Kpt(t)
 	pkg := copyPackage(t)
 	root := testenv.RepoRoot(t)
 	rel, err := filepath.Rel(root, fns.Singleton(t))

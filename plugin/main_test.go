@@ -74,10 +74,7 @@ func TestBinaryFailsOnUnreadableInput(t *testing.T) {
 // kpt runs the function with `kpt fn eval --exec`, its config a ConfigMap
 // made from the arguments after --.
 func TestKptFnEval(t *testing.T) {
-	kpt, err := exec.LookPath("kpt")
-	if err != nil {
-		t.Skip("kpt is not on PATH: it cannot be installed from the package registries; machines of this kind ship kpt 1.0.0-beta.56")
-	}
+	kpt := testenv.Kpt(t)
 	dir := t.TempDir()
 	hub := strings.Replace(deployment, "replicas: 1", "replicas: 3", 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "hub.yaml"), []byte(hub), 0o644))

@@ -64,35 +64,43 @@ func median(n int, at func(int) time.Duration) time.Duration {
 func measure(runs int, stdin string, env []string, okExit []int, argv ...string) (stats, error) {
 	var s []sample
 	for range runs {
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = append(os.Environ(), env...)
-		if stdin != "" {
-			f, err := os.Open(stdin)
-			if err != nil {
-				return stats{}, err
-			}
-			defer f.Close()
-			cmd.Stdin = f
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		start := time.Now()
-		err := cmd.Run()
-		wall := time.Since(start)
+		one, err := runOnce(stdin, env, okExit, argv)
 		if err != nil {
-			code := -1
-			if e, ok := err.(*exec.ExitError); ok {
-				code = e.ExitCode()
-			}
-			if !slices.Contains(okExit, code) {
-				return stats{}, fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, lastLine(stderr.String()))
-			}
+			return stats{}, err
 		}
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		s = append(s, sample{wall: wall, cpu: cpu, rss: ru.Maxrss * 1024})
+		s = append(s, one)
 	}
 	return summarize(s), nil
+}
+
+// runOnce runs argv once and keeps its wall time, CPU and peak RSS.
+func runOnce(stdin string, env []string, okExit []int, argv []string) (sample, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	if stdin != "" {
+		f, err := os.Open(stdin)
+		if err != nil {
+			return sample{}, err
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		code := -1
+		if e, ok := err.(*exec.ExitError); ok {
+			code = e.ExitCode()
+		}
+		if !slices.Contains(okExit, code) {
+			return sample{}, fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, lastLine(stderr.String()))
+		}
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return sample{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), rss: ru.Maxrss * 1024}, nil
 }
 
 func lastLine(s string) string {

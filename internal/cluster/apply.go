@@ -111,15 +111,6 @@ func (a *Applier) Delete(ctx context.Context, objs []*unstructured.Unstructured)
 	return nil
 }
 
-// Get returns the object's current state on the server.
-func (a *Applier) Get(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	ri, err := a.resource(o.GroupVersionKind(), o.GetNamespace())
-	if err != nil {
-		return nil, err
-	}
-	return ri.Get(ctx, o.GetName(), metav1.GetOptions{})
-}
-
 func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {

@@ -131,9 +131,6 @@ func processExists(pid int) bool {
 // Stop deletes the cluster (a no-op for an external one).
 func (c *Cluster) Stop() error { return c.stop() }
 
-// External reports whether the cluster is the user's, not one Start made.
-func (c *Cluster) External() bool { return c.Name == "external" }
-
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {

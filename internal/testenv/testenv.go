@@ -13,19 +13,42 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// FindRepoRoot returns the directory of hubkit's go.mod, above the working
+// directory; for TestMain, which has no testing.TB.
+func FindRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above %s", dir)
+		}
+		dir = parent
+	}
+}
+
 // RepoRoot is the directory of hubkit's go.mod.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := FindRepoRoot()
 	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "no go.mod above the test's directory")
-		dir = parent
+	return root
+}
+
+// Kpt returns the kpt on PATH, or skips the test saying why: kpt is the one
+// tool that cannot be installed from the package registries.
+func Kpt(t testing.TB) string {
+	t.Helper()
+	kpt, err := exec.LookPath("kpt")
+	if err != nil {
+		t.Skip("kpt is not on PATH: it cannot be installed from the package registries; machines of this kind ship kpt 1.0.0-beta.56")
 	}
+	return kpt
 }
 
 // Kustomize returns the pinned kustomize CLI: $KUSTOMIZE, or bin/kustomize.
@@ -40,32 +63,30 @@ func Kustomize(t testing.TB) string {
 	return bin
 }
 
-type built struct {
+// Functions builds ./plugin as `singleton` into a directory of its own, once
+// per test binary. The zero value is ready to use.
+type Functions struct {
 	once sync.Once
 	dir  string
 	err  error
 	out  []byte
 }
 
-// Functions builds ./plugin as `singleton` into a directory of its own, once
-// per test binary, and returns that directory.
-type Functions struct{ b built }
-
 // Dir builds the function (once) and returns the directory it is in.
 func (f *Functions) Dir(t testing.TB) string {
 	t.Helper()
-	f.b.once.Do(func() {
+	f.once.Do(func() {
 		root := RepoRoot(t)
-		f.b.dir, f.b.err = os.MkdirTemp("", "hubkit-fn-")
-		if f.b.err != nil {
+		f.dir, f.err = os.MkdirTemp("", "hubkit-fn-")
+		if f.err != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(f.b.dir, "singleton"), "./plugin")
+		cmd := exec.Command("go", "build", "-o", filepath.Join(f.dir, "singleton"), "./plugin")
 		cmd.Dir = root
-		f.b.out, f.b.err = cmd.CombinedOutput()
+		f.out, f.err = cmd.CombinedOutput()
 	})
-	require.NoError(t, f.b.err, "go build ./plugin: %s", f.b.out)
-	return f.b.dir
+	require.NoError(t, f.err, "go build ./plugin: %s", f.out)
+	return f.dir
 }
 
 // Singleton returns the path of the built function.
@@ -82,8 +103,8 @@ func (f *Functions) OnPath(t *testing.T) {
 
 // Cleanup removes the built function.
 func (f *Functions) Cleanup() {
-	if f.b.dir != "" {
-		_ = os.RemoveAll(f.b.dir)
+	if f.dir != "" {
+		_ = os.RemoveAll(f.dir)
 	}
 }
 

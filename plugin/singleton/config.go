@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/kube-openapi/pkg/validation/spec"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -100,16 +101,16 @@ func (s *Spec) defaults() {
 		s.Mode = Enforce
 	}
 	if s.Singletons.ClaimMounters == nil {
-		s.Singletons.ClaimMounters = ptr(true)
+		s.Singletons.ClaimMounters = ptr.To(true)
 	}
 	if s.Probes.Port == nil {
-		s.Probes.Port = ptr(intstr.FromString("http"))
+		s.Probes.Port = ptr.To(intstr.FromString("http"))
 	}
 	// A JVM that opens a large appData can take minutes on its first start:
 	// the startup probe allows 5 minutes before liveness takes over.
-	s.Probes.Startup.defaults(Probe{PeriodSeconds: ptr[int64](10), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](30)})
-	s.Probes.Readiness.defaults(Probe{PeriodSeconds: ptr[int64](10), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](3)})
-	s.Probes.Liveness.defaults(Probe{PeriodSeconds: ptr[int64](20), TimeoutSeconds: ptr[int64](5), FailureThreshold: ptr[int64](3)})
+	s.Probes.Startup.defaults(Probe{PeriodSeconds: ptr.To[int64](10), TimeoutSeconds: ptr.To[int64](5), FailureThreshold: ptr.To[int64](30)})
+	s.Probes.Readiness.defaults(Probe{PeriodSeconds: ptr.To[int64](10), TimeoutSeconds: ptr.To[int64](5), FailureThreshold: ptr.To[int64](3)})
+	s.Probes.Liveness.defaults(Probe{PeriodSeconds: ptr.To[int64](20), TimeoutSeconds: ptr.To[int64](5), FailureThreshold: ptr.To[int64](3)})
 }
 
 func (t *Probe) defaults(d Probe) {
@@ -165,7 +166,7 @@ func setFromConfigMap(s *Spec, key, value string) (bool, error) {
 	case "container":
 		s.Probes.Container = value
 	case "port":
-		s.Probes.Port = ptr(intstr.Parse(value))
+		s.Probes.Port = ptr.To(intstr.Parse(value))
 	case "path":
 		s.Probes.Path = value
 	default:
@@ -245,5 +246,3 @@ func LoadSpec(fc *yaml.RNode) (Spec, error) {
 		return Spec{}, fmt.Errorf("functionConfig is %s %s: use apiVersion %s, kind %s (or a v1 ConfigMap)", apiVersion, kind, ConfigAPIVersion, ConfigKind)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

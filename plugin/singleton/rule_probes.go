@@ -2,6 +2,7 @@ package singleton
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -43,7 +44,7 @@ func checkWorkloadProbes(cfg Probes, w *workload) []finding {
 	}
 	c := containers[0]
 	if cfg.Container != "" {
-		i := indexOfContainer(containers, cfg.Container)
+		i := slices.IndexFunc(containers, func(c container) bool { return c.Name == cfg.Container })
 		if i < 0 {
 			return []finding{{rule: "probes", target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
 				message: fmt.Sprintf("has no container %q to probe; set spec.probes.container to one of %s", cfg.Container, containerNames(containers))}}
@@ -172,15 +173,6 @@ func intOrStringOf(p intstr.IntOrString) intOrString {
 		return intOrString{isInt: true, i: p.IntVal}
 	}
 	return intOrString{s: p.StrVal}
-}
-
-func indexOfContainer(cs []container, name string) int {
-	for i, c := range cs {
-		if c.Name == name {
-			return i
-		}
-	}
-	return -1
 }
 
 func containerNames(cs []container) []string {
