@@ -1,14 +1,17 @@
-package main
+package image
 
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,25 +21,31 @@ import (
 
 // Build the image as `make image` does, open it from its OCI layout, and
 // check who runs what: user 65534, the function as entrypoint, the labels,
-// and a binary in the layer that is static and runs a ResourceList.
-func TestImage(t *testing.T) {
+// the layer listed in rootfs.diff_ids (containerd refuses the image without
+// it), and a binary in the layer that is static and runs a ResourceList.
+// The real-node tests import this image and the stand-in's into containerd.
+func TestSingletonImage(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "singleton")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./plugin")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	require.NoError(t, run(bin, dir, "v0.0.0-test", "abc123"))
+	spec, err := Lookup("singleton")
+	require.NoError(t, err)
+	bin, err := spec.CompileStatic(context.Background(), root, dir)
+	require.NoError(t, err)
+	ref, err := spec.Ref("v0.0.0-test")
+	require.NoError(t, err)
+	built, err := spec.Build(bin, ref, "abc123")
+	require.NoError(t, err)
+	_, err = spec.Write(built, ref, dir)
+	require.NoError(t, err)
 
-	p, err := layout.FromPath(filepath.Join(dir, "oci"))
+	p, err := layout.FromPath(filepath.Join(dir, "singleton"))
 	require.NoError(t, err)
 	index, err := p.ImageIndex()
 	require.NoError(t, err)
 	manifest, err := index.IndexManifest()
 	require.NoError(t, err)
 	require.Len(t, manifest.Manifests, 1)
-	assert.Equal(t, Repository+":v0.0.0-test", manifest.Manifests[0].Annotations["org.opencontainers.image.ref.name"])
+	assert.Equal(t, "ghcr.io/hubkit/singleton:v0.0.0-test", manifest.Manifests[0].Annotations["org.opencontainers.image.ref.name"])
 	img, err := index.Image(manifest.Manifests[0].Digest)
 	require.NoError(t, err)
 
@@ -52,6 +61,10 @@ func TestImage(t *testing.T) {
 	layers, err := img.Layers()
 	require.NoError(t, err)
 	require.Len(t, layers, 1, "one layer: the binary, nothing else")
+	diffID, err := layers[0].DiffID()
+	require.NoError(t, err)
+	assert.Equal(t, "layers", cfg.RootFS.Type)
+	assert.Equal(t, []v1.Hash{diffID}, cfg.RootFS.DiffIDs, "the config lists the layer, as containerd requires")
 	rc, err := layers[0].Uncompressed()
 	require.NoError(t, err)
 	defer rc.Close()
@@ -89,4 +102,32 @@ func TestImage(t *testing.T) {
 	fn.Stdin, fn.Stdout = bytes.NewReader(input), &stdout
 	require.NoError(t, fn.Run())
 	assert.Equal(t, string(want), stdout.String(), "the binary in the layer runs the function")
+}
+
+func TestRef(t *testing.T) {
+	for _, tc := range []struct {
+		image, version, want, err string
+	}{
+		{image: "singleton", version: "v1.2.3", want: "ghcr.io/hubkit/singleton:v1.2.3"},
+		{image: "pause", version: "3.10", want: "hubkit.dev/pause:3.10"},
+		{image: "hub-standin", version: "docker.io/library/highbyte:4.3.3", want: "docker.io/library/highbyte:4.3.3"},
+		{image: "hub-standin", version: "4.3.3", err: "tag"},
+		{image: "nope", err: `no image "nope": want one of singleton, hub-standin, pause`},
+	} {
+		t.Run(tc.image+"/"+tc.version, func(t *testing.T) {
+			spec, err := Lookup(tc.image)
+			if err == nil {
+				var ref fmt.Stringer
+				ref, err = spec.Ref(tc.version)
+				if err == nil {
+					assert.Equal(t, tc.want, ref.String())
+				}
+			}
+			if tc.err == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tc.err)
+			}
+		})
+	}
 }

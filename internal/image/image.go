@@ -1,0 +1,194 @@
+// Package image builds hubkit's OCI images without a Docker engine: each is
+// one static Go binary in one layer of an otherwise empty image. It writes
+// an OCI layout and a tarball that `docker load`, `crane push` and
+// `ctr images import` take.
+//
+// The images, one row each in Images: the singleton function; the Hub
+// stand-in the real-node tests run under the Hub's own image name; and the
+// pause image the real node's containerd uses for pod sandboxes.
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Spec is one image hubkit builds.
+type Spec struct {
+	Name        string // how `make image`, `make images` and tests name it
+	Package     string // the Go package built into the layer, relative to the repo
+	Entrypoint  string // where the binary lives in the image
+	User        string // uid:gid it runs as unless the pod says otherwise
+	Repository  string // the image's name without a tag; empty: the caller names it
+	Description string
+	// VersionEnv, when set, is an environment variable the image sets to
+	// its version, so the program can report which tag it runs as.
+	VersionEnv string
+}
+
+// Images are the images hubkit builds.
+func Images() []Spec {
+	return []Spec{
+		{
+			Name: "singleton", Package: "./plugin", Entrypoint: "/usr/local/bin/singleton", User: "65534:65534",
+			Repository:  "ghcr.io/hubkit/singleton",
+			Description: "KRM function that keeps single-instance stateful workloads single",
+		},
+		{
+			Name: "hub-standin", Package: "./tools/standin", Entrypoint: "/usr/local/bin/standin", User: "10001:10001",
+			// No name of its own: it is built under the Hub's image name, read
+			// from the rendered overlay, so the overlay runs it unchanged.
+			Description: "hubkit's stand-in for HighByte Intelligence Hub, for tests on a real node",
+			VersionEnv:  "HUBKIT_STANDIN_VERSION",
+		},
+		{
+			Name: "pause", Package: "./tools/pause", Entrypoint: "/pause", User: "65535:65535",
+			Repository:  "hubkit.dev/pause",
+			Description: "the pod sandbox's process, for the real node's containerd",
+		}}
+}
+
+// Lookup returns the Spec called name.
+func Lookup(name string) (Spec, error) {
+	var names []string
+	for _, s := range Images() {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	return Spec{}, fmt.Errorf("no image %q: want one of %s", name, strings.Join(names, ", "))
+}
+
+// Ref is the image's name at version; for an image without a Repository,
+// version is the whole name (repository:tag).
+func (s Spec) Ref(version string) (name.Tag, error) {
+	full := version
+	if s.Repository != "" {
+		full = s.Repository + ":" + version
+	}
+	ref, err := name.NewTag(full, name.StrictValidation)
+	if err != nil {
+		return name.Tag{}, fmt.Errorf("image %s: tag %q: %w", s.Name, version, err)
+	}
+	return ref, nil
+}
+
+// CompileStatic builds the Spec's package from the repository at root into
+// dir, statically (CGO off), and returns the binary's path.
+func (s Spec) CompileStatic(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, s.Name+".bin")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, s.Package)
+	cmd.Dir, cmd.Env = root, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", s.Package, err, out)
+	}
+	return bin, nil
+}
+
+// Build makes the image from a static binary: one layer, no shell, no libc.
+func (s Spec) Build(binary string, ref name.Tag, revision string) (v1.Image, error) {
+	version := ref.TagStr()
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		return nil, fmt.Errorf("read the binary: %w", err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return tarOf(s.Entrypoint, bin) }, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, fmt.Errorf("layer: %w", err)
+	}
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+	if err != nil {
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	labels := map[string]string{
+		"org.opencontainers.image.title":       s.Name,
+		"org.opencontainers.image.description": s.Description,
+		"org.opencontainers.image.source":      "https://github.com/hubkit/hubkit",
+		"org.opencontainers.image.version":     version,
+		"org.opencontainers.image.licenses":    "Apache-2.0",
+	}
+	if revision != "" {
+		labels["org.opencontainers.image.revision"] = revision
+	}
+	// Start from the config AppendLayers wrote: it holds rootfs.diff_ids,
+	// without which containerd refuses the image ("mismatched image rootfs
+	// and manifest layers").
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()} // reproducible
+	cfg.Config = v1.Config{Entrypoint: []string{s.Entrypoint}, User: s.User, WorkingDir: "/", Labels: labels}
+	if s.VersionEnv != "" {
+		cfg.Config.Env = []string{s.VersionEnv + "=" + version}
+	}
+	return mutate.ConfigFile(img, cfg)
+}
+
+// Write writes img as ref into out: an OCI layout in out/<name>/ and a
+// tarball out/<name>.tar (for docker load and ctr images import). It
+// returns the tarball's path.
+func (s Spec) Write(img v1.Image, ref name.Tag, out string) (string, error) {
+	dir := filepath.Join(out, s.Name)
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return "", fmt.Errorf("OCI layout: %w", err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref.String()})); err != nil {
+		return "", fmt.Errorf("OCI layout: %w", err)
+	}
+	tarPath := filepath.Join(out, s.Name+".tar")
+	if err := tarball.WriteToFile(tarPath, ref, img); err != nil {
+		return "", fmt.Errorf("tarball: %w", err)
+	}
+	return tarPath, nil
+}
+
+// tarOf is the layer: the binary at entrypoint, owned by root, executable by all.
+func tarOf(entrypoint string, bin []byte) (io.ReadCloser, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if parent := path.Dir(entrypoint[1:]); parent != "." {
+		dir := ""
+		for _, seg := range strings.Split(parent, "/") {
+			dir += seg + "/"
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: entrypoint[1:], Mode: 0o755, Size: int64(len(bin)), ModTime: time.Unix(0, 0)}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(bin); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
+}
