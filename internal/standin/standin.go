@@ -1,0 +1,336 @@
+// Package standin is a stand-in for HighByte Intelligence Hub, built here
+// because the Hub's image cannot be pulled in CI. It behaves like the Hub
+// wherever Kubernetes can see it, and no further:
+//
+//   - it serves HTTP on 45245; `/` answers 200 only once it has "started",
+//     after a start delay, as a JVM does;
+//   - it listens on 1885 (MQTT) and 8885 (REST data);
+//   - it writes only under its appData directory and /tmp;
+//   - it takes an exclusive lock on appData/intelligencehub.lock at start; if
+//     another process holds it, it says so on stderr, appends a line to
+//     appData/refused.log and exits with ExitLockHeld;
+//   - it keeps an append-only journal in appData, fsyncing every entry before
+//     it answers, so a test knows what must survive a crash;
+//   - on SIGTERM it takes a shutdown delay before it exits, as a JVM does.
+//
+// Tests drive it over HTTP: POST /journal appends an entry, GET /journal
+// lists them, POST /crash kills the process, GET /debug/standin reports what
+// it is.
+package standin
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ExitLockHeld is the exit code when another process holds appData's lock:
+// a second writer was refused.
+const ExitLockHeld = 75
+
+// Files the stand-in keeps in appData.
+const (
+	LockFile    = "intelligencehub.lock"
+	JournalFile = "journal.log"
+	RefusedFile = "refused.log"
+)
+
+// Config is what the stand-in is told, from its environment.
+type Config struct {
+	AppData       string        // HUBKIT_STANDIN_APPDATA, default /usr/local/highbyte/appData
+	Version       string        // HUBKIT_STANDIN_VERSION, set in the image
+	StartDelay    time.Duration // HUBKIT_STANDIN_START_DELAY, default 1s
+	ShutdownDelay time.Duration // HUBKIT_STANDIN_SHUTDOWN_DELAY, default 5s
+	HTTPAddr      string        // default :45245
+	ExtraAddrs    []string      // default :1885 and :8885
+}
+
+// ConfigFromEnv reads the Config from environment variables.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		AppData:       "/usr/local/highbyte/appData",
+		Version:       getenv("HUBKIT_STANDIN_VERSION"),
+		StartDelay:    time.Second,
+		ShutdownDelay: 5 * time.Second,
+		HTTPAddr:      ":45245",
+		ExtraAddrs:    []string{":1885", ":8885"},
+	}
+	if v := getenv("HUBKIT_STANDIN_APPDATA"); v != "" {
+		c.AppData = v
+	}
+	for name, d := range map[string]*time.Duration{"HUBKIT_STANDIN_START_DELAY": &c.StartDelay, "HUBKIT_STANDIN_SHUTDOWN_DELAY": &c.ShutdownDelay} {
+		if v := getenv(name); v != "" {
+			parsed, err := time.ParseDuration(v)
+			if err != nil {
+				return c, fmt.Errorf("%s=%q: want a duration such as 2s: %w", name, v, err)
+			}
+			*d = parsed
+		}
+	}
+	return c, nil
+}
+
+// App is one running stand-in.
+type App struct {
+	cfg     Config
+	log     io.Writer
+	lock    *os.File
+	journal *Journal
+	started time.Time
+	ready   chan struct{}
+}
+
+// ErrLockHeld says another process holds appData's lock.
+var ErrLockHeld = errors.New("another process holds the appData lock")
+
+// Open takes appData's lock and opens the journal. On ErrLockHeld it has
+// recorded the refusal in appData/refused.log.
+func Open(cfg Config, log io.Writer) (*App, error) {
+	lock, err := os.OpenFile(filepath.Join(cfg.AppData, LockFile), os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open the lock file: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			line := fmt.Sprintf("%s pid %d refused: second writer on %s\n", time.Now().UTC().Format(time.RFC3339Nano), os.Getpid(), cfg.AppData)
+			if f, ferr := os.OpenFile(filepath.Join(cfg.AppData, RefusedFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640); ferr == nil {
+				_, _ = f.WriteString(line)
+				_ = f.Sync()
+				f.Close()
+			}
+			return nil, ErrLockHeld
+		}
+		return nil, fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	j, err := OpenJournal(filepath.Join(cfg.AppData, JournalFile))
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return &App{cfg: cfg, log: log, lock: lock, journal: j, started: time.Now(), ready: make(chan struct{})}, nil
+}
+
+// Run serves until ctx is done (SIGTERM), then waits the shutdown delay and
+// closes everything.
+func (a *App) Run(ctx context.Context) error {
+	defer a.lock.Close()
+	defer a.journal.Close()
+	if _, err := a.journal.Append(fmt.Sprintf("start version=%s pid=%d", a.cfg.Version, os.Getpid())); err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: a.routes(), ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.cfg.HTTPAddr, err)
+	}
+	var extra []net.Listener
+	for _, addr := range a.cfg.ExtraAddrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", addr, err)
+		}
+		extra = append(extra, l)
+		go acceptAndClose(l)
+	}
+	go func() {
+		select {
+		case <-time.After(a.cfg.StartDelay):
+			close(a.ready)
+			fmt.Fprintf(a.log, "started: version %s, serving on %s after %s\n", a.cfg.Version, a.cfg.HTTPAddr, a.cfg.StartDelay)
+		case <-ctx.Done():
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintf(a.log, "stopping: shutting down in %s\n", a.cfg.ShutdownDelay)
+	time.Sleep(a.cfg.ShutdownDelay)
+	for _, l := range extra {
+		l.Close()
+	}
+	_, _ = a.journal.Append(fmt.Sprintf("stop pid=%d", os.Getpid()))
+	shutdown, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+func acceptAndClose(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}
+
+// Status is what GET /debug/standin reports.
+type Status struct {
+	Version  string    `json:"version"`
+	PID      int       `json:"pid"`
+	Started  time.Time `json:"started"`
+	Ready    bool      `json:"ready"`
+	AppData  string    `json:"appData"`
+	Journal  int       `json:"journalEntries"`
+	Hostname string    `json:"hostname"`
+}
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case <-a.ready:
+			fmt.Fprintf(w, "Intelligence Hub stand-in %s\n", a.cfg.Version)
+		default:
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+		}
+	})
+	mux.HandleFunc("GET /debug/standin", func(w http.ResponseWriter, _ *http.Request) {
+		host, _ := os.Hostname()
+		ready := false
+		select {
+		case <-a.ready:
+			ready = true
+		default:
+		}
+		writeJSON(w, Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Hostname: host})
+	})
+	mux.HandleFunc("GET /journal", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, a.journal.Entries())
+	})
+	mux.HandleFunc("POST /journal", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 4096))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		e, err := a.journal.Append(strings.TrimSpace(string(body)))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, e)
+	})
+	mux.HandleFunc("POST /crash", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(a.log, "crashing on request")
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Entry is one journal line: its sequence number and text.
+type Entry struct {
+	Seq  int    `json:"seq"`
+	Text string `json:"text"`
+}
+
+// Journal is an append-only file of numbered lines, each fsynced before
+// Append returns.
+type Journal struct {
+	mu      sync.Mutex
+	f       *os.File
+	entries []Entry
+}
+
+// OpenJournal reads the journal at path (creating it) and checks that its
+// entries are numbered 1, 2, 3... A torn last line (a crash mid-write,
+// before the fsync that would have acknowledged it) is cut off.
+func OpenJournal(path string) (*Journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open the journal: %w", err)
+	}
+	entries, good, err := ReadJournal(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Truncate(good); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cut the journal's torn tail: %w", err)
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Journal{f: f, entries: entries}, nil
+}
+
+// ReadJournal parses a journal: "seq<TAB>text" lines. It returns the entries
+// and the length of the well-formed prefix.
+func ReadJournal(r io.Reader) ([]Entry, int64, error) {
+	var entries []Entry
+	var good int64
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if errors.Is(err, io.EOF) {
+			return entries, good, nil // an unterminated line is a torn write
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		seq, text, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
+		n, convErr := strconv.Atoi(seq)
+		if !ok || convErr != nil || n != len(entries)+1 {
+			return nil, 0, fmt.Errorf("journal line %d is %q: want %d<TAB>text", len(entries)+1, line, len(entries)+1)
+		}
+		entries = append(entries, Entry{Seq: n, Text: text})
+		good += int64(len(line))
+	}
+}
+
+// Append writes an entry and fsyncs it.
+func (j *Journal) Append(text string) (Entry, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	text = strings.NewReplacer("\n", " ", "\t", " ").Replace(text)
+	e := Entry{Seq: len(j.entries) + 1, Text: text}
+	if _, err := fmt.Fprintf(j.f, "%d\t%s\n", e.Seq, e.Text); err != nil {
+		return Entry{}, fmt.Errorf("append to the journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return Entry{}, fmt.Errorf("fsync the journal: %w", err)
+	}
+	j.entries = append(j.entries, e)
+	return e, nil
+}
+
+// Entries returns a copy of the entries.
+func (j *Journal) Entries() []Entry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]Entry(nil), j.entries...)
+}
+
+// Len is the number of entries.
+func (j *Journal) Len() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.entries)
+}
+
+// Close closes the journal's file.
+func (j *Journal) Close() error { return j.f.Close() }

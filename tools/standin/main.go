@@ -1,0 +1,43 @@
+// Command standin is the Hub stand-in the real-node tests run in place of
+// HighByte Intelligence Hub (see internal/standin). `make images` packages it
+// as docker.io/library/highbyte:<tag>, so the kind overlay runs unchanged.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hubkit/hubkit/internal/standin"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	cfg, err := standin.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "standin:", err)
+		return 1
+	}
+	app, err := standin.Open(cfg, os.Stderr)
+	if errors.Is(err, standin.ErrLockHeld) {
+		fmt.Fprintf(os.Stderr, "standin: refused to start: %v (a second writer on %s)\n", err, cfg.AppData)
+		return standin.ExitLockHeld
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "standin:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := app.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "standin:", err)
+		return 1
+	}
+	return 0
+}
