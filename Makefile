@@ -28,7 +28,8 @@ KUSTOMIZE := $(BIN)/kustomize
 KIND      := $(BIN)/kind
 KWOK      := $(BIN)/kwok $(BIN)/kwokctl
 KUBE_SCORE := $(BIN)/kube-score
-CLUSTER   := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd
+CLUSTER   := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd \
+             $(BIN)/kubelet $(BIN)/kube-proxy
 
 OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kustomization.yaml))
 
@@ -37,12 +38,19 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) strace ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
+tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) debian-packages ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
 
-# strace (Debian's) shows that the function opens no file and no socket.
-.PHONY: strace
-strace:
-	@command -v strace >/dev/null || { echo "installing strace from Debian"; apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+# From Debian: strace shows that the function opens no file and no socket;
+# the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)
+# and iproute2 (its bridge). Installed only when one is missing.
+DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2
+DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip
+
+.PHONY: debian-packages
+debian-packages:
+	@for c in $(DEBIAN_COMMANDS); do command -v $$c >/dev/null || [ -x $$c ] || missing=1; done; \
+	  [ -z "$${missing:-}" ] || { echo "installing from Debian: $(DEBIAN_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; }
 
 .PHONY: build
 build: ## Build the singleton function into bin/singleton.
@@ -51,10 +59,8 @@ build: ## Build the singleton function into bin/singleton.
 IMAGE_VERSION ?= dev
 
 .PHONY: image
-image: ## Build the function's OCI image without Docker: build/image/oci and build/image/singleton.tar.
-	@mkdir -p $(BUILD)/image
-	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o $(BUILD)/image/singleton ./plugin
-	go run ./tools/image -binary $(BUILD)/image/singleton -out $(BUILD)/image -version $(IMAGE_VERSION) \
+image: ## Build the function's OCI image without Docker: build/image/singleton/ (OCI layout) and build/image/singleton.tar.
+	go run ./tools/image -image singleton -out $(BUILD)/image -version $(IMAGE_VERSION) \
 	  -revision "$$(git rev-parse --short HEAD 2>/dev/null)"
 
 KPT_PACKAGE := gitops/kpt/hub
@@ -176,7 +182,7 @@ $(CLUSTER_DIR)/.built: tools/cluster/go.mod tools/cluster/go.sum tools/cluster/e
 	@mkdir -p $(CLUSTER_DIR)
 	cd tools/cluster && go build -ldflags '$(K8S_LDFLAGS)' -o $(CLUSTER_DIR)/ \
 	  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-	  k8s.io/kubernetes/cmd/kube-scheduler ./etcd
+	  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy ./etcd
 	@touch $@
 
 $(CLUSTER): $(CLUSTER_DIR)/.built

@@ -1,7 +1,9 @@
 // Package e2e applies the rendered overlays to a real Kubernetes control
-// plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler) with
-// kwok simulating the nodes, and checks that the Hub runs as promised: one
-// pod, its claim, its address, back after a crash, never two at once.
+// plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler)
+// with kwok simulating nodes and one real node (kubelet, kube-proxy,
+// containerd) where pods really run, and checks that the Hub runs as
+// promised: one pod, its claim, its address, back after a crash, never two
+// at once.
 package e2e
 
 import (
@@ -15,6 +17,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/hubkit/hubkit/internal/cluster"
+	"github.com/hubkit/hubkit/internal/image"
+	"github.com/hubkit/hubkit/internal/node"
 	"github.com/hubkit/hubkit/internal/testenv"
 )
 
@@ -24,6 +28,7 @@ type env struct {
 	client  kubernetes.Interface
 	fns     testenv.Functions
 	root    string
+	images  string // where the images built for the real node go
 }
 
 var e2e env
@@ -32,6 +37,9 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// pauseVersion tags the pause image the real node's containerd runs.
+const pauseVersion = "1"
+
 func run(m *testing.M) int {
 	root, err := testenv.FindRepoRoot()
 	if err != nil {
@@ -39,14 +47,21 @@ func run(m *testing.M) int {
 		return 1
 	}
 	e2e.root = root
+	e2e.images = filepath.Join(root, "build", "e2e", "images")
 	defer e2e.fns.Cleanup()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
+	pause, pauseTar, err := buildImage(ctx, "pause", pauseVersion)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	c, err := cluster.Start(ctx, cluster.Options{
-		BinDir:  filepath.Join(root, "bin"),
-		WorkDir: filepath.Join(root, "build", "kwok"),
-		Nodes:   1,
+		BinDir:   filepath.Join(root, "bin"),
+		WorkDir:  filepath.Join(root, "build", "kwok"),
+		Nodes:    1,
+		RealNode: &node.Options{SandboxImage: pause, Images: []string{pauseTar}},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the cluster:", err)
@@ -64,4 +79,31 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// buildImage builds one of hubkit's images (internal/image) as version and
+// returns its name and tarball.
+func buildImage(ctx context.Context, which, version string) (ref, tar string, err error) {
+	spec, err := image.Lookup(which)
+	if err != nil {
+		return "", "", err
+	}
+	tag, err := spec.Ref(version)
+	if err != nil {
+		return "", "", err
+	}
+	out := filepath.Join(e2e.images, fmt.Sprintf("%s-%x", which, version))
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", "", err
+	}
+	bin, err := spec.CompileStatic(ctx, e2e.root, out)
+	if err != nil {
+		return "", "", err
+	}
+	img, err := spec.Build(bin, tag, "")
+	if err != nil {
+		return "", "", err
+	}
+	tar, err = spec.Write(img, tag, out)
+	return tag.String(), tar, err
 }

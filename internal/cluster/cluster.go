@@ -1,14 +1,18 @@
 // Package cluster starts a real Kubernetes control plane for the end-to-end
 // tests: kube-apiserver, etcd, kube-controller-manager and kube-scheduler
 // built from their Go modules (tools/cluster), with kwok simulating nodes,
-// started by kwokctl's binary runtime. Or it connects to a cluster the user
-// names, for those who have kind or a cloud cluster.
+// started by kwokctl's binary runtime, and, when asked, one real node
+// (internal/node: kubelet, kube-proxy, containerd) beside them. Or it
+// connects to a cluster the user names, for those who have kind or a cloud
+// cluster.
 package cluster
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +22,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/hubkit/hubkit/internal/node"
 )
 
 // ExternalEnv names a kubeconfig to test against instead of starting a
@@ -31,7 +37,10 @@ type Cluster struct {
 	Kubeconfig string
 	// Config is the REST config for the cluster's admin.
 	Config *rest.Config
-	stop   func() error
+	// Node is the real node, when Options.RealNode asked for one; nil on
+	// an external cluster, whose nodes are all real.
+	Node *node.Node
+	stop func() error
 }
 
 // Options say where the binaries are and where kwokctl keeps its state.
@@ -39,7 +48,14 @@ type Options struct {
 	BinDir  string // kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok, kwokctl
 	WorkDir string // KWOK_WORKDIR: the cluster's files, inside the repo's ignored build/
 	Nodes   int    // fake nodes kwok adds
+	// RealNode, when set, starts a real node; its Name, Dir, BinDir and
+	// Kubeconfig are filled in here.
+	RealNode *node.Options
 }
+
+// RealNodeLabel is the label the real node carries: tests select it by
+// `hubkit.dev/node: real`, and kwok's nodes by `type: kwok`.
+const RealNodeLabel = "hubkit.dev/node"
 
 // Start creates a kwok cluster from the binaries in o.BinDir, or connects to
 // the cluster named by $HUBKIT_E2E_KUBECONFIG. Stop must be called, also on failure.
@@ -74,13 +90,24 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := deleteStale(ctx, run); err != nil {
 		return nil, err
 	}
+	nodesDir := filepath.Join(o.WorkDir, "nodes")
+	if err := node.Clean(nodesDir, func(name string) bool {
+		pid, err := strconv.Atoi(strings.TrimPrefix(name, nodePrefix))
+		return err != nil || processExists(pid)
+	}); err != nil {
+		return nil, err
+	}
 	c.stop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		return kwokctl(ctx, "delete", "cluster")
 	}
 	bin := func(name string) string { return filepath.Join(o.BinDir, name) }
-	err := kwokctl(ctx, "create", "cluster", "--runtime", "binary",
+	config, err := writeKwokctlConfig(o.WorkDir, c.Name)
+	if err != nil {
+		return nil, err
+	}
+	err = kwokctl(ctx, "create", "cluster", "--runtime", "binary", "--config", config,
 		"--kube-apiserver-binary", bin("kube-apiserver"), "--etcd-binary", bin("etcd"),
 		"--kube-controller-manager-binary", bin("kube-controller-manager"), "--kube-scheduler-binary", bin("kube-scheduler"),
 		"--kwok-controller-binary", bin("kwok"), "--kubeconfig", c.Kubeconfig, "--wait", "120s")
@@ -92,6 +119,23 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err == nil {
 		c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
 	}
+	if err == nil && o.RealNode != nil {
+		ro := *o.RealNode
+		ro.Name = fmt.Sprintf("%s%d", nodePrefix, os.Getpid())
+		ro.Dir = filepath.Join(nodesDir, ro.Name)
+		ro.BinDir, ro.Kubeconfig = o.BinDir, c.Kubeconfig
+		ro.Labels = map[string]string{RealNodeLabel: "real"}
+		if !ro.Subnet.IsValid() {
+			// One /24 a run, so that two runs on a host do not collide.
+			ro.Subnet = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 86, byte(os.Getpid() % 256), 0}), 24)
+		}
+		var n *node.Node
+		if n, err = node.Start(ctx, ro); err == nil {
+			c.Node = n
+			deleteCluster := c.stop
+			c.stop = func() error { return errors.Join(n.Stop(), deleteCluster()) }
+		}
+	}
 	if err != nil {
 		if stopErr := c.stop(); stopErr != nil {
 			err = fmt.Errorf("%w (and deleting the cluster: %v)", err, stopErr)
@@ -101,8 +145,45 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	return c, nil
 }
 
-// namePrefix names the clusters Start makes; the rest is the test's pid.
-const namePrefix = "hubkit-e2e-"
+// kwokctlConfig patches kwokctl's components for a real node: the API
+// server reaches a real kubelet (logs, exec) as admin, and kwok manages only
+// its own nodes, never the real one. (A config file rather than
+// --extra-args, which kwokctl v0.7.0 mis-groups when a component has more
+// than one.)
+const kwokctlConfig = `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  - key: kubelet-client-certificate
+    value: {{.PKI}}/admin.crt
+  - key: kubelet-client-key
+    value: {{.PKI}}/admin.key
+  - key: kubelet-preferred-address-types
+    value: InternalIP
+- name: kwok-controller
+  extraArgs:
+  - key: manage-all-nodes
+    value: "false"
+  - key: manage-nodes-with-annotation-selector
+    value: kwok.x-k8s.io/node=fake
+`
+
+func writeKwokctlConfig(workDir, name string) (string, error) {
+	path := filepath.Join(workDir, name+"-kwokctl.yaml")
+	pki := filepath.Join(workDir, "clusters", name, "pki")
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, []byte(strings.ReplaceAll(kwokctlConfig, "{{.PKI}}", pki)), 0o644)
+}
+
+// namePrefix names the clusters Start makes, nodePrefix their real nodes
+// (and bridges: 15 characters at most); the rest is the test's pid.
+const (
+	namePrefix = "hubkit-e2e-"
+	nodePrefix = "hubkit"
+)
 
 // deleteStale deletes the clusters of test processes that are gone (killed by
 // a timeout before they could clean up), whose control planes still run.

@@ -1,0 +1,210 @@
+// Package node starts a real Kubernetes node beside the end-to-end
+// cluster's simulated ones: containerd (Debian's) with runc, the CNI bridge
+// plugins, a kubelet and kube-proxy built from tools/cluster, joined to the
+// cluster's API server. Pods scheduled to it really run.
+//
+// Like envtest and kind's node setup, one Node owns everything it starts:
+// each daemon's process, socket and directories live under Options.Dir, the
+// bridge and the cgroup root carry the node's name, and Stop undoes, in
+// reverse order, every step Start took, also after a failed start. What the
+// kubelet and kube-proxy change on the host (kernel sysctls, iptables) is
+// saved first and restored last. A run killed before Stop leaves its
+// directory behind; Clean removes what such a run left, found by name.
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// Options describe the node to start.
+type Options struct {
+	// Name is the node's name, the bridge's and the cgroup root's: short
+	// (a bridge name has at most 15 characters), unique on the host.
+	Name string
+	// Dir holds all of the node's state: sockets, roots, logs, configs.
+	Dir string
+	// BinDir has kubelet and kube-proxy.
+	BinDir string
+	// Kubeconfig reaches the cluster's API server as an administrator.
+	Kubeconfig string
+	// Subnet is the pods' network; its first address is the bridge's and
+	// the node's own IP, so nothing outside the host is ever addressed.
+	Subnet netip.Prefix
+	// SandboxImage is the pause image containerd runs pods' sandboxes from;
+	// it must be among Images.
+	SandboxImage string
+	// Images are image tarballs imported into containerd before the
+	// kubelet starts (nothing can be pulled).
+	Images []string
+	// Labels are the node's labels, so that tests can select it.
+	Labels map[string]string
+	// KubeletConfig is merged over the node's KubeletConfiguration, key by
+	// top-level key (for example crashLoopBackOff settings); optional.
+	KubeletConfig map[string]any
+}
+
+// Node is a running real node.
+type Node struct {
+	opts    Options
+	ip      netip.Addr
+	cgroup  string
+	undo    []step
+	daemons map[string]*daemon
+}
+
+type step struct {
+	what string
+	do   func() error
+}
+
+// Start brings the node up: it returns once the kubelet has registered the
+// node and the node is Ready. On error it has undone what it did.
+func Start(ctx context.Context, o Options) (n *Node, err error) {
+	if len(o.Name) > 15 {
+		return nil, fmt.Errorf("node name %q: at most 15 characters (it names the bridge)", o.Name)
+	}
+	if !o.Subnet.Addr().Is4() || o.Subnet.Bits() > 28 {
+		return nil, fmt.Errorf("subnet %s: want an IPv4 prefix of /28 or larger", o.Subnet)
+	}
+	for _, b := range []string{"kubelet", "kube-proxy"} {
+		if _, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil {
+			return nil, fmt.Errorf("%s is missing from %s: run `make tools` (make test does)", b, o.BinDir)
+		}
+	}
+	for _, b := range []string{"containerd", "containerd-shim-runc-v2", "runc", "ctr", "iptables-save", "ip"} {
+		if _, err := exec.LookPath(b); err != nil {
+			return nil, fmt.Errorf("%s is not on PATH: run `make tools`, which installs Debian's containerd, runc, iptables and iproute2", b)
+		}
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		return nil, errors.New("the CNI plugins are missing from /usr/lib/cni: run `make tools`, which installs Debian's containernetworking-plugins")
+	}
+	n = &Node{opts: o, ip: o.Subnet.Addr().Next(), cgroup: "/" + o.Name, daemons: map[string]*daemon{}}
+	defer func() {
+		if err != nil {
+			if stopErr := n.Stop(); stopErr != nil {
+				err = fmt.Errorf("%w (and undoing the start: %v)", err, stopErr)
+			}
+			n = nil
+		}
+	}()
+	for _, s := range []struct {
+		what string
+		do   func(context.Context) error
+	}{
+		{"make the node's directories", n.makeDirs},
+		{"save the host's sysctls and iptables", n.saveHost},
+		{"create the bridge", n.createBridge},
+		{"create the cgroup root", n.createCgroupRoot},
+		{"start containerd", n.startContainerd},
+		{"import the images", n.importImages},
+		{"start the kubelet", n.startKubelet},
+		{"start kube-proxy", n.startKubeProxy},
+	} {
+		if err := s.do(ctx); err != nil {
+			return nil, fmt.Errorf("real node %s: %s: %w", o.Name, s.what, err)
+		}
+	}
+	return n, nil
+}
+
+// Name is the node's name in the cluster.
+func (n *Node) Name() string { return n.opts.Name }
+
+// IP is the node's address: its NodePorts answer there.
+func (n *Node) IP() netip.Addr { return n.ip }
+
+// Stop undoes everything Start did, in reverse order, and reports every
+// step that failed. It may be called more than once.
+func (n *Node) Stop() error {
+	var errs []error
+	for i := len(n.undo) - 1; i >= 0; i-- {
+		if err := n.undo[i].do(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n.undo[i].what, err))
+		}
+	}
+	n.undo = nil
+	return errors.Join(errs...)
+}
+
+func (n *Node) onStop(what string, do func() error) { n.undo = append(n.undo, step{what, do}) }
+
+func (n *Node) path(elem ...string) string {
+	return filepath.Join(append([]string{n.opts.Dir}, elem...)...)
+}
+
+func (n *Node) makeDirs(context.Context) error {
+	for _, d := range []string{"containerd/root", "containerd/state", "runc", "cni/net.d", "cni/ipam", "kubelet", "pod-logs", "logs"} {
+		if err := os.MkdirAll(n.path(d), 0o755); err != nil {
+			return err
+		}
+	}
+	// A unix socket's path is at most 107 bytes.
+	if sock := n.path("containerd", "containerd.sock.ttrpc"); len(sock) > 100 {
+		return fmt.Errorf("%s is too long for a unix socket: use a shorter Dir", sock)
+	}
+	n.onStop("remove "+n.opts.Dir, func() error { return os.RemoveAll(n.opts.Dir) })
+	return nil
+}
+
+// render executes a text/template with the node as its data.
+func (n *Node) render(name, text string) ([]byte, error) {
+	t, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, n); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// run runs a command to its end and returns its output, or an error with it.
+func run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return out, nil
+}
+
+// errGaveUp, wrapped in a condition's error, ends waitFor at once.
+var errGaveUp = errors.New("gave up")
+
+// waitFor polls cond every 100 ms until it holds or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, what string, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		ok, err := cond()
+		if ok {
+			return nil
+		}
+		if errors.Is(err, errGaveUp) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("%s: not within %s: %w", what, timeout, last)
+			}
+			return fmt.Errorf("%s: not within %s", what, timeout)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
