@@ -22,8 +22,8 @@ var overlays = []struct {
 	name string
 	want contract.Expect
 }{
-	{"dev", contract.Expect{Namespace: "hubkit-dev", Storage: "1Gi", AccessMode: corev1.ReadWriteOnce, ServiceType: corev1.ServiceTypeClusterIP}},
-	{"kind", contract.Expect{Namespace: "hubkit", Storage: "1Gi", AccessMode: corev1.ReadWriteOnce, ServiceType: corev1.ServiceTypeNodePort, NodePort: 31245}},
+	{"dev", contract.Expect{Namespace: "hubkit-dev", Storage: "1Gi", AccessMode: corev1.ReadWriteOncePod, ServiceType: corev1.ServiceTypeClusterIP}},
+	{"kind", contract.Expect{Namespace: "hubkit", Storage: "1Gi", AccessMode: corev1.ReadWriteOncePod, ServiceType: corev1.ServiceTypeNodePort, NodePort: 31245}},
 	{"prod", contract.Expect{Namespace: "hubkit", Storage: "50Gi", AccessMode: corev1.ReadWriteOncePod, ServiceType: corev1.ServiceTypeClusterIP, Ingress: true, ImageDigest: true}},
 }
 
