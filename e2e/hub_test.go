@@ -37,6 +37,10 @@ const (
 // The scenarios share one cluster and the namespace the overlays name, so
 // they run in this order.
 func TestHub(t *testing.T) {
+	if e2e.cluster.Node != nil {
+		onlySimulatedNodes(t)
+	}
+	t.Cleanup(func() { undeploy(t, rendered(t, "prod")) })
 	t.Run("every overlay passes server-side dry-run under Pod Security restricted with no warning", testDryRun)
 	t.Run("kind runs with its claim, endpoints and NodePort 31245", testKind)
 	t.Run("prod runs with its claim, endpoints and TLS Ingress", testProd)
@@ -350,6 +354,12 @@ func report(t *testing.T, name string, took []time.Duration) {
 	line := fmt.Sprintf("%s over %d crashes: min %s, median %s, p95 %s, max %s",
 		name, len(sorted), sorted[0].Round(time.Millisecond), p(0.5).Round(time.Millisecond), p(0.95).Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
 	t.Log(line)
+	writeFigure(t, name, line)
+}
+
+// writeFigure writes a measured figure to build/e2e/<name>.txt for make bench.
+func writeFigure(t *testing.T, name, line string) {
+	t.Helper()
 	dir := filepath.Join(e2e.root, "build", "e2e")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".txt"), []byte(line+"\n"), 0o644))

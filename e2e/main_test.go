@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/hubkit/hubkit/internal/cluster"
@@ -29,6 +30,14 @@ type env struct {
 	fns     testenv.Functions
 	root    string
 	images  string // where the images built for the real node go
+	real    realHub
+}
+
+// realHub is the Hub deployed on the real node, for the scenarios that
+// follow its deployment.
+type realHub struct {
+	objs    []*unstructured.Unstructured
+	appData string // the claim's directory on the host
 }
 
 var e2e env

@@ -67,11 +67,16 @@ func Objects(rendered []byte) ([]*unstructured.Unstructured, error) {
 	}
 	var out []*unstructured.Unstructured
 	for _, n := range nodes {
-		m, err := n.Map()
+		// Through JSON, so numbers are int64 and the objects deep-copy.
+		b, err := n.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", n.GetKind(), n.GetName(), err)
 		}
-		out = append(out, &unstructured.Unstructured{Object: m})
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(b); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", n.GetKind(), n.GetName(), err)
+		}
+		out = append(out, u)
 	}
 	return out, nil
 }

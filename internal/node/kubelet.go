@@ -59,14 +59,18 @@ func (n *Node) startKubelet(ctx context.Context) error {
 		return err
 	}
 	n.onStop("stop the kubelet and remove its pods", n.stopKubelet)
+	if err := n.writeKubeletConfig(port); err != nil {
+		return err
+	}
+	return n.launchKubelet(ctx)
+}
+
+func (n *Node) writeKubeletConfig(port int) error {
 	cfg, err := yaml.Marshal(n.kubeletConfig(port))
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(n.path("kubelet.yaml"), cfg, 0o644); err != nil {
-		return err
-	}
-	return n.launchKubelet(ctx)
+	return os.WriteFile(n.path("kubelet.yaml"), cfg, 0o644)
 }
 
 // launchKubelet starts the kubelet from its written config and waits until

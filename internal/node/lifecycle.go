@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"time"
 )
 
 // Restart is a node's reboot: the kubelet and kube-proxy stop, every pod's
@@ -28,17 +30,6 @@ func (n *Node) Restart(ctx context.Context) error {
 	return nil
 }
 
-// Lose takes the node away for good, as a power cut does: the kubelet and
-// kube-proxy die without a word to the API server and every pod's processes
-// die. The cluster sees only that the node stopped reporting. Stop still
-// cleans up after it.
-func (n *Node) Lose() error {
-	if err := n.powerOff(); err != nil {
-		return fmt.Errorf("lose %s: %w", n.opts.Name, err)
-	}
-	return nil
-}
-
 // powerOff kills the kubelet and kube-proxy and removes every pod sandbox.
 func (n *Node) powerOff() error {
 	var errs []error
@@ -51,8 +42,30 @@ func (n *Node) powerOff() error {
 	return errors.Join(errs...)
 }
 
-// Running says whether the kubelet runs.
-func (n *Node) Running() bool {
-	d := n.daemons["kubelet"]
-	return d != nil && !d.exited()
+// ReconfigureKubelet restarts the kubelet with overrides merged over its
+// configuration (for example crashLoopBackOff). Pods keep running: a
+// kubelet restart leaves containers alone and adopts them again.
+func (n *Node) ReconfigureKubelet(ctx context.Context, overrides map[string]any) error {
+	if d := n.daemons["kubelet"]; d != nil {
+		if err := d.stop(30 * time.Second); err != nil {
+			return err
+		}
+	}
+	n.opts.KubeletConfig = overrides
+	port, err := freePort(n.ip.String())
+	if err != nil {
+		return err
+	}
+	if err := n.writeKubeletConfig(port); err != nil {
+		return err
+	}
+	return n.launchKubelet(ctx)
+}
+
+// VolumeDir makes and returns a directory on the node for a local
+// PersistentVolume, under the node's directory, root-owned as a disk's
+// mount point would be.
+func (n *Node) VolumeDir(name string) (string, error) {
+	dir := n.path("volumes", name)
+	return dir, os.MkdirAll(dir, 0o755)
 }

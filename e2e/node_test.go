@@ -1,0 +1,453 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/hubkit/hubkit/internal/cluster"
+	"github.com/hubkit/hubkit/internal/standin"
+)
+
+// The real node's scenarios: the kind overlay, rendered by the function and
+// otherwise unchanged, runs the Hub stand-in (tagged as the overlay's image)
+// on a real kubelet. They share the node and run in this order.
+func TestRealNode(t *testing.T) {
+	if e2e.cluster.Node == nil {
+		t.Skipf("%s names a cluster of your own: the real-node scenarios kill processes and restart the kubelet on "+
+			"this host, so they run only on the cluster make test starts", cluster.ExternalEnv)
+	}
+	onlyRealNode(t)
+	objs := rendered(t, "kind")
+	hub := hubImage(t, objs)
+	loadStandin(t, hub)
+	t.Run("the kind overlay runs: restricted, uid 10001, read-only root, claim written, probes, endpoints, NodePort 31245", func(t *testing.T) {
+		testRealKind(t, objs)
+	})
+	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", testRealCrash)
+	t.Run("pod deletion: the replacement starts only once the old process is gone", testRealDeletion)
+	t.Run("a Recreate rollout to a new tag: the old process is gone before the new starts", func(t *testing.T) {
+		testRealRollout(t, hub)
+	})
+	t.Run("node restart: the Hub comes back with its data", testRealNodeRestart)
+	t.Run("without the function: RollingUpdate on ReadWriteOnce starts a second writer", func(t *testing.T) {
+		testRealWithoutFunction(t, objs)
+	})
+}
+
+// onlyRealNode cordons kwok's simulated nodes for the test, so that
+// everything it schedules lands on the real node.
+func onlyRealNode(t *testing.T) {
+	t.Helper()
+	cordon(t, metav1.ListOptions{LabelSelector: "type=kwok"})
+}
+
+// onlySimulatedNodes cordons the real node for the test.
+func onlySimulatedNodes(t *testing.T) {
+	t.Helper()
+	cordon(t, metav1.ListOptions{LabelSelector: cluster.RealNodeLabel + "=real"})
+}
+
+func cordon(t *testing.T, sel metav1.ListOptions) {
+	t.Helper()
+	ctx := context.Background()
+	nodes, err := e2e.client.CoreV1().Nodes().List(ctx, sel)
+	require.NoError(t, err)
+	set := func(name string, unschedulable bool) error {
+		patch := fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, unschedulable)
+		_, err := e2e.client.CoreV1().Nodes().Patch(context.Background(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		return err
+	}
+	for _, n := range nodes.Items {
+		require.NoError(t, set(n.Name, true))
+		t.Cleanup(func() {
+			if err := set(n.Name, false); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("uncordon %s: %v", n.Name, err)
+			}
+		})
+	}
+}
+
+// hubImage is the image the rendered overlay runs the Hub from.
+func hubImage(t *testing.T, objs []*unstructured.Unstructured) string {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		containers, _, err := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		require.NoError(t, err)
+		for _, c := range containers {
+			if m := c.(map[string]any); m["name"] == "hub" {
+				return m["image"].(string)
+			}
+		}
+	}
+	t.Fatal("the render has no Deployment with a container hub")
+	return ""
+}
+
+// loadStandin builds the stand-in under ref and imports it into the real
+// node's containerd, as `kind load` does.
+func loadStandin(t *testing.T, ref string) {
+	t.Helper()
+	_, tar, err := buildImage(context.Background(), "hub-standin", ref)
+	require.NoError(t, err)
+	require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "import %s into the real node's containerd", ref)
+}
+
+// provideLocal gives each claim a `local` PersistentVolume on the real node
+// (node affinity; fsGroup applies to it, unlike hostPath) and returns the
+// host directories by claim name.
+func provideLocal(t *testing.T, objs []*unstructured.Unstructured) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	dirs := map[string]string{}
+	for _, o := range objs {
+		if o.GetKind() != "PersistentVolumeClaim" {
+			continue
+		}
+		size, _, _ := unstructured.NestedString(o.Object, "spec", "resources", "requests", "storage")
+		modes, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "accessModes")
+		var accessModes []corev1.PersistentVolumeAccessMode
+		for _, m := range modes {
+			accessModes = append(accessModes, corev1.PersistentVolumeAccessMode(m))
+		}
+		name := fmt.Sprintf("e2e-real-%s-%s-%d", o.GetNamespace(), o.GetName(), time.Now().UnixNano())
+		dir, err := e2e.cluster.Node.VolumeDir(name)
+		require.NoError(t, err)
+		pv := &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
+				AccessModes:                   accessModes,
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+				PersistentVolumeSource:        corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: dir}},
+				ClaimRef:                      &corev1.ObjectReference{Namespace: o.GetNamespace(), Name: o.GetName()},
+				NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+					MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "kubernetes.io/hostname", Operator: corev1.NodeSelectorOpIn, Values: []string{e2e.cluster.Node.Name()}}},
+				}}}},
+			},
+		}
+		_, err = e2e.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{})
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			_ = e2e.client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+		})
+		dirs[o.GetName()] = dir
+	}
+	return dirs
+}
+
+func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
+	ctx := context.Background()
+	dirs := provideLocal(t, objs)
+	require.NoError(t, applier(t).Apply(ctx, objs, false))
+	e2e.real = realHub{objs: objs, appData: dirs["hbih-appdata"]}
+	pod := waitForHub(t, "hubkit")
+	assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName, "the Hub runs on the real node")
+	checkEndpoints(t, pod)
+
+	st := pod.Status.ContainerStatuses[0]
+	assert.True(t, st.Ready, "readiness probe (HTTP GET /) passed")
+	require.NotNil(t, st.Started)
+	assert.True(t, *st.Started, "startup probe passed")
+	assert.Zero(t, st.RestartCount, "the liveness probe never restarted it")
+
+	pid := hubPID(t, pod)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^Uid:\s+10001\s+10001\s+10001\s+10001$`, string(status), "runs as uid 10001")
+	assert.Regexp(t, `(?m)^Groups:.*\b10001\b`, string(status), "fsGroup 10001 is a supplementary group")
+	assert.True(t, rootReadOnly(t, pid), "the root filesystem is mounted read-only")
+
+	// The claim, written through fsGroup: the kubelet gave the directory to
+	// group 10001, and the Hub's files are there.
+	var fi syscall.Stat_t
+	require.NoError(t, syscall.Stat(e2e.real.appData, &fi))
+	assert.EqualValues(t, 10001, fi.Gid, "fsGroup applied to the claim's directory")
+	entries := readJournal(t)
+	require.NotEmpty(t, entries)
+	assert.Contains(t, entries[0].Text, "start version=4.3.3")
+
+	// NodePort 31245 on the node, through kube-proxy's rules.
+	body := httpGet(t, fmt.Sprintf("http://%s:31245/", e2e.cluster.Node.IP()))
+	assert.Contains(t, body, "Intelligence Hub stand-in")
+}
+
+// hubPod is the Hub's one pod.
+func hubPod(t *testing.T) *corev1.Pod {
+	t.Helper()
+	pods, err := e2e.client.CoreV1().Pods("hubkit").List(context.Background(), metav1.ListOptions{LabelSelector: hubSelector})
+	require.NoError(t, err)
+	require.Len(t, pods.Items, 1)
+	return &pods.Items[0]
+}
+
+// hubPID is the host PID of the Hub's process.
+func hubPID(t *testing.T, pod *corev1.Pod) int {
+	t.Helper()
+	require.NotEmpty(t, pod.Status.ContainerStatuses)
+	id := strings.TrimPrefix(pod.Status.ContainerStatuses[0].ContainerID, "containerd://")
+	pid, err := e2e.cluster.Node.ContainerPID(context.Background(), id)
+	require.NoError(t, err)
+	return pid
+}
+
+func rootReadOnly(t *testing.T, pid int) bool {
+	t.Helper()
+	info, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(info), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 5 && f[4] == "/" {
+			return slices.Contains(strings.Split(f[5], ","), "ro")
+		}
+	}
+	return false
+}
+
+// readJournal reads the stand-in's journal from the claim's directory on
+// the host, as a restore would, and checks it is whole.
+func readJournal(t *testing.T) []standin.Entry {
+	t.Helper()
+	f, err := os.Open(filepath.Join(e2e.real.appData, standin.JournalFile))
+	require.NoError(t, err)
+	defer f.Close()
+	entries, _, err := standin.ReadJournal(f)
+	require.NoError(t, err, "the journal is well-formed")
+	return entries
+}
+
+// refusals are the second writers the stand-in's lock refused.
+func refusals(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(e2e.real.appData, standin.RefusedFile))
+	if os.IsNotExist(err) {
+		return ""
+	}
+	require.NoError(t, err)
+	return string(b)
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s: %s", url, b)
+	return string(b)
+}
+
+// appendEntry writes an entry through the running Hub and returns it once
+// the stand-in has fsynced it.
+func appendEntry(t *testing.T, pod *corev1.Pod, text string) standin.Entry {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Post(fmt.Sprintf("http://%s:45245/journal", pod.Status.PodIP), "text/plain", strings.NewReader(text))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var e standin.Entry
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&e))
+	return e
+}
+
+// endpointReady says whether Service hbih's EndpointSlice lists pod as ready.
+func endpointReady(ctx context.Context, podName string) bool {
+	slices, err := e2e.client.DiscoveryV1().EndpointSlices("hubkit").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=hbih"})
+	if err != nil {
+		return false
+	}
+	for _, s := range slices.Items {
+		for _, ep := range s.Endpoints {
+			if ep.TargetRef != nil && ep.TargetRef.Name == podName && ep.Conditions.Ready != nil && *ep.Conditions.Ready {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// crashOnce kills the Hub's process from the host, as a JVM dies, and
+// returns how long until the Service serves it again: the restarted
+// container is Ready and the EndpointSlice lists it as ready.
+func crashOnce(t *testing.T, label string) time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	pod := hubPod(t)
+	before := appendEntry(t, pod, label)
+	restarts := pod.Status.ContainerStatuses[0].RestartCount
+	pid := hubPID(t, pod)
+	start := time.Now()
+	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := e2e.client.CoreV1().Pods("hubkit").Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil || len(p.Status.ContainerStatuses) == 0 {
+			return false, nil
+		}
+		st := p.Status.ContainerStatuses[0]
+		return st.RestartCount > restarts && st.Ready && endpointReady(ctx, pod.Name), nil
+	})
+	took := time.Since(start)
+	require.NoError(t, err, "the Hub did not serve again after kill -9")
+	p, err := e2e.client.CoreV1().Pods("hubkit").Get(ctx, pod.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	last := p.Status.ContainerStatuses[0].LastTerminationState.Terminated
+	require.NotNil(t, last)
+	assert.EqualValues(t, 137, last.ExitCode, "the last exit was the SIGKILL, not a refused second writer (%d)", standin.ExitLockHeld)
+	entries := readJournal(t)
+	require.GreaterOrEqual(t, len(entries), before.Seq)
+	assert.Equal(t, before, entries[before.Seq-1], "the entry acknowledged before the kill survived it")
+	return took
+}
+
+func testRealCrash(t *testing.T) {
+	ctx := context.Background()
+	// As a cluster runs by default: the first crash restarts at once, a
+	// second within minutes waits out CrashLoopBackOff's first step (10s).
+	first := crashOnce(t, "before the first crash")
+	second := crashOnce(t, "before a second crash")
+	t.Logf("default kubelet: first crash %s, second %s", first.Round(time.Millisecond), second.Round(time.Millisecond))
+	report(t, "real-crash-default-backoff", []time.Duration{first, second})
+
+	// With the kubelet's crash-loop backoff capped at 1s (1.36:
+	// crashLoopBackOff.maxContainerRestartPeriod, beta), the repeats.
+	require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, map[string]any{
+		"crashLoopBackOff": map[string]any{"maxContainerRestartPeriod": "1s"},
+	}))
+	t.Cleanup(func() { require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, nil)) })
+	waitForHub(t, "hubkit")
+	var took []time.Duration
+	for i := range crashes {
+		took = append(took, crashOnce(t, fmt.Sprintf("before crash %d", i+1)))
+	}
+	report(t, "real-crash-to-serving", took)
+	assert.Empty(t, refusals(t), "the lock was never contended")
+}
+
+func testRealDeletion(t *testing.T) {
+	ctx := context.Background()
+	pod := hubPod(t)
+	before := appendEntry(t, pod, "before the pod's deletion")
+	pw := watchPods(t)
+	require.NoError(t, e2e.client.CoreV1().Pods("hubkit").Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+	next := waitForHub(t, "hubkit")
+	require.NotEqual(t, pod.UID, next.UID)
+	checkEndpoints(t, next)
+	assert.Equal(t, 1, pw.maxRunning, "two Hub pods ran at once; events: %s", strings.Join(pw.events, "; "))
+	assert.Empty(t, refusals(t), "no second writer was ever started")
+	entries := readJournal(t)
+	assert.Equal(t, before, entries[before.Seq-1])
+	// The old process wrote its "stop" (after its slow SIGTERM) before the
+	// new one wrote its "start".
+	stop := slices.IndexFunc(entries, func(e standin.Entry) bool { return strings.HasPrefix(e.Text, "stop ") && e.Seq > before.Seq })
+	start := slices.IndexFunc(entries, func(e standin.Entry) bool { return strings.HasPrefix(e.Text, "start ") && e.Seq > before.Seq })
+	require.GreaterOrEqual(t, stop, 0, "the old process stopped cleanly")
+	assert.Less(t, stop, start, "the old process stopped before the new one started")
+}
+
+func testRealRollout(t *testing.T, hub string) {
+	ctx := context.Background()
+	next := strings.TrimSuffix(hub, ":"+hub[strings.LastIndex(hub, ":")+1:]) + ":rollout"
+	loadStandin(t, next)
+	old := hubPod(t)
+	before := appendEntry(t, old, "before the rollout")
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":%q}]}}}}`, next)
+	_, err := e2e.client.AppsV1().Deployments("hubkit").Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	require.NoError(t, err)
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := e2e.client.CoreV1().Pods("hubkit").List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+		if err != nil || len(pods.Items) != 1 {
+			return false, nil
+		}
+		p := pods.Items[0]
+		return p.UID != old.UID && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready, nil
+	})
+	require.NoError(t, err, "the rollout did not finish")
+	entries := readJournal(t)
+	assert.Equal(t, before, entries[before.Seq-1], "data intact")
+	last := entries[len(entries)-1]
+	assert.Contains(t, last.Text, "start version=rollout", "the new version started last")
+	assert.Contains(t, entries[len(entries)-2].Text, "stop ", "right after the old one stopped")
+	assert.Empty(t, refusals(t), "the lock was never contended")
+}
+
+func testRealNodeRestart(t *testing.T) {
+	ctx := context.Background()
+	pod := hubPod(t)
+	before := appendEntry(t, pod, "before the node's restart")
+	start := time.Now()
+	require.NoError(t, e2e.cluster.Node.Restart(ctx))
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		p := hubPod(t)
+		if len(p.Status.ContainerStatuses) == 0 {
+			return false, nil
+		}
+		st := p.Status.ContainerStatuses[0]
+		return st.Ready && st.State.Running != nil && st.State.Running.StartedAt.After(start.Add(-time.Second)) && endpointReady(ctx, p.Name), nil
+	})
+	require.NoError(t, err, "the Hub did not come back after the node's restart")
+	t.Logf("node restart: the Hub served again %s after the reboot began", time.Since(start).Round(time.Millisecond))
+	entries := readJournal(t)
+	assert.Equal(t, before, entries[before.Seq-1], "the Hub came back with its data")
+	assert.Contains(t, entries[len(entries)-1].Text, "start ", "a new process started after the reboot")
+	assert.Empty(t, refusals(t))
+}
+
+// testRealWithoutFunction deploys what the function would have refused:
+// the same Deployment with RollingUpdate, on a ReadWriteOnce claim. A
+// rollout then starts the new pod beside the old one on the same claim, and
+// the stand-in's lock refuses it: the harm Recreate and ReadWriteOncePod
+// prevent is real.
+func testRealWithoutFunction(t *testing.T, objs []*unstructured.Unstructured) {
+	ctx := context.Background()
+	undeploy(t, e2e.real.objs)
+	var bypassed []*unstructured.Unstructured
+	for _, o := range objs {
+		o = o.DeepCopy()
+		switch o.GetKind() {
+		case "Deployment":
+			require.NoError(t, unstructured.SetNestedMap(o.Object, map[string]any{"type": "RollingUpdate"}, "spec", "strategy"))
+		case "PersistentVolumeClaim":
+			require.NoError(t, unstructured.SetNestedStringSlice(o.Object, []string{"ReadWriteOnce"}, "spec", "accessModes"))
+		}
+		bypassed = append(bypassed, o)
+	}
+	dirs := provideLocal(t, bypassed)
+	e2e.real = realHub{objs: bypassed, appData: dirs["hbih-appdata"]}
+	require.NoError(t, applier(t).Apply(ctx, bypassed, false))
+	t.Cleanup(func() { undeploy(t, bypassed) })
+	waitForHub(t, "hubkit")
+	patch := `{"spec":{"template":{"metadata":{"annotations":{"hubkit.dev/restartedAt":"` + strconv.FormatInt(time.Now().Unix(), 10) + `"}}}}}`
+	_, err := e2e.client.AppsV1().Deployments("hubkit").Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	require.NoError(t, err)
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		return refusals(t) != "", nil
+	})
+	require.NoError(t, err, "a rolling update on ReadWriteOnce should have started a second writer")
+	t.Logf("second writer refused by the lock: %s", strings.TrimSpace(refusals(t)))
+}
