@@ -131,14 +131,15 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME each (make te
 	done
 
 .PHONY: e2e
-e2e: tools ## Run only the end-to-end tests on a kwok cluster (or HUBKIT_E2E_KUBECONFIG's).
+e2e: tools ## Run only the end-to-end tests: a kwok cluster with a real node (or HUBKIT_E2E_KUBECONFIG's).
 	go test -count=1 -timeout 20m -v ./e2e/
 
 .PHONY: bench
-bench: tools ## Measure the function against its floors and peers (docs/benchmarks.md, .png) and crash recovery on the e2e cluster.
+bench: tools ## Measure the function against its floors and peers (docs/benchmarks.md, .png) and crash recovery on the simulated and the real node.
 	go run ./bench/run -sizes 100,1000,10000,50000 -runs 5
-	go test -count=1 -timeout 20m -run 'TestHub' ./e2e/ > /dev/null
-	@cat $(BUILD)/e2e/crash-to-running.txt
+	@rm -f $(BUILD)/e2e/*.txt
+	go test -count=1 -timeout 20m -run 'TestHub|TestRealNode' ./e2e/ > /dev/null
+	@cat $(BUILD)/e2e/*.txt
 
 .PHONY: kind-up
 kind-up: tools build $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).

@@ -66,13 +66,7 @@ func (d *daemon) stop(grace time.Duration) error {
 		return nil
 	case <-time.After(grace):
 	}
-	_ = d.cmd.Process.Kill()
-	select {
-	case <-d.done:
-		return nil
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", d.name, d.cmd.Process.Pid)
-	}
+	return d.kill()
 }
 
 // kill sends SIGKILL, as a power cut would, and waits for the exit.
