@@ -41,6 +41,12 @@ func TestRealNode(t *testing.T) {
 	objs := rendered(t, "kind")
 	hub := hubImage(t, objs)
 	loadStandin(t, hub)
+	t.Run("the function's image imports into containerd", func(t *testing.T) {
+		ref, tar, err := buildImage(context.Background(), "singleton", "v0.0.0-e2e")
+		require.NoError(t, err)
+		require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "containerd refuses an image whose config lacks rootfs.diff_ids")
+		require.NoError(t, e2e.cluster.Node.HasImage(context.Background(), ref))
+	})
 	t.Run("the kind overlay runs: restricted, uid 10001, read-only root, claim written, probes, endpoints, NodePort 31245", func(t *testing.T) {
 		testRealKind(t, objs)
 	})

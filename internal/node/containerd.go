@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -151,6 +152,20 @@ func (n *Node) importImages(ctx context.Context) error {
 func (n *Node) Import(ctx context.Context, tar string) error {
 	_, err := n.ctr(ctx, "images", "import", "--no-unpack=false", tar)
 	return err
+}
+
+// HasImage says whether containerd holds ref, unpacked for the CRI.
+func (n *Node) HasImage(ctx context.Context, ref string) error {
+	out, err := n.ctr(ctx, "images", "ls", "--quiet")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Fields(string(out)) {
+		if line == ref {
+			return nil
+		}
+	}
+	return fmt.Errorf("containerd on %s has no image %s", n.opts.Name, ref)
 }
 
 // criClient talks to containerd's CRI service, as the kubelet does.
