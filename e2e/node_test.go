@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	kubeletconfig "k8s.io/kubelet/config/v1beta1"
 
 	"github.com/hubkit/hubkit/internal/cluster"
 	"github.com/hubkit/hubkit/internal/standin"
@@ -344,8 +345,8 @@ func testRealCrash(t *testing.T) {
 
 	// With the kubelet's crash-loop backoff capped at 1s (1.36:
 	// crashLoopBackOff.maxContainerRestartPeriod, beta), the repeats.
-	require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, map[string]any{
-		"crashLoopBackOff": map[string]any{"maxContainerRestartPeriod": "1s"},
+	require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, func(c *kubeletconfig.KubeletConfiguration) {
+		c.CrashLoopBackOff.MaxContainerRestartPeriod = &metav1.Duration{Duration: time.Second}
 	}))
 	t.Cleanup(func() { require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, nil)) })
 	waitForHub(t, "hubkit")

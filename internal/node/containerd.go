@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	internalapi "k8s.io/cri-api/pkg/apis"
+	remote "k8s.io/cri-client/pkg"
 )
 
 // containerdConfig is containerd's config (format version 2, as Debian's
@@ -20,15 +18,15 @@ import (
 // node's own, so a developer's containerd and another run never collide.
 // The host has no CAP_SYS_RESOURCE to give, hence restrict_oom_score_adj.
 const containerdConfig = `version = 2
-root = "{{.Path "containerd/root"}}"
-state = "{{.Path "containerd/state"}}"
+root = "{{call .Path "containerd/root"}}"
+state = "{{call .Path "containerd/state"}}"
 disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
 
 [grpc]
-  address = "{{.ContainerdSocket}}"
+  address = "{{.Socket}}"
 
 [ttrpc]
-  address = "{{.ContainerdSocket}}.ttrpc"
+  address = "{{.Socket}}.ttrpc"
 
 [debug]
   address = ""
@@ -37,7 +35,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   address = ""
 
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{{.Path "containerd/opt"}}"
+  path = "{{call .Path "containerd/opt"}}"
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{{.SandboxImage}}"
@@ -50,10 +48,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
-        Root = "{{.Path "runc"}}"
+        Root = "{{call .Path "runc"}}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "{{.Path "cni/net.d"}}"
+    conf_dir = "{{call .Path "cni/net.d"}}"
     max_conf_num = 1
 `
 
@@ -72,7 +70,7 @@ const cniConfig = `{
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "dataDir": "{{.Path "cni/ipam"}}",
+        "dataDir": "{{call .Path "cni/ipam"}}",
         "ranges": [[{"subnet": "{{.Subnet}}", "gateway": "{{.IP}}"}]]
       }
     }
@@ -80,21 +78,21 @@ const cniConfig = `{
 }
 `
 
-// Path is a path under the node's directory, for the config templates.
-func (n *Node) Path(elem string) string { return n.path(elem) }
+// configData is what the config templates read.
+type configData struct {
+	Name, Subnet, IP, SandboxImage, Socket string
+	Path                                   func(string) string
+}
 
-// ContainerdSocket is containerd's socket.
-func (n *Node) ContainerdSocket() string { return n.path("containerd", "containerd.sock") }
-
-// SandboxImage is the pause image, for the config templates.
-func (n *Node) SandboxImage() string { return n.opts.SandboxImage }
-
-// Subnet is the pods' network, for the config templates.
-func (n *Node) Subnet() string { return n.opts.Subnet.String() }
+func (n *Node) containerdSocket() string { return n.path("containerd", "containerd.sock") }
 
 func (n *Node) startContainerd(ctx context.Context) error {
+	data := configData{
+		Name: n.opts.Name, Subnet: n.opts.Subnet.String(), IP: n.ip.String(), SandboxImage: n.opts.SandboxImage,
+		Socket: n.containerdSocket(), Path: func(elem string) string { return n.path(elem) },
+	}
 	for file, tmpl := range map[string]string{"containerd/config.toml": containerdConfig, "cni/net.d/10-hubkit.conflist": cniConfig} {
-		b, err := n.render(file, tmpl)
+		b, err := render(file, tmpl, data)
 		if err != nil {
 			return err
 		}
@@ -121,13 +119,11 @@ func (n *Node) launchContainerd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return n.waitRunning(ctx, d, time.Minute, "containerd serves CRI on "+n.ContainerdSocket(), func() (bool, error) {
-		cri, err := n.dialCRI()
-		if err != nil {
-			return false, err
-		}
-		defer cri.close()
-		_, err = cri.runtime.Version(ctx, &runtimeapi.VersionRequest{})
+	return n.waitRunning(ctx, d, time.Minute, "containerd serves CRI on "+n.containerdSocket(), func(ctx context.Context) (bool, error) {
+		err := n.withCRI(ctx, func(cri internalapi.RuntimeService) error {
+			_, err := cri.Version(ctx, "v1")
+			return err
+		})
 		return err == nil, err
 	})
 }
@@ -135,7 +131,7 @@ func (n *Node) launchContainerd(ctx context.Context) error {
 // ctr runs containerd's client against the node's containerd, in the
 // namespace the CRI uses.
 func (n *Node) ctr(ctx context.Context, args ...string) ([]byte, error) {
-	return run(ctx, "ctr", append([]string{"--address", n.ContainerdSocket(), "--namespace", "k8s.io"}, args...)...)
+	return run(ctx, "ctr", append([]string{"--address", n.containerdSocket(), "--namespace", "k8s.io"}, args...)...)
 }
 
 func (n *Node) importImages(ctx context.Context) error {
@@ -168,69 +164,64 @@ func (n *Node) HasImage(ctx context.Context, ref string) error {
 	return fmt.Errorf("containerd on %s has no image %s", n.opts.Name, ref)
 }
 
-// criClient talks to containerd's CRI service, as the kubelet does.
-type criClient struct {
-	conn    *grpc.ClientConn
-	runtime runtimeapi.RuntimeServiceClient
-}
-
-func (n *Node) dialCRI() (*criClient, error) {
-	conn, err := grpc.NewClient("unix://"+n.ContainerdSocket(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", n.ContainerdSocket())
-		}))
+// withCRI calls f with the kubelet's own CRI client (k8s.io/cri-client)
+// connected to the node's containerd.
+func (n *Node) withCRI(ctx context.Context, f func(internalapi.RuntimeService) error) error {
+	cri, err := remote.NewRemoteRuntimeService(ctx, "unix://"+n.containerdSocket(), 30*time.Second, nil, false)
 	if err != nil {
-		return nil, fmt.Errorf("dial containerd: %w", err)
+		return fmt.Errorf("connect to containerd's CRI: %w", err)
 	}
-	return &criClient{conn: conn, runtime: runtimeapi.NewRuntimeServiceClient(conn)}, nil
+	defer cri.Close(ctx)
+	return f(cri)
 }
-
-func (c *criClient) close() { _ = c.conn.Close() }
 
 // removePods stops and removes every pod sandbox through the CRI, as the
 // kubelet would: containers are killed, the CNI plugin releases each pod's
-// address and network namespace, and containerd unmounts their volumes.
-func (n *Node) removePods(ctx context.Context) error {
-	cri, err := n.dialCRI()
-	if err != nil {
-		return err
+// address and network namespace, and containerd unmounts their volumes. A
+// containerd that is not running has nothing to remove.
+func (n *Node) removePods() error {
+	if d := n.daemons["containerd"]; d == nil || d.exited() {
+		return nil
 	}
-	defer cri.close()
-	list, err := cri.runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
-	if err != nil {
-		return fmt.Errorf("list pod sandboxes: %w", err)
-	}
-	var errs []error
-	for _, s := range list.Items {
-		if _, err := cri.runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: s.Id}); err != nil {
-			errs = append(errs, fmt.Errorf("stop pod %s/%s: %w", s.Metadata.Namespace, s.Metadata.Name, err))
-			continue
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return n.withCRI(ctx, func(cri internalapi.RuntimeService) error {
+		sandboxes, err := cri.ListPodSandbox(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("list pod sandboxes: %w", err)
 		}
-		if _, err := cri.runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: s.Id}); err != nil {
-			errs = append(errs, fmt.Errorf("remove pod %s/%s: %w", s.Metadata.Namespace, s.Metadata.Name, err))
+		var errs []error
+		for _, s := range sandboxes {
+			if err := cri.StopPodSandbox(ctx, s.Id); err != nil {
+				errs = append(errs, fmt.Errorf("stop pod %s/%s: %w", s.Metadata.Namespace, s.Metadata.Name, err))
+				continue
+			}
+			if err := cri.RemovePodSandbox(ctx, s.Id); err != nil {
+				errs = append(errs, fmt.Errorf("remove pod %s/%s: %w", s.Metadata.Namespace, s.Metadata.Name, err))
+			}
 		}
-	}
-	return errors.Join(errs...)
+		return errors.Join(errs...)
+	})
 }
 
 // ContainerPID is the host PID of a running container's process, by the
 // container ID the pod's status reports (without "containerd://").
 func (n *Node) ContainerPID(ctx context.Context, containerID string) (int, error) {
-	cri, err := n.dialCRI()
-	if err != nil {
-		return 0, err
-	}
-	defer cri.close()
-	st, err := cri.runtime.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: containerID, Verbose: true})
-	if err != nil {
-		return 0, fmt.Errorf("container %s: %w", containerID, err)
-	}
-	var info struct {
-		PID int `json:"pid"`
-	}
-	if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil || info.PID == 0 {
-		return 0, fmt.Errorf("container %s: no pid in its status (%v)", containerID, err)
-	}
-	return info.PID, nil
+	var pid int
+	err := n.withCRI(ctx, func(cri internalapi.RuntimeService) error {
+		st, err := cri.ContainerStatus(ctx, containerID, true)
+		if err != nil {
+			return fmt.Errorf("container %s: %w", containerID, err)
+		}
+		// containerd's verbose status: {"pid": ..., ...}
+		var info struct {
+			PID int `json:"pid"`
+		}
+		if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil || info.PID == 0 {
+			return fmt.Errorf("container %s: no pid in its status (%v)", containerID, err)
+		}
+		pid = info.PID
+		return nil
+	})
+	return pid, err
 }

@@ -84,11 +84,11 @@ func (d *daemon) kill() error {
 }
 
 // waitRunning fails when the daemon exits before ready holds.
-func (n *Node) waitRunning(ctx context.Context, d *daemon, timeout time.Duration, what string, ready func() (bool, error)) error {
-	return waitFor(ctx, timeout, what, func() (bool, error) {
+func (n *Node) waitRunning(ctx context.Context, d *daemon, timeout time.Duration, what string, ready func(context.Context) (bool, error)) error {
+	return waitFor(ctx, timeout, what, func(ctx context.Context) (bool, error) {
 		if d.exited() {
 			return false, fmt.Errorf("%s exited (%v; see %s): %w", d.name, d.err, n.path("logs", d.name+".log"), errGaveUp)
 		}
-		return ready()
+		return ready(ctx)
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,6 +74,15 @@ func (n *Node) saveHost(ctx context.Context) error {
 // before the kubelet starts, which wants its node IP on an interface; the
 // CNI bridge plugin then adopts it.
 func (n *Node) createBridge(ctx context.Context) error {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Overlaps(n.opts.Subnet) {
+			return fmt.Errorf("subnet %s overlaps %s, already on this host (another run, or a network of the host's): choose another Subnet", n.opts.Subnet, p)
+		}
+	}
 	if _, err := run(ctx, "ip", "link", "add", n.opts.Name, "type", "bridge"); err != nil {
 		return err
 	}
@@ -82,7 +93,7 @@ func (n *Node) createBridge(ctx context.Context) error {
 	if _, err := run(ctx, "ip", "addr", "add", fmt.Sprintf("%s/%d", n.ip, n.opts.Subnet.Bits()), "dev", n.opts.Name); err != nil {
 		return err
 	}
-	_, err := run(ctx, "ip", "link", "set", n.opts.Name, "up")
+	_, err = run(ctx, "ip", "link", "set", n.opts.Name, "up")
 	return err
 }
 

@@ -2,10 +2,11 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	kubeletconfig "k8s.io/kubelet/config/v1beta1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 )
 
@@ -21,66 +24,68 @@ import (
 // cgroup v1 with the cgroupfs driver (failCgroupV1: false), a cgroup root
 // of the node's own, no iptables chains of the kubelet's, and no image
 // garbage collection (the images were imported: nothing could pull them
-// back). Eviction thresholds are low so a busy CI disk evicts nothing.
-func (n *Node) kubeletConfig(port int) map[string]any {
-	c := map[string]any{
-		"apiVersion":               "kubelet.config.k8s.io/v1beta1",
-		"kind":                     "KubeletConfiguration",
-		"address":                  n.ip.String(),
-		"port":                     port,
-		"readOnlyPort":             0,
-		"healthzPort":              0,
-		"containerRuntimeEndpoint": "unix://" + n.ContainerdSocket(),
-		"cgroupDriver":             "cgroupfs",
-		"failCgroupV1":             false,
-		"cgroupRoot":               n.cgroup,
-		"makeIPTablesUtilChains":   false,
-		"failSwapOn":               false,
-		"podLogsDir":               n.path("pod-logs"),
-		"authentication": map[string]any{
-			"anonymous": map[string]any{"enabled": true},
-			"webhook":   map[string]any{"enabled": false},
+// back). Eviction thresholds are low so a busy CI disk evicts nothing. The
+// kubelet serves only on the node's own address, on a port nobody uses;
+// its healthz and read-only ports are off.
+func (n *Node) kubeletConfig(port int) *kubeletconfig.KubeletConfiguration {
+	c := &kubeletconfig.KubeletConfiguration{
+		TypeMeta:                 metav1.TypeMeta{APIVersion: kubeletconfig.SchemeGroupVersion.String(), Kind: "KubeletConfiguration"},
+		Address:                  n.ip.String(),
+		Port:                     int32(port),
+		HealthzPort:              ptr.To[int32](0),
+		ContainerRuntimeEndpoint: "unix://" + n.containerdSocket(),
+		CgroupDriver:             "cgroupfs",
+		FailCgroupV1:             ptr.To(false),
+		CgroupRoot:               n.cgroup,
+		MakeIPTablesUtilChains:   ptr.To(false),
+		FailSwapOn:               ptr.To(false),
+		PodLogsDir:               n.path("pod-logs"),
+		Authentication: kubeletconfig.KubeletAuthentication{
+			Anonymous: kubeletconfig.KubeletAnonymousAuthentication{Enabled: ptr.To(true)},
+			Webhook:   kubeletconfig.KubeletWebhookAuthentication{Enabled: ptr.To(false)},
 		},
-		"authorization":               map[string]any{"mode": "AlwaysAllow"},
-		"imageGCHighThresholdPercent": 100,
-		"imageGCLowThresholdPercent":  99,
-		"evictionHard": map[string]any{
+		Authorization:               kubeletconfig.KubeletAuthorization{Mode: kubeletconfig.KubeletAuthorizationModeAlwaysAllow},
+		ImageGCHighThresholdPercent: ptr.To[int32](100),
+		ImageGCLowThresholdPercent:  ptr.To[int32](99),
+		EvictionHard: map[string]string{
 			"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%",
 		},
-		"registerNode": true,
+		RegisterNode: ptr.To(true),
 	}
-	maps.Copy(c, n.opts.KubeletConfig)
+	if n.opts.Kubelet != nil {
+		n.opts.Kubelet(c)
+	}
 	return c
 }
 
 func (n *Node) startKubelet(ctx context.Context) error {
-	port, err := freePort(n.ip.String())
-	if err != nil {
-		return err
-	}
 	n.onStop("stop the kubelet and remove its pods", n.stopKubelet)
-	if err := n.writeKubeletConfig(port); err != nil {
-		return err
-	}
 	return n.launchKubelet(ctx)
 }
 
-func (n *Node) writeKubeletConfig(port int) error {
-	cfg, err := yaml.Marshal(n.kubeletConfig(port))
+// launchKubelet writes the kubelet's config, starts it and waits until it
+// has reported the node Ready: a heartbeat newer than its start, so that a
+// restarted kubelet is not taken for the one before it.
+func (n *Node) launchKubelet(ctx context.Context) error {
+	ports, err := freePorts(n.ip.String(), 1)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(n.path("kubelet.yaml"), cfg, 0o644)
-}
-
-// launchKubelet starts the kubelet from its written config and waits until
-// the node is Ready.
-func (n *Node) launchKubelet(ctx context.Context) error {
+	cfg, err := yaml.Marshal(n.kubeletConfig(ports[0]))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(n.path("kubelet.yaml"), cfg, 0o644); err != nil {
+		return err
+	}
 	var labels []string
 	for k, v := range n.opts.Labels {
 		labels = append(labels, k+"="+v)
 	}
 	sort.Strings(labels)
+	// The API server keeps seconds: a heartbeat in the second the kubelet
+	// started counts.
+	started := metav1.NewTime(time.Now().Truncate(time.Second))
 	d, err := n.startDaemon("kubelet", n.bin("kubelet"),
 		"--config", n.path("kubelet.yaml"),
 		"--kubeconfig", n.opts.Kubeconfig,
@@ -97,14 +102,15 @@ func (n *Node) launchKubelet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return n.waitRunning(ctx, d, 2*time.Minute, "node "+n.opts.Name+" Ready", func() (bool, error) {
+	return n.waitRunning(ctx, d, 2*time.Minute, "node "+n.opts.Name+" Ready", func(ctx context.Context) (bool, error) {
 		node, err := client.CoreV1().Nodes().Get(ctx, n.opts.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		for _, c := range node.Status.Conditions {
 			if c.Type == corev1.NodeReady {
-				return c.Status == corev1.ConditionTrue, fmt.Errorf("Ready=%s: %s", c.Status, c.Message)
+				ready := c.Status == corev1.ConditionTrue && !c.LastHeartbeatTime.Before(&started)
+				return ready, fmt.Errorf("Ready=%s since %s: %s", c.Status, c.LastHeartbeatTime, c.Message)
 			}
 		}
 		return false, nil
@@ -115,30 +121,15 @@ func (n *Node) launchKubelet(ctx context.Context) error {
 // CRI (a stopped kubelet leaves its containers running), then unmounts what
 // is left under its root.
 func (n *Node) stopKubelet() error {
-	var err error
+	var errs []error
 	if d := n.daemons["kubelet"]; d != nil {
-		err = d.stop(30 * time.Second)
+		errs = append(errs, d.stop(30*time.Second))
 	}
-	if rmErr := n.RemovePods(); rmErr != nil {
-		err = fmt.Errorf("%v; %w", err, rmErr)
-	}
-	if umErr := unmountUnder(n.path("kubelet")); umErr != nil {
-		return fmt.Errorf("%v; %w", err, umErr)
-	}
-	return err
+	errs = append(errs, n.removePods(), unmountUnder(n.path("kubelet")))
+	return errors.Join(errs...)
 }
 
-// RemovePods removes every pod sandbox from containerd, if it still runs.
-func (n *Node) RemovePods() error {
-	if d := n.daemons["containerd"]; d == nil || d.exited() {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return n.removePods(ctx)
-}
-
-func (n *Node) bin(name string) string { return n.opts.BinDir + "/" + name }
+func (n *Node) bin(name string) string { return filepath.Join(n.opts.BinDir, name) }
 
 func (n *Node) client() (kubernetes.Interface, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", n.opts.Kubeconfig)
@@ -148,12 +139,16 @@ func (n *Node) client() (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-// freePort asks the kernel for a port nobody uses on addr.
-func freePort(addr string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
-	if err != nil {
-		return 0, err
+// freePorts asks the kernel for count different ports nobody uses on addr.
+func freePorts(addr string, count int) ([]int, error) {
+	var ports []int
+	for range count {
+		l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close() // held until all are chosen, so they differ
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	kubeletconfig "k8s.io/kubelet/config/v1beta1"
 )
 
 // Restart is a node's reboot: the kubelet and kube-proxy stop, every pod's
@@ -38,27 +40,20 @@ func (n *Node) powerOff() error {
 			errs = append(errs, d.kill())
 		}
 	}
-	errs = append(errs, n.RemovePods(), unmountUnder(n.path("kubelet")))
+	errs = append(errs, n.removePods(), unmountUnder(n.path("kubelet")))
 	return errors.Join(errs...)
 }
 
-// ReconfigureKubelet restarts the kubelet with overrides merged over its
-// configuration (for example crashLoopBackOff). Pods keep running: a
-// kubelet restart leaves containers alone and adopts them again.
-func (n *Node) ReconfigureKubelet(ctx context.Context, overrides map[string]any) error {
+// ReconfigureKubelet restarts the kubelet with its configuration changed
+// by change (nil: as the node started it). Pods keep running: a kubelet
+// restart leaves containers alone and adopts them again.
+func (n *Node) ReconfigureKubelet(ctx context.Context, change func(*kubeletconfig.KubeletConfiguration)) error {
 	if d := n.daemons["kubelet"]; d != nil {
 		if err := d.stop(30 * time.Second); err != nil {
 			return err
 		}
 	}
-	n.opts.KubeletConfig = overrides
-	port, err := freePort(n.ip.String())
-	if err != nil {
-		return err
-	}
-	if err := n.writeKubeletConfig(port); err != nil {
-		return err
-	}
+	n.opts.Kubelet = change
 	return n.launchKubelet(ctx)
 }
 

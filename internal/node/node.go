@@ -24,6 +24,9 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+	kubeletconfig "k8s.io/kubelet/config/v1beta1"
 )
 
 // Options describe the node to start.
@@ -48,9 +51,9 @@ type Options struct {
 	Images []string
 	// Labels are the node's labels, so that tests can select it.
 	Labels map[string]string
-	// KubeletConfig is merged over the node's KubeletConfiguration, key by
-	// top-level key (for example crashLoopBackOff settings); optional.
-	KubeletConfig map[string]any
+	// Kubelet, when set, changes the node's KubeletConfiguration before
+	// the kubelet starts (for example its crashLoopBackOff).
+	Kubelet func(*kubeletconfig.KubeletConfiguration)
 }
 
 // Node is a running real node.
@@ -157,14 +160,14 @@ func (n *Node) makeDirs(context.Context) error {
 	return nil
 }
 
-// render executes a text/template with the node as its data.
-func (n *Node) render(name, text string) ([]byte, error) {
+// render executes a text/template with data.
+func render(name, text string, data any) ([]byte, error) {
 	t, err := template.New(name).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, n); err != nil {
+	if err := t.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return b.Bytes(), nil
@@ -179,32 +182,28 @@ func run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// errGaveUp, wrapped in a condition's error, ends waitFor at once.
-var errGaveUp = errors.New("gave up")
-
-// waitFor polls cond every 100 ms until it holds or timeout passes.
-func waitFor(ctx context.Context, timeout time.Duration, what string, cond func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// waitFor polls cond every 100 ms until it holds or timeout passes. An
+// error from cond is kept for the message, not fatal, unless it wraps
+// errGaveUp.
+func waitFor(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) (bool, error)) error {
 	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return nil
-		}
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		ok, err := cond(ctx)
 		if errors.Is(err, errGaveUp) {
-			return fmt.Errorf("%s: %w", what, err)
+			return false, err
 		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			if last != nil {
-				return fmt.Errorf("%s: not within %s: %w", what, timeout, last)
-			}
-			return fmt.Errorf("%s: not within %s", what, timeout)
-		case <-time.After(100 * time.Millisecond):
-		}
+		last = err
+		return ok, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errGaveUp) || last == nil:
+		return fmt.Errorf("%s: %w", what, err)
+	default:
+		return fmt.Errorf("%s: not within %s: %w", what, timeout, last)
 	}
 }
+
+// errGaveUp, wrapped in a condition's error, ends waitFor at once.
+var errGaveUp = errors.New("gave up")

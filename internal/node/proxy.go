@@ -2,40 +2,43 @@ package node
 
 import (
 	"context"
+	"net"
 	"os"
+	"strconv"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	proxyconfig "k8s.io/kube-proxy/config/v1alpha1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 )
 
 // proxyConfig is kube-proxy's configuration: iptables mode, NodePorts on
-// the node's own address only, and conntrack's sysctls left as they are.
-func (n *Node) proxyConfig() map[string]any {
-	return map[string]any{
-		"apiVersion":         "kubeproxy.config.k8s.io/v1alpha1",
-		"kind":               "KubeProxyConfiguration",
-		"clientConnection":   map[string]any{"kubeconfig": n.opts.Kubeconfig},
-		"hostnameOverride":   n.opts.Name,
-		"mode":               "iptables",
-		"clusterCIDR":        n.opts.Subnet.String(),
-		"nodePortAddresses":  []string{n.ip.String() + "/32"},
-		"healthzBindAddress": "",
-		"metricsBindAddress": "",
-		"iptables":           map[string]any{"localhostNodePorts": false, "masqueradeAll": false},
-		"conntrack": map[string]any{
-			"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s",
-		},
+// the node's own address only, conntrack's sysctls left as they are, and
+// its healthz and metrics servers on the node's address at ports nobody
+// uses (left empty they default to 0.0.0.0:10256 and 127.0.0.1:10249, where
+// a developer's kube-proxy or another run may be).
+func (n *Node) proxyConfig(healthz, metrics int) *proxyconfig.KubeProxyConfiguration {
+	c := &proxyconfig.KubeProxyConfiguration{
+		TypeMeta:           metav1.TypeMeta{APIVersion: proxyconfig.SchemeGroupVersion.String(), Kind: "KubeProxyConfiguration"},
+		HostnameOverride:   n.opts.Name,
+		Mode:               proxyconfig.ProxyMode("iptables"),
+		ClusterCIDR:        n.opts.Subnet.String(),
+		NodePortAddresses:  []string{n.ip.String() + "/32"},
+		BindAddress:        n.ip.String(),
+		HealthzBindAddress: net.JoinHostPort(n.ip.String(), strconv.Itoa(healthz)),
+		MetricsBindAddress: net.JoinHostPort(n.ip.String(), strconv.Itoa(metrics)),
 	}
+	c.ClientConnection.Kubeconfig = n.opts.Kubeconfig
+	c.IPTables.LocalhostNodePorts = ptr.To(false)
+	c.Conntrack.MaxPerCore = ptr.To[int32](0)
+	c.Conntrack.Min = ptr.To[int32](0)
+	c.Conntrack.TCPEstablishedTimeout = &metav1.Duration{}
+	c.Conntrack.TCPCloseWaitTimeout = &metav1.Duration{}
+	return c
 }
 
 func (n *Node) startKubeProxy(ctx context.Context) error {
-	cfg, err := yaml.Marshal(n.proxyConfig())
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(n.path("kube-proxy.yaml"), cfg, 0o644); err != nil {
-		return err
-	}
 	// Its rules go with the iptables restore that saveHost registered.
 	n.onStop("stop kube-proxy", func() error {
 		if d := n.daemons["kube-proxy"]; d != nil {
@@ -47,12 +50,23 @@ func (n *Node) startKubeProxy(ctx context.Context) error {
 }
 
 func (n *Node) launchKubeProxy(ctx context.Context) error {
+	ports, err := freePorts(n.ip.String(), 2)
+	if err != nil {
+		return err
+	}
+	cfg, err := yaml.Marshal(n.proxyConfig(ports[0], ports[1]))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(n.path("kube-proxy.yaml"), cfg, 0o644); err != nil {
+		return err
+	}
 	d, err := n.startDaemon("kube-proxy", n.bin("kube-proxy"), "--config", n.path("kube-proxy.yaml"), "--v", "2")
 	if err != nil {
 		return err
 	}
 	// It is up once it has written its chains.
-	return n.waitRunning(ctx, d, time.Minute, "kube-proxy's KUBE-NODEPORTS chain", func() (bool, error) {
+	return n.waitRunning(ctx, d, time.Minute, "kube-proxy's KUBE-NODEPORTS chain", func(ctx context.Context) (bool, error) {
 		out, err := run(ctx, "iptables", "-t", "nat", "-S", "KUBE-NODEPORTS")
 		return err == nil && len(out) > 0, err
 	})
