@@ -90,29 +90,14 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// buildImage builds one of hubkit's images (internal/image) as version and
+// buildImage builds one of hubkit's images as make image does, into a
+// folder of its own per version (hex: a version may be a whole name), and
 // returns its name and tarball.
 func buildImage(ctx context.Context, which, version string) (ref, tar string, err error) {
-	spec, err := image.Lookup(which)
-	if err != nil {
-		return "", "", err
-	}
-	tag, err := spec.Ref(version)
-	if err != nil {
-		return "", "", err
-	}
 	out := filepath.Join(e2e.images, fmt.Sprintf("%s-%x", which, version))
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", "", err
-	}
-	bin, err := spec.CompileStatic(ctx, e2e.root, out)
+	built, err := image.Make(ctx, e2e.root, which, version, "", out)
 	if err != nil {
 		return "", "", err
 	}
-	img, err := spec.Build(bin, tag, "")
-	if err != nil {
-		return "", "", err
-	}
-	tar, err = spec.Write(img, tag, out)
-	return tag.String(), tar, err
+	return built.Ref.String(), built.Tar, nil
 }

@@ -91,9 +91,48 @@ func (s Spec) Ref(version string) (name.Tag, error) {
 	return ref, nil
 }
 
-// CompileStatic builds the Spec's package from the repository at root into
+// Built is an image Make wrote.
+type Built struct {
+	Ref    name.Tag // its name
+	Image  v1.Image
+	Tar    string // the tarball, for docker load and ctr images import
+	Layout string // the OCI layout's directory
+}
+
+// Make builds the image called which at version from the repository at
+// root and writes it into out, as `make image` does: it compiles the
+// image's package statically, builds the image and writes the OCI layout
+// and the tarball.
+func Make(ctx context.Context, root, which, version, revision, out string) (Built, error) {
+	spec, err := Lookup(which)
+	if err != nil {
+		return Built{}, err
+	}
+	ref, err := spec.Ref(version)
+	if err != nil {
+		return Built{}, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return Built{}, err
+	}
+	bin, err := spec.compileStatic(ctx, root, out)
+	if err != nil {
+		return Built{}, err
+	}
+	img, err := spec.build(bin, ref, revision)
+	if err != nil {
+		return Built{}, err
+	}
+	tar, err := spec.write(img, ref, out)
+	if err != nil {
+		return Built{}, err
+	}
+	return Built{Ref: ref, Image: img, Tar: tar, Layout: filepath.Join(out, spec.Name)}, nil
+}
+
+// compileStatic builds the Spec's package from the repository at root into
 // dir, statically (CGO off), and returns the binary's path.
-func (s Spec) CompileStatic(ctx context.Context, root, dir string) (string, error) {
+func (s Spec) compileStatic(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, s.Name+".bin")
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, s.Package)
 	cmd.Dir, cmd.Env = root, append(os.Environ(), "CGO_ENABLED=0")
@@ -103,8 +142,8 @@ func (s Spec) CompileStatic(ctx context.Context, root, dir string) (string, erro
 	return bin, nil
 }
 
-// Build makes the image from a static binary: one layer, no shell, no libc.
-func (s Spec) Build(binary string, ref name.Tag, revision string) (v1.Image, error) {
+// build makes the image from a static binary: one layer, no shell, no libc.
+func (s Spec) build(binary string, ref name.Tag, revision string) (v1.Image, error) {
 	version := ref.TagStr()
 	bin, err := os.ReadFile(binary)
 	if err != nil {
@@ -146,10 +185,10 @@ func (s Spec) Build(binary string, ref name.Tag, revision string) (v1.Image, err
 	return mutate.ConfigFile(img, cfg)
 }
 
-// Write writes img as ref into out: an OCI layout in out/<name>/ and a
+// write writes img as ref into out: an OCI layout in out/<name>/ and a
 // tarball out/<name>.tar (for docker load and ctr images import). It
 // returns the tarball's path.
-func (s Spec) Write(img v1.Image, ref name.Tag, out string) (string, error) {
+func (s Spec) write(img v1.Image, ref name.Tag, out string) (string, error) {
 	dir := filepath.Join(out, s.Name)
 	if err := os.RemoveAll(dir); err != nil {
 		return "", err

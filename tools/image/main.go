@@ -28,33 +28,14 @@ func main() {
 }
 
 func run(which, version, out, revision string) error {
-	spec, err := image.Lookup(which)
+	built, err := image.Make(context.Background(), ".", which, version, revision, out)
 	if err != nil {
 		return err
 	}
-	ref, err := spec.Ref(version)
+	digest, err := built.Image.Digest()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	bin, err := spec.CompileStatic(context.Background(), ".", out)
-	if err != nil {
-		return err
-	}
-	img, err := spec.Build(bin, ref, revision)
-	if err != nil {
-		return err
-	}
-	tarPath, err := spec.Write(img, ref, out)
-	if err != nil {
-		return err
-	}
-	digest, err := img.Digest()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s@%s -> %s/%s/, %s\n", ref, digest, out, spec.Name, tarPath)
+	fmt.Printf("%s@%s -> %s/, %s\n", built.Ref, digest, built.Layout, built.Tar)
 	return nil
 }
