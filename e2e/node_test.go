@@ -57,8 +57,8 @@ func TestRealNode(t *testing.T) {
 		testRealRollout(t, hub)
 	})
 	t.Run("node restart: the Hub comes back with its data", testRealNodeRestart)
-	t.Run("without the function: RollingUpdate on ReadWriteOnce starts a second writer", func(t *testing.T) {
-		testRealWithoutFunction(t, objs)
+	t.Run("on ReadWriteOnce a second writer starts: Recreate with a deleted pod, and RollingUpdate", func(t *testing.T) {
+		testRealReadWriteOnce(t, objs)
 	})
 }
 
@@ -427,36 +427,55 @@ func testRealNodeRestart(t *testing.T) {
 	assert.Empty(t, refusals(t))
 }
 
-// testRealWithoutFunction deploys what the function would have refused:
-// the same Deployment with RollingUpdate, on a ReadWriteOnce claim. A
-// rollout then starts the new pod beside the old one on the same claim, and
-// the stand-in's lock refuses it: the harm Recreate and ReadWriteOncePod
-// prevent is real.
-func testRealWithoutFunction(t *testing.T, objs []*unstructured.Unstructured) {
+// testRealReadWriteOnce shows what ReadWriteOncePod and Recreate prevent,
+// by deploying the overlay with the claim made ReadWriteOnce (one node,
+// not one pod), as it was before: the stand-in's lock refuses the second
+// writer that Kubernetes then starts on the same claim.
+//   - Recreate, and the pod deleted: the ReplicaSet's replacement starts
+//     beside the old pod while it still shuts down (a JVM's slow SIGTERM);
+//     this is why every overlay's claim is ReadWriteOncePod.
+//   - RollingUpdate (what the function's rollout rule removes), and a new
+//     template: the new pod starts before the old one stops.
+func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 	ctx := context.Background()
-	undeploy(t, e2e.real.objs)
-	var bypassed []*unstructured.Unstructured
-	for _, o := range objs {
-		o = o.DeepCopy()
-		switch o.GetKind() {
-		case "Deployment":
-			require.NoError(t, unstructured.SetNestedMap(o.Object, map[string]any{"type": "RollingUpdate"}, "spec", "strategy"))
-		case "PersistentVolumeClaim":
-			require.NoError(t, unstructured.SetNestedStringSlice(o.Object, []string{"ReadWriteOnce"}, "spec", "accessModes"))
-		}
-		bypassed = append(bypassed, o)
+	for _, tc := range []struct {
+		name     string
+		strategy string
+		act      func(t *testing.T)
+	}{
+		{"Recreate, the pod deleted", "Recreate", func(t *testing.T) {
+			require.NoError(t, e2e.client.CoreV1().Pods("hubkit").Delete(ctx, hubPod(t).Name, metav1.DeleteOptions{}))
+		}},
+		{"RollingUpdate, a new template", "RollingUpdate", func(t *testing.T) {
+			patch := `{"spec":{"template":{"metadata":{"annotations":{"hubkit.dev/restartedAt":"` + strconv.FormatInt(time.Now().UnixNano(), 10) + `"}}}}}`
+			_, err := e2e.client.AppsV1().Deployments("hubkit").Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+			require.NoError(t, err)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			undeploy(t, e2e.real.objs)
+			var rwo []*unstructured.Unstructured
+			for _, o := range objs {
+				o = o.DeepCopy()
+				switch o.GetKind() {
+				case "Deployment":
+					require.NoError(t, unstructured.SetNestedMap(o.Object, map[string]any{"type": tc.strategy}, "spec", "strategy"))
+				case "PersistentVolumeClaim":
+					require.NoError(t, unstructured.SetNestedStringSlice(o.Object, []string{"ReadWriteOnce"}, "spec", "accessModes"))
+				}
+				rwo = append(rwo, o)
+			}
+			dirs := provideLocal(t, rwo)
+			e2e.real = realHub{objs: rwo, appData: dirs["hbih-appdata"]}
+			require.NoError(t, applier(t).Apply(ctx, rwo, false))
+			waitForHub(t, "hubkit")
+			require.Empty(t, refusals(t))
+			tc.act(t)
+			err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+				return refusals(t) != "", nil
+			})
+			require.NoError(t, err, "on ReadWriteOnce a second writer should have started on the claim")
+			t.Logf("second writer refused by the lock: %s", strings.TrimSpace(refusals(t)))
+		})
 	}
-	dirs := provideLocal(t, bypassed)
-	e2e.real = realHub{objs: bypassed, appData: dirs["hbih-appdata"]}
-	require.NoError(t, applier(t).Apply(ctx, bypassed, false))
-	t.Cleanup(func() { undeploy(t, bypassed) })
-	waitForHub(t, "hubkit")
-	patch := `{"spec":{"template":{"metadata":{"annotations":{"hubkit.dev/restartedAt":"` + strconv.FormatInt(time.Now().Unix(), 10) + `"}}}}}`
-	_, err := e2e.client.AppsV1().Deployments("hubkit").Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	require.NoError(t, err)
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		return refusals(t) != "", nil
-	})
-	require.NoError(t, err, "a rolling update on ReadWriteOnce should have started a second writer")
-	t.Logf("second writer refused by the lock: %s", strings.TrimSpace(refusals(t)))
 }
