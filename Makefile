@@ -11,8 +11,10 @@ BUILD := $(CURDIR)/build
 # Overlays name the singleton function bare, as GitOps images need: bin/ first.
 export PATH := $(BIN):$(PATH)
 
-## Pinned tools. Go tools are pinned here; the Kubernetes control plane and
-## etcd by tools/cluster/go.mod, from which these lines read the versions.
+## Pinned tools. Go tools are pinned here; the Kubernetes control plane, the
+## real node's kubelet and kube-proxy, and etcd by tools/cluster/go.mod, from
+## which these lines read the versions; the real node's containerd, runc and CNI
+## plugins are Debian's (DEBIAN_PACKAGES).
 KUSTOMIZE_VERSION ?= v5.8.2
 KIND_VERSION      ?= v0.30.0
 KWOK_VERSION      ?= v0.7.0
@@ -28,6 +30,7 @@ KUSTOMIZE := $(BIN)/kustomize
 KIND      := $(BIN)/kind
 KWOK      := $(BIN)/kwok $(BIN)/kwokctl
 KUBE_SCORE := $(BIN)/kube-score
+# The control plane, and the real node's kubelet and kube-proxy.
 CLUSTER   := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd \
              $(BIN)/kubelet $(BIN)/kube-proxy
 
@@ -38,7 +41,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) debian-packages ## Install the pinned tools into bin/ (first time: ~10 min, the control plane).
+tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) debian-packages ## Install the pinned tools into bin/ and the real node's Debian packages (first time: ~10 min, Kubernetes).
 
 # From Debian: strace shows that the function opens no file and no socket;
 # the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)

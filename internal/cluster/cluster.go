@@ -156,9 +156,9 @@ componentsPatches:
 - name: kube-apiserver
   extraArgs:
   - key: kubelet-client-certificate
-    value: {{.PKI}}/admin.crt
+    value: %[1]s/admin.crt
   - key: kubelet-client-key
-    value: {{.PKI}}/admin.key
+    value: %[1]s/admin.key
   - key: kubelet-preferred-address-types
     value: InternalIP
 - name: kwok-controller
@@ -175,7 +175,7 @@ func writeKwokctlConfig(workDir, name string) (string, error) {
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return "", err
 	}
-	return path, os.WriteFile(path, []byte(strings.ReplaceAll(kwokctlConfig, "{{.PKI}}", pki)), 0o644)
+	return path, os.WriteFile(path, fmt.Appendf(nil, kwokctlConfig, pki), 0o644)
 }
 
 // namePrefix names the clusters Start makes, nodePrefix their real nodes

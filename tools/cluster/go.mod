@@ -1,4 +1,5 @@
-// Module cluster pins the Kubernetes control plane, etcd and kwok that the e2e tests run.
+// Module cluster pins the Kubernetes control plane, the real node's kubelet and
+// kube-proxy, and etcd that the e2e tests run (kwok is pinned in the Makefile).
 // Kubernetes' own go.mod points its staging repos at ./staging, which a module
 // download does not carry; each is replaced here by its published v0.36.3.
 module github.com/hubkit/hubkit/tools/cluster
