@@ -17,9 +17,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
@@ -101,29 +101,8 @@ func provide(t *testing.T, objs []*unstructured.Unstructured) {
 	for _, o := range objs {
 		switch o.GetKind() {
 		case "PersistentVolumeClaim":
-			size, _, err := unstructured.NestedString(o.Object, "spec", "resources", "requests", "storage")
-			require.NoError(t, err)
-			modes, _, err := unstructured.NestedStringSlice(o.Object, "spec", "accessModes")
-			require.NoError(t, err)
-			var accessModes []corev1.PersistentVolumeAccessMode
-			for _, m := range modes {
-				accessModes = append(accessModes, corev1.PersistentVolumeAccessMode(m))
-			}
-			pv := &corev1.PersistentVolume{
-				ObjectMeta: metav1.ObjectMeta{Name: "e2e-" + o.GetNamespace() + "-" + o.GetName()},
-				Spec: corev1.PersistentVolumeSpec{
-					Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
-					AccessModes:                   accessModes,
-					PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-					PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/hubkit-e2e/" + o.GetName()}},
-					ClaimRef:                      &corev1.ObjectReference{Namespace: o.GetNamespace(), Name: o.GetName()},
-				},
-			}
-			_, err = e2e.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{})
-			require.NoError(t, err)
-			t.Cleanup(func() {
-				_ = e2e.client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
-			})
+			createVolumeFor(t, o, "e2e-"+o.GetNamespace()+"-"+o.GetName(),
+				corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/hubkit-e2e/" + o.GetName()}}, nil)
 		case "Ingress":
 			class, _, err := unstructured.NestedString(o.Object, "spec", "ingressClassName")
 			require.NoError(t, err)
@@ -134,6 +113,31 @@ func provide(t *testing.T, objs []*unstructured.Unstructured) {
 			}
 		}
 	}
+}
+
+// createVolumeFor creates a PersistentVolume called name, from source,
+// bound ahead to the rendered claim (its size and access modes), and deletes
+// it when the test ends.
+func createVolumeFor(t *testing.T, claim *unstructured.Unstructured, name string, source corev1.PersistentVolumeSource, affinity *corev1.VolumeNodeAffinity) {
+	t.Helper()
+	var pvc corev1.PersistentVolumeClaim
+	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(claim.Object, &pvc))
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: pvc.Spec.Resources.Requests[corev1.ResourceStorage]},
+			AccessModes:                   pvc.Spec.AccessModes,
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			PersistentVolumeSource:        source,
+			ClaimRef:                      &corev1.ObjectReference{Namespace: pvc.Namespace, Name: pvc.Name},
+			NodeAffinity:                  affinity,
+		},
+	}
+	_, err := e2e.client.CoreV1().PersistentVolumes().Create(context.Background(), pv, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = e2e.client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+	})
 }
 
 // deploy applies an overlay for real and waits until the Hub is up.

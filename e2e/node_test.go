@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -128,39 +127,18 @@ func loadStandin(t *testing.T, ref string) {
 // host directories by claim name.
 func provideLocal(t *testing.T, objs []*unstructured.Unstructured) map[string]string {
 	t.Helper()
-	ctx := context.Background()
 	dirs := map[string]string{}
 	for _, o := range objs {
 		if o.GetKind() != "PersistentVolumeClaim" {
 			continue
 		}
-		size, _, _ := unstructured.NestedString(o.Object, "spec", "resources", "requests", "storage")
-		modes, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "accessModes")
-		var accessModes []corev1.PersistentVolumeAccessMode
-		for _, m := range modes {
-			accessModes = append(accessModes, corev1.PersistentVolumeAccessMode(m))
-		}
 		name := fmt.Sprintf("e2e-real-%s-%s-%d", o.GetNamespace(), o.GetName(), time.Now().UnixNano())
 		dir, err := e2e.cluster.Node.VolumeDir(name)
 		require.NoError(t, err)
-		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: corev1.PersistentVolumeSpec{
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
-				AccessModes:                   accessModes,
-				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-				PersistentVolumeSource:        corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: dir}},
-				ClaimRef:                      &corev1.ObjectReference{Namespace: o.GetNamespace(), Name: o.GetName()},
-				NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-					MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "kubernetes.io/hostname", Operator: corev1.NodeSelectorOpIn, Values: []string{e2e.cluster.Node.Name()}}},
-				}}}},
-			},
-		}
-		_, err = e2e.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			_ = e2e.client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
-		})
+		createVolumeFor(t, o, name, corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: dir}},
+			&corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{e2e.cluster.Node.Name()}}},
+			}}}})
 		dirs[o.GetName()] = dir
 	}
 	return dirs
