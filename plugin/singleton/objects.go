@@ -162,6 +162,11 @@ func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
 
 func (v intOrString) set() bool { return v.isInt || v.s != "" }
 
+// zero reports whether v is a count or percentage of nothing: 0, "0" or "0%".
+func (v intOrString) zero() bool {
+	return (v.isInt && v.i == 0) || v.s == "0" || v.s == "0%"
+}
+
 func (v intOrString) String() string {
 	if v.isInt {
 		return strconv.Itoa(int(v.i))

@@ -6,21 +6,23 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Rule rollout: a singleton Deployment on a single-node claim rolls out by
-// Recreate.
+// Rule rollout: a singleton Deployment never runs two pods during a rollout.
 //
-// Reads spec.strategy of each singleton Deployment whose pod mounts a
-// ReadWriteOnce or ReadWriteOncePod claim in the input, or one listed in
-// spec.externalClaims (assumed single-node). Anything but Recreate (unset
-// means RollingUpdate): enforce sets type Recreate and drops rollingUpdate,
-// and warns; audit fails. StatefulSets are not touched: they never run an old
-// and a new pod of one ordinal at once.
+// Reads spec.strategy of each singleton Deployment, whatever it mounts (a
+// single-node claim, a ReadWriteMany one, a hostPath, nothing). Allowed:
+// Recreate, and RollingUpdate with maxSurge 0 (0 or 0%), which stops the old
+// pod before it starts the new one. Anything else (unset means RollingUpdate
+// with a 25% surge): enforce sets type Recreate and drops rollingUpdate, and
+// warns; audit fails. StatefulSets are not touched: they never run an old and
+// a new pod of one ordinal at once.
 //
-// Why: a rolling update starts the new pod before the old one stops. On a
+// Why: a surging rollout starts the new pod before the old one stops. On a
 // ReadWriteOnce claim the new pod hangs in ContainerCreating (another node)
-// or, worse, runs beside the old one on the same state (same node).
+// or, worse, runs beside the old one on the same state (same node); on shared
+// or no storage two copies of the app run at once, which is what a singleton
+// must never do.
 func rolloutRule() rule {
-	return rule{id: "rollout", summary: "a singleton Deployment on a ReadWriteOnce claim uses Recreate", check: checkRollout}
+	return rule{id: "rollout", summary: "a singleton Deployment rolls out without overlap: Recreate, or RollingUpdate with maxSurge 0", check: checkRollout}
 }
 
 func checkRollout(ix *index) []finding {
@@ -29,21 +31,30 @@ func checkRollout(ix *index) []finding {
 		if w.ref.Kind != "Deployment" {
 			continue
 		}
-		claimName := ix.singleNodeClaimName(w)
-		if claimName == "" {
+		var s struct {
+			Type          string `yaml:"type"`
+			RollingUpdate struct {
+				MaxSurge *intOrString `yaml:"maxSurge"`
+			} `yaml:"rollingUpdate"`
+		}
+		if err := decodeField(w.node, &s, "spec", "strategy"); err != nil {
+			continue // not a strategy Kubernetes would take; nothing for us to fix
+		}
+		current := s.Type
+		if current == "" {
+			current = "RollingUpdate"
+		}
+		if current == "Recreate" || (current == "RollingUpdate" && s.RollingUpdate.MaxSurge != nil && s.RollingUpdate.MaxSurge.zero()) {
 			continue
 		}
-		current := "RollingUpdate"
-		if t, err := w.node.Pipe(yaml.Lookup("spec", "strategy", "type")); err == nil && t != nil {
-			current = t.YNode().Value
-		}
-		if current == "Recreate" {
-			continue
+		why := "would start a second pod before the first stops"
+		if claimName := ix.singleNodeClaimName(w); claimName != "" {
+			why = fmt.Sprintf("would start a second pod on claim %s before the first stops", claimName)
 		}
 		out = append(out, finding{rule: "rollout", target: w.ref, node: w.node, field: "spec.strategy.type", current: current,
-			message: fmt.Sprintf("strategy %s would start a second pod on claim %s before the first stops; set spec.strategy.type to Recreate and remove spec.strategy.rollingUpdate", current, claimName),
+			message: fmt.Sprintf("strategy %s %s; set spec.strategy.type to Recreate and remove spec.strategy.rollingUpdate (or set rollingUpdate.maxSurge to 0)", current, why),
 			fix: &fix{severity: warningSeverity, proposed: "Recreate",
-				message: fmt.Sprintf("spec.strategy was %s; set to Recreate: claim %s is mounted by one pod at a time", current, claimName),
+				message: fmt.Sprintf("spec.strategy was %s; set to Recreate: a singleton runs one pod at a time, also while it rolls out", current),
 				apply:   func() error { return setRecreate(w.node) }}})
 	}
 	return out
