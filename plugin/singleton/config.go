@@ -48,6 +48,16 @@ type Spec struct {
 	Singletons     Singletons `json:"singletons,omitempty"`
 	ExternalClaims []string   `json:"externalClaims,omitempty"`
 	Probes         Probes     `json:"probes,omitempty"`
+	Guard          Guard      `json:"guard,omitempty"`
+}
+
+// Guard says what the function writes for hubkit's in-cluster guard
+// (guard/: ValidatingAdmissionPolicies that refuse a second pod).
+type Guard struct {
+	// Params: in enforce mode, keep one ConfigMap hubkit-singletons in each
+	// namespace with singletons, naming them and their claims; the guard's
+	// bindings read it as their per-namespace parameters.
+	Params bool `json:"params,omitempty"`
 }
 
 // Singletons says which workloads are singletons, beyond those labelled so.
@@ -145,7 +155,7 @@ func (s *Spec) validate() error {
 
 // configMapKeys are the data keys of a ConfigMap functionConfig, as given by
 // `kpt fn eval --exec singleton -- key=value`.
-const configMapKeys = "mode, claimMounters, externalClaims, container, port, path"
+const configMapKeys = "mode, claimMounters, externalClaims, container, port, path, guardParams"
 
 // setFromConfigMap sets the Spec field that ConfigMap key stands for; it
 // reports false for a key it does not know.
@@ -169,6 +179,12 @@ func setFromConfigMap(s *Spec, key, value string) (bool, error) {
 		s.Probes.Port = ptr.To(intstr.Parse(value))
 	case "path":
 		s.Probes.Path = value
+	case "guardParams":
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return true, fmt.Errorf("data.guardParams is %q: use true or false", value)
+		}
+		s.Guard.Params = b
 	default:
 		return false, nil
 	}

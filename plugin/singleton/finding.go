@@ -36,9 +36,10 @@ type fix struct {
 	severity framework.Severity
 	message  string
 	proposed any
-	// apply makes the change; remove drops the item instead.
+	// apply makes the change; remove drops the item instead; add is a new item.
 	apply  func() error
 	remove bool
+	add    *yaml.RNode
 }
 
 // result is the finding as reported: applied says whether its fix was made.

@@ -67,6 +67,9 @@ type index struct {
 	ingresses     []*ingress
 	autoscalers   []*autoscaler
 	pdbs          []*pdb
+	// guardConfigMaps are the ConfigMaps labelled as the guard's parameters
+	// or named as they are.
+	guardConfigMaps map[key]*yaml.RNode
 	// byLabel finds singletons by one pod label: namespace, then "key=value".
 	byLabel map[string]map[string][]*workload
 	// byNamespace lists the singletons of each namespace.
@@ -78,7 +81,7 @@ type index struct {
 }
 
 func buildIndex(items []*yaml.RNode, spec *Spec) *index {
-	ix := &index{spec: spec, claims: map[key]*claim{}, serviceByName: map[key]*service{}, byLabel: map[string]map[string][]*workload{}, byNamespace: map[string][]*workload{}, byName: map[key][]*workload{}}
+	ix := &index{spec: spec, claims: map[key]*claim{}, serviceByName: map[key]*service{}, byLabel: map[string]map[string][]*workload{}, byNamespace: map[string][]*workload{}, byName: map[key][]*workload{}, guardConfigMaps: map[key]*yaml.RNode{}}
 	seen := make(map[ref]int, len(items))
 	for i, n := range items {
 		if f, ok := checkItem(i, n, seen); !ok {
@@ -179,6 +182,10 @@ func (ix *index) add(n *yaml.RNode) error {
 		return ix.addAutoscaler(n, r, "scaleTargetRef")
 	case "autoscaling.k8s.io/v1 VerticalPodAutoscaler":
 		return ix.addAutoscaler(n, r, "targetRef")
+	case "v1 ConfigMap":
+		if r.Name == GuardParamsName || n.GetLabels()[GuardParamsLabel] == GuardParamsValue {
+			ix.guardConfigMaps[key{r.Namespace, r.Name}] = n
+		}
 	case "policy/v1 PodDisruptionBudget", "policy/v1beta1 PodDisruptionBudget":
 		return ix.addPDB(n, r)
 	}

@@ -41,12 +41,18 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 	}
 	applying := spec.Mode == Enforce && !hasUnfixableError(findings)
 	removed := map[*yaml.RNode]bool{}
+	var added []*yaml.RNode
 	for _, f := range findings {
 		if applying && f.fix != nil {
-			if f.fix.remove {
+			switch {
+			case f.fix.remove:
 				removed[f.node] = true
-			} else if err := f.fix.apply(); err != nil {
-				return fmt.Errorf("%s: %s: %w", f.rule, f.target, err)
+			case f.fix.add != nil:
+				added = append(added, f.fix.add)
+			default:
+				if err := f.fix.apply(); err != nil {
+					return fmt.Errorf("%s: %s: %w", f.rule, f.target, err)
+				}
 			}
 		}
 		rl.Results = append(rl.Results, f.result(spec.Mode, applying))
@@ -60,6 +66,7 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 		}
 		rl.Items = kept
 	}
+	rl.Items = append(rl.Items, added...)
 	return p.finish(rl)
 }
 

@@ -21,6 +21,7 @@ func rules() []rule {
 		disruptionRule(),
 		claimsRule(),
 		wiringRule(),
+		guardRule(),
 	}
 }
 
