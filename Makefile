@@ -30,9 +30,10 @@ KUSTOMIZE := $(BIN)/kustomize
 KIND      := $(BIN)/kind
 KWOK      := $(BIN)/kwok $(BIN)/kwokctl
 KUBE_SCORE := $(BIN)/kube-score
-# The control plane, and the real node's kubelet and kube-proxy.
+# The control plane, the real node's kubelet and kube-proxy, and the kubectl
+# of the same release that the guard's tests drive it with.
 CLUSTER   := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd \
-             $(BIN)/kubelet $(BIN)/kube-proxy
+             $(BIN)/kubelet $(BIN)/kube-proxy $(BIN)/kubectl
 
 OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kustomization.yaml))
 
@@ -70,12 +71,14 @@ KPT_PACKAGE := gitops/kpt/hub
 HYDRATED    := deploy $(KPT_PACKAGE)
 
 .PHONY: hydrate
-hydrate: tools build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), the kpt package's base.
+hydrate: tools build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), deploy/guard/, the kpt package's base.
 	@for o in $(OVERLAYS); do \
 	  mkdir -p deploy/$$o; \
 	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/$$o > deploy/$$o/hub.yaml; \
 	  echo "overlays/$$o -> deploy/$$o/hub.yaml"; \
 	done
+	@mkdir -p deploy/guard
+	$(KUSTOMIZE) build guard > deploy/guard/guard.yaml
 	@rm -f $(KPT_PACKAGE)/*_*.yaml
 	$(KUSTOMIZE) build base -o $(KPT_PACKAGE)/
 
@@ -186,7 +189,8 @@ $(CLUSTER_DIR)/.built: tools/cluster/go.mod tools/cluster/go.sum tools/cluster/e
 	@mkdir -p $(CLUSTER_DIR)
 	cd tools/cluster && go build -ldflags '$(K8S_LDFLAGS)' -o $(CLUSTER_DIR)/ \
 	  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-	  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy ./etcd
+	  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy \
+	  k8s.io/kubernetes/cmd/kubectl ./etcd
 	@touch $@
 
 $(CLUSTER): $(CLUSTER_DIR)/.built

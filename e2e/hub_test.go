@@ -145,7 +145,19 @@ func deploy(t *testing.T, objs []*unstructured.Unstructured) *corev1.Pod {
 	t.Helper()
 	provide(t, objs)
 	require.NoError(t, applier(t).Apply(context.Background(), objs, false))
-	return waitForHub(t, "hubkit")
+	return waitForHub(t, hubNamespace(t, objs))
+}
+
+// hubNamespace is the namespace an overlay puts the Hub's Deployment in.
+func hubNamespace(t *testing.T, objs []*unstructured.Unstructured) string {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" && o.GetName() == "hbih" {
+			return o.GetNamespace()
+		}
+	}
+	require.FailNow(t, "the render has no Deployment hbih")
+	return ""
 }
 
 // waitForHub waits for the Deployment to be Available with one ready pod
@@ -207,13 +219,14 @@ func undeploy(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
 	ctx := context.Background()
 	_, rest := split(objs)
+	ns := hubNamespace(t, objs)
 	require.NoError(t, applier(t).Delete(ctx, rest))
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		pods, err := e2e.client.CoreV1().Pods("hubkit").List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+		pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
 		if err != nil || len(pods.Items) > 0 {
 			return false, nil
 		}
-		_, err = e2e.client.CoreV1().PersistentVolumeClaims("hubkit").Get(ctx, "hbih-appdata", metav1.GetOptions{})
+		_, err = e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "hbih-appdata", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	})
 	require.NoError(t, err, "the Hub's pod and claim were not deleted")

@@ -80,11 +80,17 @@ func TestArgoCDPluginRendersEachApplication(t *testing.T) {
 	readYAML(t, filepath.Join("argocd", "plugin.yaml"), &p)
 	apps, err := filepath.Glob(filepath.Join("argocd", "applications", "*.yaml"))
 	require.NoError(t, err)
-	require.Len(t, apps, 3)
+	overlays, err := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "overlays", "*", "kustomization.yaml"))
+	require.NoError(t, err)
 	kustomize := testenv.Kustomize(t)
+	plugins := 0
 	for _, file := range apps {
 		var app application
 		readYAML(t, file, &app)
+		if app.Spec.Source.Plugin.Name == "" {
+			continue // the guard: TestArgoCDGuardApplication
+		}
+		plugins++
 		t.Run(app.Metadata.Name, func(t *testing.T) {
 			assert.Equal(t, p.Metadata.Name+"-"+p.Spec.Version, app.Spec.Source.Plugin.Name, "the Application names the plugin as Argo CD names v2 plugins")
 			// The sidecar's PATH: the function and kustomize, and the system.
@@ -98,6 +104,19 @@ func TestArgoCDPluginRendersEachApplication(t *testing.T) {
 			assert.Equal(t, string(want), got)
 		})
 	}
+	assert.Equal(t, len(overlays), plugins, "one Application per overlay")
+}
+
+// The guard's Application builds guard/ as Argo CD builds any kustomize app:
+// no plugin, no function, exec off.
+func TestArgoCDGuardApplication(t *testing.T) {
+	var app application
+	readYAML(t, filepath.Join("argocd", "applications", "guard.yaml"), &app)
+	assert.Empty(t, app.Spec.Source.Plugin.Name, "the guard needs no plugin")
+	assert.Equal(t, "guard", app.Spec.Source.Path)
+	out, err := exec.Command(testenv.Kustomize(t), "build", filepath.Join(testenv.RepoRoot(t), app.Spec.Source.Path)).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "kind: ValidatingAdmissionPolicyBinding")
 }
 
 // A sidecar without the function must fail the sync, never render nothing.

@@ -72,6 +72,21 @@ func TestFluxBuildsTheHydratedRenders(t *testing.T) {
 	}
 }
 
+// deploy/guard, built as kustomize-controller builds it, is guard/.
+func TestFluxBuildsTheHydratedGuard(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	tmp := t.TempDir()
+	hydrated, err := os.ReadFile(filepath.Join(root, "deploy", "guard", "guard.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(tmp, "deploy", "guard"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(tmp, "deploy", "guard", "guard.yaml"), hydrated, 0o644))
+	got, err := fluxBuild(t, tmp, filepath.Join("deploy", "guard"), filepath.Join("flux", "git", "guard.yaml"))
+	require.NoError(t, err)
+	want, err := render.Krusty(filepath.Join(root, "guard"))
+	require.NoError(t, err)
+	assert.Equal(t, objects(t, want), objects(t, got), "Flux deploys what guard/ builds")
+}
+
 // Pointed at an overlay, Flux fails: it runs no plugins. That is why it
 // takes the hydrated renders.
 func TestFluxCannotBuildTheOverlays(t *testing.T) {

@@ -1,0 +1,417 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/utils/ptr"
+
+	"github.com/hubkit/hubkit/internal/cluster"
+	"github.com/hubkit/hubkit/internal/render"
+	"github.com/hubkit/hubkit/internal/testenv"
+)
+
+// keda is the KEDA release whose own ScaledObject CRD the guard is tried on.
+const keda = "github.com/kedacore/keda/v2@v2.18.0"
+
+// The guard (guard/), installed on the real apiserver, refuses every way to
+// a second Hub that the issue lists, with the function's rule IDs, and
+// allows what keeps the Hub one: scaling to 0 and back, a new image under
+// Recreate, and anything done to workloads that are not singletons.
+func TestGuard(t *testing.T) {
+	if e2e.cluster.Node != nil {
+		onlySimulatedNodes(t)
+	}
+	t.Run("without the guard, kubectl scale makes a second Hub pod", testUnguarded)
+	guard := guardObjects(t)
+	t.Run("the guard passes server-side dry-run with no warning", func(t *testing.T) {
+		a := applier(t)
+		require.NoError(t, a.Apply(context.Background(), guard, true))
+		assert.Empty(t, a.Warnings(), "the API server warned")
+	})
+	require.NoError(t, applier(t).Apply(context.Background(), guard, false))
+	t.Cleanup(func() { require.NoError(t, applier(t).Delete(context.Background(), guard)) })
+	t.Run("the apiserver type-checks every policy's CEL with no warning", testGuardTypeChecks)
+	installCRD(t, filepath.Join(moduleDir(t, keda), "config", "crd", "bases", "keda.sh_scaledobjects.yaml"))
+
+	for _, overlay := range []string{"dev", "kind", "prod"} {
+		t.Run(overlay, func(t *testing.T) {
+			objs := rendered(t, overlay)
+			pod := deploy(t, objs)
+			defer undeploy(t, objs)
+			ns := pod.Namespace
+			waitForGuard(t, ns)
+			web := createUnrelated(t, ns)
+			t.Run("refused: a second replica, by update, by UpdateScale and by kubectl scale", func(t *testing.T) { testRefusedReplicas(t, ns) })
+			t.Run("refused: an HPA (v1, v2) or ScaledObject on the Hub, at create and at update", func(t *testing.T) { testRefusedAutoscalers(t, ns, web) })
+			t.Run("refused: a rollout that surges", func(t *testing.T) { testRefusedRollout(t, ns) })
+			t.Run("refused: a debug pod, a Job or a second Deployment on the Hub's claim", func(t *testing.T) { testRefusedClaimMounts(t, ns) })
+			t.Run("allowed: scale to 0 and back, a new image, the unrelated Deployment, an annotated restore pod", func(t *testing.T) {
+				testAllowed(t, ns, web)
+			})
+		})
+	}
+	t.Run("a StatefulSet singleton beside a replicated app: its scale refused, the app's allowed", testGuardedStatefulSet)
+}
+
+// guardObjects builds guard/ with the pinned kustomize.
+func guardObjects(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := exec.Command(testenv.Kustomize(t), "build", filepath.Join(e2e.root, "guard")).Output()
+	require.NoError(t, err)
+	objs, err := cluster.Objects(out)
+	require.NoError(t, err)
+	return objs
+}
+
+func testGuardTypeChecks(t *testing.T) {
+	ctx := context.Background()
+	policies, err := e2e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=guard"})
+	require.NoError(t, err)
+	require.Len(t, policies.Items, 4)
+	for _, p := range policies.Items {
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			got, err := e2e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, p.Name, metav1.GetOptions{})
+			if err != nil || got.Status.ObservedGeneration != got.Generation || got.Status.TypeChecking == nil {
+				return false, nil
+			}
+			assert.Empty(t, got.Status.TypeChecking.ExpressionWarnings, "policy %s", p.Name)
+			return true, nil
+		})
+		require.NoError(t, err, "policy %s was never type-checked", p.Name)
+	}
+}
+
+// kubectl runs the pinned kubectl (bin/, same release as the apiserver) on
+// the cluster and returns its combined output.
+func kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	path := filepath.Join(e2e.root, "bin", "kubectl")
+	require.FileExists(t, path, "make tools builds kubectl")
+	var out bytes.Buffer
+	cmd := exec.Command(path, append([]string{"--kubeconfig", e2e.cluster.Kubeconfig}, args...)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// refused wants err to be the apiserver refusing with the rule's ID.
+func refused(t *testing.T, err error, rule string) {
+	t.Helper()
+	require.Error(t, err, "the guard let it through")
+	assert.True(t, apierrors.IsInvalid(err) || apierrors.IsForbidden(err), "refused by admission, not %v", err)
+	assert.Contains(t, err.Error(), "["+rule+"]")
+	assert.Contains(t, err.Error(), "hubkit guard")
+}
+
+func testUnguarded(t *testing.T) {
+	objs := rendered(t, "dev")
+	pod := deploy(t, objs)
+	defer undeploy(t, objs)
+	out, err := kubectl(t, "-n", pod.Namespace, "scale", "deployment/hbih", "--replicas=2")
+	require.NoError(t, err, out)
+	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		pods, err := e2e.client.CoreV1().Pods(pod.Namespace).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+		return err == nil && len(pods.Items) == 2, nil
+	})
+	require.NoError(t, err, "without the guard, kubectl scale makes a second Hub pod (ReadWriteOncePod then keeps it Pending)")
+	out, err = kubectl(t, "-n", pod.Namespace, "scale", "deployment/hbih", "--replicas=1")
+	require.NoError(t, err, out)
+}
+
+// waitForGuard waits until the apiserver has the guard's policies and the
+// namespace's parameters: a dry-run scale to 2 is refused.
+func waitForGuard(t *testing.T, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		s, err := e2e.client.AppsV1().Deployments(ns).GetScale(ctx, "hbih", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		s.Spec.Replicas = 2
+		_, last = e2e.client.AppsV1().Deployments(ns).UpdateScale(ctx, "hbih", s, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		return last != nil && !apierrors.IsConflict(last), nil
+	})
+	require.NoError(t, err, "the guard never refused a scale to 2 in %s", ns)
+	refused(t, last, "replicas")
+}
+
+// createUnrelated creates a replicated web app, no singleton, in ns.
+func createUnrelated(t *testing.T, ns string) *appsv1.Deployment {
+	t.Helper()
+	labels := map[string]string{"app": "web"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       restrictedPod("web"),
+			},
+		},
+	}
+	d, err := e2e.client.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{})
+	require.NoError(t, err, "a Deployment that is no singleton is created, with a RollingUpdate")
+	t.Cleanup(func() { _ = e2e.client.AppsV1().Deployments(ns).Delete(context.Background(), "web", metav1.DeleteOptions{}) })
+	return d
+}
+
+// restrictedPod is a pod spec that Pod Security "restricted" admits.
+func restrictedPod(name string, volumes ...corev1.Volume) corev1.PodSpec {
+	return corev1.PodSpec{
+		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](10001),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		Containers: []corev1.Container{{Name: name, Image: "example.com/" + name + ":1",
+			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
+				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
+		Volumes: volumes,
+	}
+}
+
+func claimVolume(claim string) corev1.Volume {
+	return corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}
+}
+
+func testRefusedReplicas(t *testing.T, ns string) {
+	ctx := context.Background()
+	deployments := e2e.client.AppsV1().Deployments(ns)
+	d, err := deployments.Get(ctx, "hbih", metav1.GetOptions{})
+	require.NoError(t, err)
+	d.Spec.Replicas = ptr.To[int32](2)
+	_, err = deployments.Update(ctx, d, metav1.UpdateOptions{})
+	refused(t, err, "replicas")
+
+	s, err := deployments.GetScale(ctx, "hbih", metav1.GetOptions{})
+	require.NoError(t, err)
+	s.Spec.Replicas = 3
+	_, err = deployments.UpdateScale(ctx, "hbih", s, metav1.UpdateOptions{})
+	refused(t, err, "replicas")
+
+	out, err := kubectl(t, "-n", ns, "scale", "deployment/hbih", "--replicas=2")
+	require.Error(t, err, out)
+	t.Log("kubectl scale: ", out)
+	assert.Contains(t, out, "[replicas] Deployment "+ns+"/hbih is a singleton")
+	assert.Contains(t, out, "set replicas to 1")
+	assertOneHub(t, ns)
+}
+
+// assertOneHub wants the Hub's Deployment at one replica with one pod.
+func assertOneHub(t *testing.T, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := e2e.client.AppsV1().Deployments(ns).Get(ctx, "hbih", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, *d.Spec.Replicas)
+	pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+	require.NoError(t, err)
+	assert.Len(t, pods.Items, 1)
+}
+
+func testRefusedAutoscalers(t *testing.T, ns string, web *appsv1.Deployment) {
+	ctx := context.Background()
+	hub := autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "hbih"}
+	v2 := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "hub-v2", Namespace: ns},
+		Spec:       autoscalingv2.HorizontalPodAutoscalerSpec{ScaleTargetRef: hub, MinReplicas: ptr.To[int32](1), MaxReplicas: 3},
+	}
+	_, err := e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, v2, metav1.CreateOptions{})
+	refused(t, err, "autoscalers")
+
+	v1 := &autoscalingv1.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "hub-v1", Namespace: ns},
+		Spec: autoscalingv1.HorizontalPodAutoscalerSpec{MaxReplicas: 3,
+			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "hbih"}},
+	}
+	_, err = e2e.client.AutoscalingV1().HorizontalPodAutoscalers(ns).Create(ctx, v1, metav1.CreateOptions{})
+	refused(t, err, "autoscalers")
+
+	// An HPA on the web app is fine; pointing it at the Hub afterwards is not.
+	onWeb := v2.DeepCopy()
+	onWeb.Name = "web"
+	onWeb.Spec.ScaleTargetRef.Name = web.Name
+	onWeb, err = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, onWeb, metav1.CreateOptions{})
+	require.NoError(t, err, "an HPA on a Deployment that is no singleton is allowed")
+	defer func() { _ = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, "web", metav1.DeleteOptions{}) }()
+	onWeb.Spec.ScaleTargetRef.Name = "hbih"
+	_, err = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Update(ctx, onWeb, metav1.UpdateOptions{})
+	refused(t, err, "autoscalers")
+
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+	scaledObjects := dyn.Resource(schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}).Namespace(ns)
+	so := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+		"metadata": map[string]any{"name": "hub", "namespace": ns},
+		// No kind: KEDA scales a Deployment of that name.
+		"spec": map[string]any{"scaleTargetRef": map[string]any{"name": "hbih"},
+			"triggers": []any{map[string]any{"type": "cpu", "metricType": "Utilization", "metadata": map[string]any{"value": "50"}}}},
+	}}
+	_, err = scaledObjects.Create(ctx, so, metav1.CreateOptions{})
+	refused(t, err, "autoscalers")
+	assertOneHub(t, ns)
+}
+
+func testRefusedRollout(t *testing.T, ns string) {
+	ctx := context.Background()
+	patch := `{"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}`
+	_, err := e2e.client.AppsV1().Deployments(ns).Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	refused(t, err, "rollout")
+	// The default surge, 25%, too: kubectl edit that only sets the type.
+	out, err := kubectl(t, "-n", ns, "patch", "deployment/hbih", "--type=json",
+		`-p=[{"op":"replace","path":"/spec/strategy","value":{"type":"RollingUpdate"}}]`)
+	require.Error(t, err, out)
+	assert.Contains(t, out, "[rollout] Deployment "+ns+"/hbih is a singleton")
+}
+
+func testRefusedClaimMounts(t *testing.T, ns string) {
+	ctx := context.Background()
+	debug := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "debug", Namespace: ns}, Spec: restrictedPod("debug", claimVolume("hbih-appdata"))}
+	_, err := e2e.client.CoreV1().Pods(ns).Create(ctx, debug, metav1.CreateOptions{})
+	refused(t, err, "claims")
+	assert.Contains(t, err.Error(), "hubkit.dev/claim-access-reason")
+
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "backup", Namespace: ns},
+		Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: func() corev1.PodSpec {
+			s := restrictedPod("backup", claimVolume("hbih-appdata"))
+			s.RestartPolicy = corev1.RestartPolicyNever
+			return s
+		}()}},
+	}
+	_, err = e2e.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+	require.NoError(t, err)
+	defer func() {
+		_ = e2e.client.BatchV1().Jobs(ns).Delete(ctx, "backup", metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+	}()
+	waitForRefusedPod(t, ns, "involvedObject.kind=Job,involvedObject.name=backup")
+
+	labels := map[string]string{"app": "copy"}
+	second := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "hbih-copy", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: restrictedPod("copy", claimVolume("hbih-appdata"))},
+		},
+	}
+	_, err = e2e.client.AppsV1().Deployments(ns).Create(ctx, second, metav1.CreateOptions{})
+	require.NoError(t, err)
+	defer func() { _ = e2e.client.AppsV1().Deployments(ns).Delete(ctx, "hbih-copy", metav1.DeleteOptions{}) }()
+	waitForRefusedPod(t, ns, "involvedObject.kind=ReplicaSet")
+	pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=copy"})
+	require.NoError(t, err)
+	assert.Empty(t, pods.Items, "the second Deployment got no pod")
+	assertOneHub(t, ns)
+}
+
+// waitForRefusedPod waits for a FailedCreate event, on the objects that
+// fieldSelector picks, that carries the guard's [claims] refusal.
+func waitForRefusedPod(t *testing.T, ns, fieldSelector string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		events, err := e2e.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: fieldSelector + ",reason=FailedCreate"})
+		if err != nil {
+			return false, nil
+		}
+		for _, e := range events.Items {
+			if strings.Contains(e.Message, "[claims]") {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	require.NoError(t, err, "no FailedCreate event with [claims] for %s", fieldSelector)
+}
+
+func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
+	ctx := context.Background()
+	deployments := e2e.client.AppsV1().Deployments(ns)
+
+	out, err := kubectl(t, "-n", ns, "scale", "deployment/hbih", "--replicas=0")
+	require.NoError(t, err, "scaling the Hub to 0 for maintenance is allowed: %s", out)
+	restore := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "restore", Namespace: ns,
+			Annotations: map[string]string{"hubkit.dev/claim-access-reason": "restore drill while hbih is scaled to 0"}},
+		Spec: restrictedPod("restore", claimVolume("hbih-appdata")),
+	}
+	_, err = e2e.client.CoreV1().Pods(ns).Create(ctx, restore, metav1.CreateOptions{})
+	require.NoError(t, err, "a pod with hubkit.dev/claim-access-reason may mount the claim")
+	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, "restore", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
+	s, err := deployments.GetScale(ctx, "hbih", metav1.GetOptions{})
+	require.NoError(t, err)
+	s.Spec.Replicas = 1
+	_, err = deployments.UpdateScale(ctx, "hbih", s, metav1.UpdateOptions{})
+	require.NoError(t, err, "scaling the Hub back to 1 is allowed")
+
+	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":"docker.io/library/highbyte:4.3.4"}]}}}}`
+	_, err = deployments.Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	require.NoError(t, err, "a new image under Recreate is allowed")
+	waitForHub(t, ns)
+
+	out, err = kubectl(t, "-n", ns, "scale", "deployment/"+web.Name, "--replicas=3")
+	require.NoError(t, err, "scaling a Deployment that is no singleton is allowed: %s", out)
+	d, err := deployments.Get(ctx, "hbih", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, appsv1.RecreateDeploymentStrategyType, d.Spec.Strategy.Type)
+	assertOneHub(t, ns)
+}
+
+// A stack that is not the Hub, rendered by the function with the guard's
+// parameters on: a lone database StatefulSet and a replicated web app.
+func testGuardedStatefulSet(t *testing.T) {
+	e2e.fns.OnPath(t)
+	out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), filepath.Join(e2e.root, "e2e", "testdata", "guarded-stack"))
+	require.NoError(t, err, "%s", stderr)
+	objs, err := cluster.Objects(out)
+	require.NoError(t, err)
+	ctx := context.Background()
+	namespaces, rest := split(objs)
+	a := applier(t)
+	require.NoError(t, a.Apply(ctx, namespaces, false))
+	require.NoError(t, a.Apply(ctx, rest, false))
+	t.Cleanup(func() { _ = a.Delete(ctx, objs) })
+	ns := namespaces[0].GetName()
+
+	statefulsets := e2e.client.AppsV1().StatefulSets(ns)
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		s, err := statefulsets.GetScale(ctx, "db", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		s.Spec.Replicas = 2
+		_, last = statefulsets.UpdateScale(ctx, "db", s, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		return last != nil && !apierrors.IsConflict(last), nil
+	})
+	require.NoError(t, err, "the guard never refused scaling the StatefulSet")
+	refused(t, last, "replicas")
+	assert.Contains(t, last.Error(), "StatefulSet "+ns+"/db is a singleton")
+	out2, err := kubectl(t, "-n", ns, "scale", "statefulset/db", "--replicas=3")
+	require.Error(t, err, out2)
+	assert.Contains(t, out2, "[replicas]")
+	out2, err = kubectl(t, "-n", ns, "scale", "deployment/web", "--replicas=4")
+	require.NoError(t, err, "the replicated app beside it scales: %s", out2)
+}
