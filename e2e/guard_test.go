@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/cluster"
@@ -174,7 +176,9 @@ func createUnrelated(t *testing.T, ns string) *appsv1.Deployment {
 	}
 	d, err := e2e.client.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{})
 	require.NoError(t, err, "a Deployment that is no singleton is created, with a RollingUpdate")
-	t.Cleanup(func() { _ = e2e.client.AppsV1().Deployments(ns).Delete(context.Background(), "web", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = e2e.client.AppsV1().Deployments(ns).Delete(context.Background(), "web", metav1.DeleteOptions{})
+	})
 	return d
 }
 
@@ -198,16 +202,18 @@ func claimVolume(claim string) corev1.Volume {
 func testRefusedReplicas(t *testing.T, ns string) {
 	ctx := context.Background()
 	deployments := e2e.client.AppsV1().Deployments(ns)
-	d, err := deployments.Get(ctx, "hbih", metav1.GetOptions{})
-	require.NoError(t, err)
-	d.Spec.Replicas = ptr.To[int32](2)
-	_, err = deployments.Update(ctx, d, metav1.UpdateOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := deployments.Get(ctx, "hbih", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		d.Spec.Replicas = ptr.To[int32](2)
+		_, err = deployments.Update(ctx, d, metav1.UpdateOptions{})
+		return err
+	})
 	refused(t, err, "replicas")
 
-	s, err := deployments.GetScale(ctx, "hbih", metav1.GetOptions{})
-	require.NoError(t, err)
-	s.Spec.Replicas = 3
-	_, err = deployments.UpdateScale(ctx, "hbih", s, metav1.UpdateOptions{})
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error { return scaleHub(ctx, ns, 3) })
 	refused(t, err, "replicas")
 
 	out, err := kubectl(t, "-n", ns, "scale", "deployment/hbih", "--replicas=2")
@@ -216,6 +222,18 @@ func testRefusedReplicas(t *testing.T, ns string) {
 	assert.Contains(t, out, "[replicas] Deployment "+ns+"/hbih is a singleton")
 	assert.Contains(t, out, "set replicas to 1")
 	assertOneHub(t, ns)
+}
+
+// scaleHub scales the Hub's Deployment through the scale subresource, as
+// the HPA controller does.
+func scaleHub(ctx context.Context, ns string, replicas int32) error {
+	s, err := e2e.client.AppsV1().Deployments(ns).GetScale(ctx, "hbih", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	s.Spec.Replicas = replicas
+	_, err = e2e.client.AppsV1().Deployments(ns).UpdateScale(ctx, "hbih", s, metav1.UpdateOptions{})
+	return err
 }
 
 // assertOneHub wants the Hub's Deployment at one replica with one pod.
@@ -254,9 +272,18 @@ func testRefusedAutoscalers(t *testing.T, ns string, web *appsv1.Deployment) {
 	onWeb.Spec.ScaleTargetRef.Name = web.Name
 	onWeb, err = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, onWeb, metav1.CreateOptions{})
 	require.NoError(t, err, "an HPA on a Deployment that is no singleton is allowed")
-	defer func() { _ = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, "web", metav1.DeleteOptions{}) }()
-	onWeb.Spec.ScaleTargetRef.Name = "hbih"
-	_, err = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Update(ctx, onWeb, metav1.UpdateOptions{})
+	defer func() {
+		_ = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Delete(ctx, "web", metav1.DeleteOptions{})
+	}()
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		onWeb, err := e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		onWeb.Spec.ScaleTargetRef.Name = "hbih"
+		_, err = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Update(ctx, onWeb, metav1.UpdateOptions{})
+		return err
+	})
 	refused(t, err, "autoscalers")
 
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
@@ -270,6 +297,13 @@ func testRefusedAutoscalers(t *testing.T, ns string, web *appsv1.Deployment) {
 			"triggers": []any{map[string]any{"type": "cpu", "metricType": "Utilization", "metadata": map[string]any{"value": "50"}}}},
 	}}
 	_, err = scaledObjects.Create(ctx, so, metav1.CreateOptions{})
+	refused(t, err, "autoscalers")
+	require.NoError(t, unstructured.SetNestedField(so.Object, web.Name, "spec", "scaleTargetRef", "name"))
+	so, err = scaledObjects.Create(ctx, so, metav1.CreateOptions{})
+	require.NoError(t, err, "a ScaledObject on a Deployment that is no singleton is allowed")
+	defer func() { _ = scaledObjects.Delete(ctx, so.GetName(), metav1.DeleteOptions{}) }()
+	require.NoError(t, unstructured.SetNestedField(so.Object, "hbih", "spec", "scaleTargetRef", "name"))
+	_, err = scaledObjects.Update(ctx, so, metav1.UpdateOptions{})
 	refused(t, err, "autoscalers")
 	assertOneHub(t, ns)
 }
@@ -360,10 +394,7 @@ func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
 	_, err = e2e.client.CoreV1().Pods(ns).Create(ctx, restore, metav1.CreateOptions{})
 	require.NoError(t, err, "a pod with hubkit.dev/claim-access-reason may mount the claim")
 	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, "restore", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
-	s, err := deployments.GetScale(ctx, "hbih", metav1.GetOptions{})
-	require.NoError(t, err)
-	s.Spec.Replicas = 1
-	_, err = deployments.UpdateScale(ctx, "hbih", s, metav1.UpdateOptions{})
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error { return scaleHub(ctx, ns, 1) })
 	require.NoError(t, err, "scaling the Hub back to 1 is allowed")
 
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":"docker.io/library/highbyte:4.3.4"}]}}}}`
@@ -391,9 +422,32 @@ func testGuardedStatefulSet(t *testing.T) {
 	namespaces, rest := split(objs)
 	a := applier(t)
 	require.NoError(t, a.Apply(ctx, namespaces, false))
-	require.NoError(t, a.Apply(ctx, rest, false))
 	t.Cleanup(func() { _ = a.Delete(ctx, objs) })
 	ns := namespaces[0].GetName()
+
+	// The parameters first: then the StatefulSet cannot even be created with two replicas.
+	var params, db *unstructured.Unstructured
+	for _, o := range rest {
+		switch o.GetKind() {
+		case "ConfigMap":
+			params = o
+		case "StatefulSet":
+			db = o
+		}
+	}
+	require.NotNil(t, params, "the function wrote the guard's parameters")
+	require.NotNil(t, db)
+	require.NoError(t, a.Apply(ctx, []*unstructured.Unstructured{params}, false))
+	two := db.DeepCopy()
+	require.NoError(t, unstructured.SetNestedField(two.Object, int64(2), "spec", "replicas"))
+	var createErr error
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		createErr = a.Apply(ctx, []*unstructured.Unstructured{two}, true)
+		return createErr != nil, nil
+	})
+	require.NoError(t, err, "the guard never refused creating the StatefulSet with two replicas")
+	refused(t, errors.Unwrap(createErr), "replicas")
+	require.NoError(t, a.Apply(ctx, rest, false))
 
 	statefulsets := e2e.client.AppsV1().StatefulSets(ns)
 	var last error
