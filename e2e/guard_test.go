@@ -55,9 +55,9 @@ func TestGuard(t *testing.T) {
 	t.Run("the apiserver type-checks every policy's CEL with no warning", testGuardTypeChecks)
 	installCRD(t, filepath.Join(moduleDir(t, keda), "config", "crd", "bases", "keda.sh_scaledobjects.yaml"))
 
-	for _, overlay := range []string{"dev", "kind", "prod"} {
-		t.Run(overlay, func(t *testing.T) {
-			objs := rendered(t, overlay)
+	for _, o := range overlayTable(t) {
+		t.Run(o.Name, func(t *testing.T) {
+			objs := rendered(t, o.Name)
 			pod := deploy(t, objs)
 			defer undeploy(t, objs)
 			ns := pod.Namespace

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/hubkit/hubkit/internal/cluster"
+	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/internal/render"
 	"github.com/hubkit/hubkit/internal/testenv"
 )
@@ -42,7 +43,7 @@ func TestHub(t *testing.T) {
 	}
 	t.Cleanup(func() { undeploy(t, rendered(t, "prod")) })
 	t.Run("every overlay passes server-side dry-run under Pod Security restricted with no warning", testDryRun)
-	t.Run("kind runs with its claim, endpoints and NodePort 31245", testKind)
+	t.Run("kind runs with its claim, endpoints and node port", testKind)
 	t.Run("prod runs with its claim, endpoints and TLS Ingress", testProd)
 	t.Run("a crashed pod comes back with its claim, never two at once", testDurability)
 	t.Run("a Recreate rollout removes the old pod before it creates the new", testRecreateRollout)
@@ -80,9 +81,9 @@ func split(objs []*unstructured.Unstructured) (namespaces, rest []*unstructured.
 
 func testDryRun(t *testing.T) {
 	ctx := context.Background()
-	for _, overlay := range []string{"dev", "kind", "prod"} {
-		t.Run(overlay, func(t *testing.T) {
-			namespaces, rest := split(rendered(t, overlay))
+	for _, o := range overlayTable(t) {
+		t.Run(o.Name, func(t *testing.T) {
+			namespaces, rest := split(rendered(t, o.Name))
 			a := applier(t)
 			// A dry run into a namespace that does not exist fails, so the
 			// Namespace (labelled enforce: restricted) is created for real.
@@ -146,6 +147,22 @@ func deploy(t *testing.T, objs []*unstructured.Unstructured) *corev1.Pod {
 	provide(t, objs)
 	require.NoError(t, applier(t).Apply(context.Background(), objs, false))
 	return waitForHub(t, hubNamespace(t, objs))
+}
+
+// overlayTable is overlays/overlays.yaml.
+func overlayTable(t *testing.T) []overlays.Overlay {
+	t.Helper()
+	table, err := overlays.Load(e2e.root)
+	require.NoError(t, err)
+	return table
+}
+
+// overlayRow is one overlay's row of the table.
+func overlayRow(t *testing.T, name string) overlays.Overlay {
+	t.Helper()
+	o, err := overlays.Find(overlayTable(t), name)
+	require.NoError(t, err)
+	return o
 }
 
 // hubNamespace is the namespace an overlay puts the Hub's Deployment in.
@@ -233,37 +250,39 @@ func undeploy(t *testing.T, objs []*unstructured.Unstructured) {
 }
 
 func testProd(t *testing.T) {
-	objs := rendered(t, "prod")
+	prod := overlayRow(t, "prod")
+	objs := rendered(t, prod.Name)
 	pod := deploy(t, objs)
 	checkEndpoints(t, pod)
 	ctx := context.Background()
-	pvc, err := e2e.client.CoreV1().PersistentVolumeClaims("hubkit").Get(ctx, "hbih-appdata", metav1.GetOptions{})
+	pvc, err := e2e.client.CoreV1().PersistentVolumeClaims(prod.Namespace).Get(ctx, "hbih-appdata", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "50Gi", pvc.Spec.Resources.Requests.Storage().String())
-	svc, err := e2e.client.CoreV1().Services("hubkit").Get(ctx, "hbih", metav1.GetOptions{})
+	assert.Equal(t, prod.Storage, pvc.Spec.Resources.Requests.Storage().String())
+	svc, err := e2e.client.CoreV1().Services(prod.Namespace).Get(ctx, "hbih", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, corev1.ServiceTypeClusterIP, svc.Spec.Type)
-	ing, err := e2e.client.NetworkingV1().Ingresses("hubkit").Get(ctx, "hbih", metav1.GetOptions{})
+	ing, err := e2e.client.NetworkingV1().Ingresses(prod.Namespace).Get(ctx, "hbih", metav1.GetOptions{})
 	require.NoError(t, err, "the Ingress was admitted")
 	require.NotNil(t, ing.Spec.IngressClassName)
 	_, err = e2e.client.NetworkingV1().IngressClasses().Get(ctx, *ing.Spec.IngressClassName, metav1.GetOptions{})
 	assert.NoError(t, err, "the Ingress names an IngressClass that exists")
 	require.Len(t, ing.Spec.TLS, 1)
-	assert.Equal(t, "hbih-tls", ing.Spec.TLS[0].SecretName)
+	assert.Equal(t, prod.TLSSecret, ing.Spec.TLS[0].SecretName)
 	assert.Equal(t, []string{ing.Spec.Rules[0].Host}, ing.Spec.TLS[0].Hosts)
 }
 
 func testKind(t *testing.T) {
-	objs := rendered(t, "kind")
+	kind := overlayRow(t, "kind")
+	objs := rendered(t, kind.Name)
 	pod := deploy(t, objs)
 	defer undeploy(t, objs)
 	checkEndpoints(t, pod)
-	svc, err := e2e.client.CoreV1().Services("hubkit").Get(context.Background(), "hbih", metav1.GetOptions{})
+	svc, err := e2e.client.CoreV1().Services(kind.Namespace).Get(context.Background(), "hbih", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, corev1.ServiceTypeNodePort, svc.Spec.Type)
 	i := slices.IndexFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
 	require.GreaterOrEqual(t, i, 0)
-	assert.EqualValues(t, 31245, svc.Spec.Ports[i].NodePort)
+	assert.EqualValues(t, kind.NodePort, svc.Spec.Ports[i].NodePort)
 	assert.Contains(t, pod.Spec.Volumes, corev1.Volume{Name: "appdata", VolumeSource: corev1.VolumeSource{
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "hbih-appdata"}}})
 }
@@ -280,9 +299,9 @@ type podWatch struct {
 func watchPods(t *testing.T) *podWatch {
 	t.Helper()
 	ctx := context.Background()
-	list, err := e2e.client.CoreV1().Pods("hubkit").List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+	list, err := e2e.client.CoreV1().Pods(overlayRow(t, "prod").Namespace).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
 	require.NoError(t, err)
-	w, err := e2e.client.CoreV1().Pods("hubkit").Watch(ctx, metav1.ListOptions{LabelSelector: hubSelector, ResourceVersion: list.ResourceVersion})
+	w, err := e2e.client.CoreV1().Pods(overlayRow(t, "prod").Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: hubSelector, ResourceVersion: list.ResourceVersion})
 	require.NoError(t, err)
 	pw := &podWatch{w: w, running: map[types.UID]bool{}}
 	for _, p := range list.Items {
@@ -334,13 +353,13 @@ func (pw *podWatch) until(t *testing.T, timeout time.Duration, done func(watch.E
 func testDurability(t *testing.T) {
 	ctx := context.Background()
 	pw := watchPods(t)
-	pod := waitForHub(t, "hubkit")
+	pod := waitForHub(t, overlayRow(t, "prod").Namespace)
 	var took []time.Duration
 	deleted := map[types.UID]bool{}
 	for i := 0; i < crashes; i++ {
 		claim := pod.Spec.Volumes[slices.IndexFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == "appdata" })].PersistentVolumeClaim.ClaimName
 		start := time.Now()
-		require.NoError(t, e2e.client.CoreV1().Pods("hubkit").Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+		require.NoError(t, e2e.client.CoreV1().Pods(overlayRow(t, "prod").Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
 		deleted[pod.UID] = true
 		var next *corev1.Pod
 		pw.until(t, time.Minute, func(ev watch.EventType, p *corev1.Pod) bool {
@@ -384,10 +403,10 @@ func writeFigure(t *testing.T, name, line string) {
 
 func testRecreateRollout(t *testing.T) {
 	ctx := context.Background()
-	old := waitForHub(t, "hubkit")
+	old := waitForHub(t, overlayRow(t, "prod").Namespace)
 	pw := watchPods(t)
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":"docker.io/library/highbyte:4.3.4"}]}}}}`
-	_, err := e2e.client.AppsV1().Deployments("hubkit").Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, err := e2e.client.AppsV1().Deployments(overlayRow(t, "prod").Namespace).Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err)
 	var order []string
 	pw.until(t, time.Minute, func(ev watch.EventType, p *corev1.Pod) bool {
@@ -410,7 +429,7 @@ func testAutoscalerRejected(t *testing.T) {
 	require.Error(t, err, "audit must refuse an HPA aimed at the Hub")
 	assert.Nil(t, out, "nothing to apply")
 	assert.Contains(t, string(stderr), "[autoscalers]")
-	hpas, err := e2e.client.AutoscalingV2().HorizontalPodAutoscalers("hubkit").List(context.Background(), metav1.ListOptions{})
+	hpas, err := e2e.client.AutoscalingV2().HorizontalPodAutoscalers(overlayRow(t, "prod").Namespace).List(context.Background(), metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, hpas.Items, "no autoscaler reached the cluster")
 }

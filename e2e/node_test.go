@@ -47,7 +47,7 @@ func TestRealNode(t *testing.T) {
 		require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "containerd refuses an image whose config lacks rootfs.diff_ids")
 		require.NoError(t, e2e.cluster.Node.HasImage(context.Background(), ref))
 	})
-	t.Run("the kind overlay runs: restricted, uid 10001, read-only root, claim written, probes, endpoints, NodePort 31245", func(t *testing.T) {
+	t.Run("the kind overlay runs: restricted, uid 10001, read-only root, claim written, probes, endpoints, node port", func(t *testing.T) {
 		testRealKind(t, objs)
 	})
 	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", testRealCrash)
@@ -149,7 +149,7 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 	dirs := provideLocal(t, objs)
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
 	e2e.real = realHub{objs: objs, appData: dirs["hbih-appdata"]}
-	pod := waitForHub(t, "hubkit")
+	pod := waitForHub(t, overlayRow(t, "kind").Namespace)
 	assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName, "the Hub runs on the real node")
 	checkEndpoints(t, pod)
 
@@ -173,11 +173,13 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 	assert.EqualValues(t, 10001, fi.Gid, "fsGroup applied to the claim's directory")
 	entries := readJournal(t)
 	require.NotEmpty(t, entries)
-	assert.Contains(t, entries[0].Text, "start version=4.3.3")
+	hub := hubImage(t, objs)
+	assert.Contains(t, entries[0].Text, "start version=", "the stand-in's first entry")
+	assert.Contains(t, entries[0].Text, hub[strings.LastIndex(hub, ":")+1:], "it runs as the overlay's image tag")
 
-	// NodePort 31245 on the node, through kube-proxy's rules (written a
+	// The node port on the node, through kube-proxy's rules (written a
 	// moment after the EndpointSlice, so asked until they are).
-	url := fmt.Sprintf("http://%s:31245/", e2e.cluster.Node.IP())
+	url := fmt.Sprintf("http://%s:%d/", e2e.cluster.Node.IP(), overlayRow(t, "kind").NodePort)
 	client := &http.Client{Timeout: 2 * time.Second}
 	var body string
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
@@ -190,14 +192,14 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 		body = string(b)
 		return resp.StatusCode == http.StatusOK, nil
 	})
-	require.NoError(t, err, "NodePort 31245 did not answer at %s", url)
+	require.NoError(t, err, "the node port did not answer at %s", url)
 	assert.Contains(t, body, "Intelligence Hub stand-in")
 }
 
 // hubPod is the Hub's one pod.
 func hubPod(t *testing.T) *corev1.Pod {
 	t.Helper()
-	pods, err := e2e.client.CoreV1().Pods("hubkit").List(context.Background(), metav1.ListOptions{LabelSelector: hubSelector})
+	pods, err := e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: hubSelector})
 	require.NoError(t, err)
 	require.Len(t, pods.Items, 1)
 	return &pods.Items[0]
@@ -264,14 +266,14 @@ func appendEntry(t *testing.T, pod *corev1.Pod, text string) standin.Entry {
 }
 
 // endpointReady says whether Service hbih's EndpointSlice lists pod as ready.
-func endpointReady(ctx context.Context, podName string) bool {
-	slices, err := e2e.client.DiscoveryV1().EndpointSlices("hubkit").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=hbih"})
+func endpointReady(ctx context.Context, pod *corev1.Pod) bool {
+	slices, err := e2e.client.DiscoveryV1().EndpointSlices(pod.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=hbih"})
 	if err != nil {
 		return false
 	}
 	for _, s := range slices.Items {
 		for _, ep := range s.Endpoints {
-			if ep.TargetRef != nil && ep.TargetRef.Name == podName && ep.Conditions.Ready != nil && *ep.Conditions.Ready {
+			if ep.TargetRef != nil && ep.TargetRef.Name == pod.Name && ep.Conditions.Ready != nil && *ep.Conditions.Ready {
 				return true
 			}
 		}
@@ -292,16 +294,16 @@ func crashOnce(t *testing.T, label string) time.Duration {
 	start := time.Now()
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		p, err := e2e.client.CoreV1().Pods("hubkit").Get(ctx, pod.Name, metav1.GetOptions{})
+		p, err := e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil || len(p.Status.ContainerStatuses) == 0 {
 			return false, nil
 		}
 		st := p.Status.ContainerStatuses[0]
-		return st.RestartCount > restarts && st.Ready && endpointReady(ctx, pod.Name), nil
+		return st.RestartCount > restarts && st.Ready && endpointReady(ctx, pod), nil
 	})
 	took := time.Since(start)
 	require.NoError(t, err, "the Hub did not serve again after kill -9")
-	p, err := e2e.client.CoreV1().Pods("hubkit").Get(ctx, pod.Name, metav1.GetOptions{})
+	p, err := e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 	last := p.Status.ContainerStatuses[0].LastTerminationState.Terminated
 	require.NotNil(t, last)
@@ -327,7 +329,7 @@ func testRealCrash(t *testing.T) {
 		c.CrashLoopBackOff.MaxContainerRestartPeriod = &metav1.Duration{Duration: time.Second}
 	}))
 	t.Cleanup(func() { require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, nil)) })
-	waitForHub(t, "hubkit")
+	waitForHub(t, overlayRow(t, "kind").Namespace)
 	var took []time.Duration
 	for i := range crashes {
 		took = append(took, crashOnce(t, fmt.Sprintf("before crash %d", i+1)))
@@ -341,8 +343,8 @@ func testRealDeletion(t *testing.T) {
 	pod := hubPod(t)
 	before := appendEntry(t, pod, "before the pod's deletion")
 	pw := watchPods(t)
-	require.NoError(t, e2e.client.CoreV1().Pods("hubkit").Delete(ctx, pod.Name, metav1.DeleteOptions{}))
-	next := waitForHub(t, "hubkit")
+	require.NoError(t, e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+	next := waitForHub(t, overlayRow(t, "kind").Namespace)
 	require.NotEqual(t, pod.UID, next.UID)
 	checkEndpoints(t, next)
 	assert.Equal(t, 1, pw.maxRunning, "two Hub pods ran at once; events: %s", strings.Join(pw.events, "; "))
@@ -364,10 +366,10 @@ func testRealRollout(t *testing.T, hub string) {
 	old := hubPod(t)
 	before := appendEntry(t, old, "before the rollout")
 	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":%q}]}}}}`, next)
-	_, err := e2e.client.AppsV1().Deployments("hubkit").Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, err := e2e.client.AppsV1().Deployments(overlayRow(t, "kind").Namespace).Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err)
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		pods, err := e2e.client.CoreV1().Pods("hubkit").List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+		pods, err := e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
 		if err != nil || len(pods.Items) != 1 {
 			return false, nil
 		}
@@ -395,7 +397,7 @@ func testRealNodeRestart(t *testing.T) {
 			return false, nil
 		}
 		st := p.Status.ContainerStatuses[0]
-		return st.Ready && st.State.Running != nil && st.State.Running.StartedAt.After(start.Add(-time.Second)) && endpointReady(ctx, p.Name), nil
+		return st.Ready && st.State.Running != nil && st.State.Running.StartedAt.After(start.Add(-time.Second)) && endpointReady(ctx, p), nil
 	})
 	require.NoError(t, err, "the Hub did not come back after the node's restart")
 	t.Logf("node restart: the Hub served again %s after the reboot began", time.Since(start).Round(time.Millisecond))
@@ -422,11 +424,11 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 		act      func(t *testing.T)
 	}{
 		{"Recreate, the pod deleted", "Recreate", func(t *testing.T) {
-			require.NoError(t, e2e.client.CoreV1().Pods("hubkit").Delete(ctx, hubPod(t).Name, metav1.DeleteOptions{}))
+			require.NoError(t, e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Delete(ctx, hubPod(t).Name, metav1.DeleteOptions{}))
 		}},
 		{"RollingUpdate, a new template", "RollingUpdate", func(t *testing.T) {
 			patch := `{"spec":{"template":{"metadata":{"annotations":{"hubkit.dev/restartedAt":"` + strconv.FormatInt(time.Now().UnixNano(), 10) + `"}}}}}`
-			_, err := e2e.client.AppsV1().Deployments("hubkit").Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+			_, err := e2e.client.AppsV1().Deployments(overlayRow(t, "kind").Namespace).Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 			require.NoError(t, err)
 		}},
 	} {
@@ -446,7 +448,7 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 			dirs := provideLocal(t, rwo)
 			e2e.real = realHub{objs: rwo, appData: dirs["hbih-appdata"]}
 			require.NoError(t, applier(t).Apply(ctx, rwo, false))
-			waitForHub(t, "hubkit")
+			waitForHub(t, overlayRow(t, "kind").Namespace)
 			require.Empty(t, refusals(t))
 			tc.act(t)
 			err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/internal/render"
 	"github.com/hubkit/hubkit/internal/testenv"
 )
@@ -80,17 +81,17 @@ func TestArgoCDPluginRendersEachApplication(t *testing.T) {
 	readYAML(t, filepath.Join("argocd", "plugin.yaml"), &p)
 	apps, err := filepath.Glob(filepath.Join("argocd", "applications", "*.yaml"))
 	require.NoError(t, err)
-	overlays, err := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "overlays", "*", "kustomization.yaml"))
+	table, err := overlays.Load(testenv.RepoRoot(t))
 	require.NoError(t, err)
+	var paths []string
 	kustomize := testenv.Kustomize(t)
-	plugins := 0
 	for _, file := range apps {
 		var app application
 		readYAML(t, file, &app)
 		if app.Spec.Source.Plugin.Name == "" {
 			continue // the guard: TestArgoCDGuardApplication
 		}
-		plugins++
+		paths = append(paths, app.Spec.Source.Path)
 		t.Run(app.Metadata.Name, func(t *testing.T) {
 			assert.Equal(t, p.Metadata.Name+"-"+p.Spec.Version, app.Spec.Source.Plugin.Name, "the Application names the plugin as Argo CD names v2 plugins")
 			// The sidecar's PATH: the function and kustomize, and the system.
@@ -104,7 +105,11 @@ func TestArgoCDPluginRendersEachApplication(t *testing.T) {
 			assert.Equal(t, string(want), got)
 		})
 	}
-	assert.Equal(t, len(overlays), plugins, "one Application per overlay")
+	var want []string
+	for _, o := range table {
+		want = append(want, "overlays/"+o.Name)
+	}
+	assert.ElementsMatch(t, want, paths, "one plugin Application per overlay of the table")
 }
 
 // The guard's Application builds guard/ as Argo CD builds any kustomize app:

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/yaml"
 
+	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/internal/render"
 	"github.com/hubkit/hubkit/internal/testenv"
 )
@@ -52,7 +53,9 @@ func objects(t *testing.T, b []byte) string {
 // builds it from the GitRepository, gives the overlay's render.
 func TestFluxBuildsTheHydratedRenders(t *testing.T) {
 	root := testenv.RepoRoot(t)
-	for _, o := range []string{"dev", "kind", "prod"} {
+	table, err := overlays.Load(root)
+	require.NoError(t, err)
+	for _, o := range overlays.Names(table) {
 		t.Run(o, func(t *testing.T) {
 			// A copy, as kustomize-controller works on a checkout.
 			tmp := t.TempDir()

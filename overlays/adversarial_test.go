@@ -68,10 +68,10 @@ func TestAdversarialOverlays(t *testing.T) {
 
 // The audit gate that `make render` runs: every overlay's render passes it.
 func TestEveryRenderPassesTheAuditGate(t *testing.T) {
-	for _, o := range overlays {
-		t.Run(o.name, func(t *testing.T) {
+	for _, o := range table(t, testenv.RepoRoot(t)) {
+		t.Run(o.Name, func(t *testing.T) {
 			fns.OnPath(t)
-			out, _, err := render.CLI(context.Background(), testenv.Kustomize(t), o.name)
+			out, _, err := render.CLI(context.Background(), testenv.Kustomize(t), o.Name)
 			require.NoError(t, err)
 			rendered := filepath.Join(t.TempDir(), "rendered.yaml")
 			require.NoError(t, os.WriteFile(rendered, out, 0o644))

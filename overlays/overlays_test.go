@@ -4,27 +4,27 @@ package overlays_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/internal/render"
 	"github.com/hubkit/hubkit/internal/testenv"
 )
 
-// overlays is what differs between environments; contract.Check holds the rest.
-var overlays = []struct {
-	name string
-	want contract.Expect
-}{
-	{"dev", contract.Expect{Namespace: "hubkit-dev", Storage: "1Gi", AccessMode: corev1.ReadWriteOncePod, ServiceType: corev1.ServiceTypeClusterIP}},
-	{"kind", contract.Expect{Namespace: "hubkit", Storage: "1Gi", AccessMode: corev1.ReadWriteOncePod, ServiceType: corev1.ServiceTypeNodePort, NodePort: 31245}},
-	{"prod", contract.Expect{Namespace: "hubkit", Storage: "50Gi", AccessMode: corev1.ReadWriteOncePod, ServiceType: corev1.ServiceTypeClusterIP, Ingress: true, ImageDigest: true}},
+// table is overlays/overlays.yaml: each overlay and what differs between
+// them; contract.Check holds the rest.
+func table(t *testing.T, root string) []overlays.Overlay {
+	t.Helper()
+	table, err := overlays.Load(root)
+	require.NoError(t, err)
+	return table
 }
 
 var fns testenv.Functions
@@ -54,24 +54,83 @@ func builders() []builder {
 	}
 }
 func TestEveryOverlayKeepsTheContract(t *testing.T) {
-	for _, o := range overlays {
+	keepsTheContract(t, testenv.RepoRoot(t))
+}
+
+// keepsTheContract builds every overlay of the table under root with the
+// library and the CLI, and checks each render against its row.
+func keepsTheContract(t *testing.T, root string) {
+	for _, o := range table(t, root) {
 		for _, b := range builders() {
-			t.Run(o.name+"/"+b.name, func(t *testing.T) {
-				m, err := contract.Parse(b.build(t, o.name))
+			t.Run(o.Name+"/"+b.name, func(t *testing.T) {
+				m, err := contract.Parse(b.build(t, o.Dir(root)))
 				require.NoError(t, err)
-				assert.Empty(t, contract.Check(m, o.want))
+				assert.Empty(t, contract.Check(m, o.Expect))
 			})
 		}
 	}
 }
 
 func TestLibraryAndCLIRenderTheSameBytes(t *testing.T) {
-	for _, o := range overlays {
-		t.Run(o.name, func(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	for _, o := range table(t, root) {
+		t.Run(o.Name, func(t *testing.T) {
 			lib, cli := builders()[0], builders()[1]
-			assert.Equal(t, string(lib.build(t, o.name)), string(cli.build(t, o.name)))
+			assert.Equal(t, string(lib.build(t, o.Dir(root))), string(cli.build(t, o.Dir(root))))
 		})
 	}
+}
+
+// Adding an overlay is its folder plus one row: a throwaway fourth overlay,
+// in a copy of the repository's kustomize tree, is built and held to its row
+// by the same test as the others, and is refused until it has a row.
+func TestAFourthOverlayIsOneFolderAndOneRow(t *testing.T) {
+	repo, root := testenv.RepoRoot(t), t.TempDir()
+	for _, dir := range []string{"base", "components", "functions", "overlays"} {
+		require.NoError(t, os.CopyFS(filepath.Join(root, dir), os.DirFS(filepath.Join(repo, dir))))
+	}
+	staging := filepath.Join(root, "overlays", "staging")
+	require.NoError(t, os.MkdirAll(staging, 0o755))
+	policy := "network-policy-http-from-anywhere.yaml"
+	patch, err := os.ReadFile(filepath.Join(root, "overlays", "kind", policy))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(staging, policy), patch, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(staging, "kustomization.yaml"), []byte(`apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: hubkit-staging
+resources:
+- ../../base
+components:
+- ../../components/namespace
+- ../../components/nodeport
+- ../../components/network-policy
+patches:
+- path: network-policy-http-from-anywhere.yaml
+  target:
+    kind: NetworkPolicy
+    name: hbih
+transformers:
+- ../../functions/singleton
+`), 0o644))
+
+	_, err = overlays.Load(root)
+	require.Error(t, err, "a folder without a row")
+	assert.Contains(t, err.Error(), "overlays/staging has no row in "+overlays.Table)
+
+	row := `- name: staging
+  namespace: hubkit-staging
+  storage: 1Gi
+  accessMode: ReadWriteOncePod
+  serviceType: NodePort
+  nodePort: 31245
+`
+	f, err := os.OpenFile(filepath.Join(root, overlays.Table), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString(row)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.Contains(t, overlays.Names(table(t, root)), "staging")
+	keepsTheContract(t, root)
 }
 
 func TestBaseBuildsOnItsOwn(t *testing.T) {

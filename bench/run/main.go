@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hubkit/hubkit/bench/gen"
+	"github.com/hubkit/hubkit/internal/overlays"
 )
 
 // sample is one process run.
@@ -144,6 +146,10 @@ func run(sizeList string, runs int, docs, work string) error {
 			return fmt.Errorf("go build %s: %w: %s", pkg, err, out)
 		}
 	}
+	kubeScore, err := toolLabel("bin/kube-score")
+	if err != nil {
+		return err
+	}
 	var rows []row
 	for _, n := range sizes {
 		r := runs
@@ -171,7 +177,7 @@ func run(sizeList string, runs int, docs, work string) error {
 			{"singleton audit", inputs[gen.Audit], []int{1}, []string{bin("singleton")}},
 			{"kyaml identity function", inputs[gen.None], nil, []string{bin("identity")}},
 			{"yaml.v3 decode+encode", inputs[gen.None], nil, []string{bin("yamlcat")}},
-			{"kube-score v1.20.0", "", []int{1}, []string{"bin/kube-score", "score", "--output-format", "ci", manifests}},
+			{kubeScore, "", []int{1}, []string{"bin/kube-score", "score", "--output-format", "ci", manifests}},
 		} {
 			fmt.Fprintf(os.Stderr, "%-26s %6d items ...", m.tool, n)
 			st, err := measure(r, m.stdin, nil, m.okExit, m.argv...)
@@ -242,8 +248,12 @@ func kustomizeBuilds(singleton, work string, runs int) ([]build, error) {
 		abs, _ := filepath.Abs(dir)
 		return []string{"PATH=" + abs + string(os.PathListSeparator) + os.Getenv("PATH")}
 	}
+	table, err := overlays.Load(".")
+	if err != nil {
+		return nil, err
+	}
 	var out []build
-	for _, o := range []string{"dev", "kind", "prod"} {
+	for _, o := range overlays.Names(table) {
 		argv := []string{"bin/kustomize", "build", "--enable-alpha-plugins", "--enable-exec", filepath.Join("overlays", o)}
 		fmt.Fprintf(os.Stderr, "kustomize build overlays/%s ...\n", o)
 		fn, err := measure(runs, "", path(fnDir), nil, argv...)
@@ -361,4 +371,14 @@ func writeResults(path, results string) error {
 	}
 	out := append(append(append([]byte{}, doc[:i+len(begin)]...), "\n"+results+"\n"...), doc[j:]...)
 	return os.WriteFile(path, out, 0o644)
+}
+
+// toolLabel names a Go tool by its module version, read from the binary's
+// build info: the Makefile's pin, written nowhere else.
+func toolLabel(path string) (string, error) {
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read the build info of %s: %w", path, err)
+	}
+	return filepath.Base(path) + " " + info.Main.Version, nil
 }

@@ -17,15 +17,17 @@ import (
 // AppDataPath is where the Hub keeps all of its state.
 const AppDataPath = "/usr/local/highbyte/appData"
 
-// Expect is what differs between overlays; everything else is the same promise.
+// Expect is what differs between overlays; everything else is the same
+// promise. overlays/overlays.yaml holds one per overlay (internal/overlays).
 type Expect struct {
-	Namespace   string                            // every namespaced object lives here
-	Storage     string                            // the appData claim's request, e.g. "1Gi"
-	AccessMode  corev1.PersistentVolumeAccessMode // the claim's one access mode
-	ServiceType corev1.ServiceType                // ClusterIP or NodePort
-	NodePort    int32                             // the http port's nodePort; 0 for none
-	Ingress     bool                              // an Ingress with TLS routes to the Service
-	ImageDigest bool                              // the image is pinned by digest
+	Namespace   string                            `json:"namespace"`             // every namespaced object lives here
+	Storage     string                            `json:"storage"`               // the appData claim's request, e.g. "1Gi"
+	AccessMode  corev1.PersistentVolumeAccessMode `json:"accessMode"`            // the claim's one access mode
+	ServiceType corev1.ServiceType                `json:"serviceType"`           // ClusterIP or NodePort
+	NodePort    int32                             `json:"nodePort,omitempty"`    // the http port's nodePort; 0 for none
+	Ingress     bool                              `json:"ingress,omitempty"`     // an Ingress with TLS routes to the Service
+	TLSSecret   string                            `json:"tlsSecret,omitempty"`   // the Ingress's TLS secret, when it has one
+	ImageDigest bool                              `json:"imageDigest,omitempty"` // the image is pinned by digest
 }
 
 // Check returns every way m breaks the contract for an overlay expected to look
@@ -246,6 +248,8 @@ func checkIngress(v *violations, m *Manifest, want Expect) {
 	}
 	if len(ing.Spec.TLS) == 0 || ing.Spec.TLS[0].SecretName == "" {
 		v.add("Ingress %s: spec.tls has no secretName", ing.Name)
+	} else if want.TLSSecret != "" && ing.Spec.TLS[0].SecretName != want.TLSSecret {
+		v.add("Ingress %s: spec.tls[0].secretName is %s, want %s", ing.Name, ing.Spec.TLS[0].SecretName, want.TLSSecret)
 	}
 	for _, rule := range ing.Spec.Rules {
 		if !slices.ContainsFunc(ing.Spec.TLS, func(t networkingv1.IngressTLS) bool { return slices.Contains(t.Hosts, rule.Host) }) {

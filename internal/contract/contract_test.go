@@ -1,7 +1,6 @@
 package contract_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,30 +13,42 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/internal/render"
 	"github.com/hubkit/hubkit/internal/testenv"
 )
-
-var prod = contract.Expect{Namespace: "hubkit", Storage: "50Gi", AccessMode: corev1.ReadWriteOncePod, ServiceType: corev1.ServiceTypeClusterIP, Ingress: true, ImageDigest: true}
 
 var fns testenv.Functions
 
 func TestMain(m *testing.M) { fns.Main(m) }
 
+// prodRow is prod's row of the overlay table: the cases below break its promises.
+func prodRow(t *testing.T) overlays.Overlay {
+	t.Helper()
+	table, err := overlays.Load(testenv.RepoRoot(t))
+	require.NoError(t, err)
+	prod, err := overlays.Find(table, "prod")
+	require.NoError(t, err)
+	require.True(t, prod.Ingress && prod.TLSSecret != "", "the cases break prod's Ingress")
+	return prod
+}
+
 func renderedProd(t *testing.T) *contract.Manifest {
 	t.Helper()
 	fns.OnPath(t)
-	out, err := render.Krusty(filepath.Join("..", "..", "overlays", "prod"))
+	prod := prodRow(t)
+	out, err := render.Krusty(prod.Dir(testenv.RepoRoot(t)))
 	require.NoError(t, err)
 	m, err := contract.Parse(out)
 	require.NoError(t, err)
-	require.Empty(t, contract.Check(m, prod), "the unbroken prod overlay must keep the contract")
+	require.Empty(t, contract.Check(m, prod.Expect), "the unbroken prod overlay must keep the contract")
 	return m
 }
 
 // Each case breaks one promise in the real prod render and names the violation
 // that must be reported: a check that cannot fail is no check.
 func TestCheckReportsEachBrokenPromise(t *testing.T) {
+	prod := prodRow(t)
 	cases := []struct {
 		name   string
 		mutate func(m *contract.Manifest)
@@ -55,8 +66,8 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 		{"a second Deployment", func(m *contract.Manifest) { m.Deployments = append(m.Deployments, m.Deployments[0]) },
 			"want exactly one Deployment, got 2"},
 		{"an autoscaler", func(m *contract.Manifest) {
-			m.Objects = append(m.Objects, contract.Object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler", Namespace: "hubkit", Name: "hbih"})
-		}, "HorizontalPodAutoscaler hubkit/hbih: the Hub must never be autoscaled"},
+			m.Objects = append(m.Objects, contract.Object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler", Namespace: prod.Namespace, Name: "hbih"})
+		}, "HorizontalPodAutoscaler " + prod.Namespace + "/hbih: the Hub must never be autoscaled"},
 		{"appData not mounted", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.Containers[0].VolumeMounts[0].MountPath = "/data"
 		}, "mounts nothing at /usr/local/highbyte/appData"},
@@ -67,7 +78,9 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 			`names claim "hbih-appdata", which is not rendered`},
 		{"wrong size", func(m *contract.Manifest) {
 			m.Claims[0].Spec.Resources.Requests[corev1.ResourceStorage] = contractQuantity(t, "1Gi")
-		}, "spec.resources.requests.storage is 1Gi, want 50Gi"},
+		}, "spec.resources.requests.storage is 1Gi, want " + prod.Storage},
+		{"wrong TLS secret", func(m *contract.Manifest) { m.Ingresses[0].Spec.TLS[0].SecretName = "other-tls" },
+			"spec.tls[0].secretName is other-tls, want " + prod.TLSSecret},
 		{"shared claim", func(m *contract.Manifest) {
 			m.Claims[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
 		}, "spec.accessModes is [ReadWriteMany], want [ReadWriteOncePod]"},
@@ -116,7 +129,7 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := renderedProd(t)
 			tc.mutate(m)
-			got := contract.Check(m, prod)
+			got := contract.Check(m, prod.Expect)
 			require.NotEmpty(t, got)
 			assert.Condition(t, func() bool {
 				for _, v := range got {
@@ -132,6 +145,7 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 
 // A NetworkPolicy may admit the http port by its number as well as by name.
 func TestNetworkPolicyMayNameTheHTTPPortByNumber(t *testing.T) {
+	prod := prodRow(t).Expect
 	m := renderedProd(t)
 	np := &m.NetworkPolicies[0]
 	for i, r := range np.Spec.Ingress {
