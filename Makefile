@@ -11,14 +11,15 @@ BUILD := $(CURDIR)/build
 # Overlays name the singleton function bare, as GitOps images need: bin/ first.
 export PATH := $(BIN):$(PATH)
 
-## Pinned tools. Go tools are pinned here; the Kubernetes control plane, the
-## real node's kubelet and kube-proxy, and etcd by tools/cluster/go.mod, from
-## which these lines read the versions; the real node's containerd, runc and CNI
+## Pinned tools, each in one place. Go tools are pinned here; kind by go.mod
+## (the tests use its config types); the Kubernetes control plane, the real
+## node's kubelet and kube-proxy, kubectl and etcd by tools/cluster/go.mod. The
+## lines below read those versions. The real node's containerd, runc and CNI
 ## plugins are Debian's (DEBIAN_PACKAGES).
 KUSTOMIZE_VERSION ?= v5.8.2
-KIND_VERSION      ?= v0.30.0
 KWOK_VERSION      ?= v0.7.0
 KUBE_SCORE_VERSION ?= v1.20.0
+KIND_VERSION      := $(shell awk '$$1 == "sigs.k8s.io/kind" {print $$2; exit}' go.mod)
 K8S_VERSION       := $(shell awk '{for (i = 1; i < NF; i++) if ($$i == "k8s.io/kubernetes" && $$(i+1) ~ /^v/) {print $$(i+1); exit}}' tools/cluster/go.mod)
 K8S_MINOR         := $(word 2,$(subst ., ,$(K8S_VERSION)))
 
@@ -39,7 +40,7 @@ OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kus
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
 tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) debian-packages ## Install the pinned tools into bin/ and the real node's Debian packages (first time: ~10 min, Kubernetes).
@@ -147,10 +148,13 @@ bench: tools ## Measure the function against its floors and peers (docs/benchmar
 	go test -count=1 -timeout 20m -run 'TestHub|TestRealNode' ./e2e/ > /dev/null
 	@cat $(BUILD)/e2e/*.txt
 
+# The Hub's image, as base/kustomization.yaml names it.
+HUB_IMAGE = $(shell awk '/newName:/ {n = $$2} /newTag:/ {t = $$2} END {print n ":" t}' base/kustomization.yaml)
+
 .PHONY: kind-up
 kind-up: tools build $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).
 	$(KIND) create cluster --config overlays/kind/kind-config.yaml
-	$(KIND) load docker-image docker.io/library/highbyte:4.3.3 --name hubkit
+	$(KIND) load docker-image $(HUB_IMAGE) --name hubkit
 	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/kind | kubectl apply -f -
 
 .PHONY: kind-down
