@@ -97,16 +97,19 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}); err != nil {
 		return nil, err
 	}
-	c.stop = func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		return kwokctl(ctx, "delete", "cluster")
+	if err := removeStaleConfigs(o.WorkDir); err != nil {
+		return nil, err
 	}
-	bin := func(name string) string { return filepath.Join(o.BinDir, name) }
 	config, err := writeKwokctlConfig(o.WorkDir, c.Name)
 	if err != nil {
 		return nil, err
 	}
+	c.stop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return errors.Join(kwokctl(ctx, "delete", "cluster"), os.Remove(config))
+	}
+	bin := func(name string) string { return filepath.Join(o.BinDir, name) }
 	err = kwokctl(ctx, "create", "cluster", "--runtime", "binary", "--config", config,
 		"--kube-apiserver-binary", bin("kube-apiserver"), "--etcd-binary", bin("etcd"),
 		"--kube-controller-manager-binary", bin("kube-controller-manager"), "--kube-scheduler-binary", bin("kube-scheduler"),
@@ -149,9 +152,16 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 // server reaches a real kubelet (logs, exec) as admin, and kwok manages only
 // its own nodes, never the real one. (A config file rather than
 // --extra-args, which kwokctl v0.7.0 mis-groups when a component has more
-// than one.)
+// than one.) The node lifecycle controller runs with Kubernetes' own
+// defaults (a 5 s monitor period, a 50 s grace period) instead of kwokctl's
+// (its heartbeat factor of 5 stretches them to 25 s and 4m10s), so that
+// losing the real node costs what it costs in a cluster users run.
 const kwokctlConfig = `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
+options:
+  heartbeatFactor: 1
+  kubeControllerManagerNodeMonitorPeriodMilliseconds: 5000
+  kubeControllerManagerNodeMonitorGracePeriodMilliseconds: 50000
 componentsPatches:
 - name: kube-apiserver
   extraArgs:
@@ -176,6 +186,24 @@ func writeKwokctlConfig(workDir, name string) (string, error) {
 		return "", err
 	}
 	return path, os.WriteFile(path, fmt.Appendf(nil, kwokctlConfig, pki), 0o644)
+}
+
+// removeStaleConfigs removes the kwokctl config files of test processes
+// that are gone.
+func removeStaleConfigs(workDir string) error {
+	files, err := filepath.Glob(filepath.Join(workDir, namePrefix+"*-kwokctl.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), namePrefix), "-kwokctl.yaml"))
+		if err == nil && !processExists(pid) {
+			if err := os.Remove(f); err != nil {
+				return fmt.Errorf("remove a stale kwokctl config: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // namePrefix names the clusters Start makes, nodePrefix their real nodes
