@@ -199,8 +199,30 @@ func waitForHub(t *testing.T, ns string) *corev1.Pod {
 		pod = &pods.Items[0]
 		return true, nil
 	})
-	require.NoError(t, err, "the Hub did not come up: Deployment Available, claim Bound, one Running pod")
+	require.NoError(t, err, "the Hub did not come up: Deployment Available, claim Bound, one Running pod; %s", hubState(ctx, ns))
 	return pod
+}
+
+// hubState says where the Hub's objects in ns are, for a failure message.
+func hubState(ctx context.Context, ns string) string {
+	var b strings.Builder
+	if d, err := e2e.client.AppsV1().Deployments(ns).Get(ctx, "hbih", metav1.GetOptions{}); err == nil {
+		fmt.Fprintf(&b, "Deployment: %d ready, conditions %v; ", d.Status.ReadyReplicas, d.Status.Conditions)
+	}
+	if c, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "hbih-appdata", metav1.GetOptions{}); err == nil {
+		fmt.Fprintf(&b, "claim %s (volume %q); ", c.Status.Phase, c.Spec.VolumeName)
+	}
+	if pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: hubSelector}); err == nil {
+		for _, p := range pods.Items {
+			fmt.Fprintf(&b, "pod %s %s on %q %v; ", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.Conditions)
+		}
+	}
+	if events, err := e2e.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, e := range events.Items[max(0, len(events.Items)-10):] {
+			fmt.Fprintf(&b, "event %s %s/%s: %s; ", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
+		}
+	}
+	return b.String()
 }
 
 func available(d *appsv1.Deployment) bool {
@@ -296,12 +318,12 @@ type podWatch struct {
 	events     []string
 }
 
-func watchPods(t *testing.T) *podWatch {
+func watchPods(t *testing.T, ns string) *podWatch {
 	t.Helper()
 	ctx := context.Background()
-	list, err := e2e.client.CoreV1().Pods(overlayRow(t, "prod").Namespace).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+	list, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
 	require.NoError(t, err)
-	w, err := e2e.client.CoreV1().Pods(overlayRow(t, "prod").Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: hubSelector, ResourceVersion: list.ResourceVersion})
+	w, err := e2e.client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: hubSelector, ResourceVersion: list.ResourceVersion})
 	require.NoError(t, err)
 	pw := &podWatch{w: w, running: map[types.UID]bool{}}
 	for _, p := range list.Items {
@@ -352,7 +374,7 @@ func (pw *podWatch) until(t *testing.T, timeout time.Duration, done func(watch.E
 
 func testDurability(t *testing.T) {
 	ctx := context.Background()
-	pw := watchPods(t)
+	pw := watchPods(t, overlayRow(t, "prod").Namespace)
 	pod := waitForHub(t, overlayRow(t, "prod").Namespace)
 	var took []time.Duration
 	deleted := map[types.UID]bool{}
@@ -404,7 +426,7 @@ func writeFigure(t *testing.T, name, line string) {
 func testRecreateRollout(t *testing.T) {
 	ctx := context.Background()
 	old := waitForHub(t, overlayRow(t, "prod").Namespace)
-	pw := watchPods(t)
+	pw := watchPods(t, overlayRow(t, "prod").Namespace)
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":"docker.io/library/highbyte:4.3.4"}]}}}}`
 	_, err := e2e.client.AppsV1().Deployments(overlayRow(t, "prod").Namespace).Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err)

@@ -59,6 +59,10 @@ func TestRealNode(t *testing.T) {
 	t.Run("on ReadWriteOnce a second writer starts: Recreate with a deleted pod, and RollingUpdate", func(t *testing.T) {
 		testRealReadWriteOnce(t, objs)
 	})
+	// Last: the node does not come back.
+	t.Run("node loss: NotReady after the grace period, the replacement held while the lost pod may still write, replaced once the node is declared out of service", func(t *testing.T) {
+		testRealNodeLoss(t, objs)
+	})
 }
 
 // onlyRealNode cordons kwok's simulated nodes for the test, so that
@@ -342,7 +346,7 @@ func testRealDeletion(t *testing.T) {
 	ctx := context.Background()
 	pod := hubPod(t)
 	before := appendEntry(t, pod, "before the pod's deletion")
-	pw := watchPods(t)
+	pw := watchPods(t, overlayRow(t, "kind").Namespace)
 	require.NoError(t, e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
 	next := waitForHub(t, overlayRow(t, "kind").Namespace)
 	require.NotEqual(t, pod.UID, next.UID)
@@ -458,4 +462,111 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 			t.Logf("second writer refused by the lock: %s", strings.TrimSpace(refusals(t)))
 		})
 	}
+}
+
+// testRealNodeLoss loses the real node for good with the Hub on it, on a
+// volume that another node can mount (a network disk's role; kwok's nodes
+// mount nothing, so a hostPath plays it), and follows what Kubernetes does
+// with its defaults, then the documented fast path.
+func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
+	ctx := context.Background()
+	ns := overlayRow(t, "kind").Namespace
+	if e2e.real.objs != nil {
+		undeploy(t, e2e.real.objs)
+	}
+	dir, err := e2e.cluster.Node.VolumeDir(fmt.Sprintf("e2e-node-loss-%d", time.Now().UnixNano()))
+	require.NoError(t, err)
+	require.NoError(t, os.Chown(dir, 10001, 10001), "fsGroup does not apply to hostPath: the disk is the Hub's")
+	for _, o := range objs {
+		if o.GetKind() == "PersistentVolumeClaim" {
+			createVolumeFor(t, o, filepath.Base(dir), corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}}, nil)
+		}
+	}
+	e2e.real = realHub{objs: objs, appData: dir}
+	require.NoError(t, applier(t).Apply(ctx, objs, false))
+	lost := waitForHub(t, ns)
+	require.Equal(t, e2e.cluster.Node.Name(), lost.Spec.NodeName)
+	before := appendEntry(t, lost, "before the node's loss")
+	var evictAfter int64
+	for _, tol := range lost.Spec.Tolerations {
+		if tol.Key == corev1.TaintNodeUnreachable && tol.TolerationSeconds != nil {
+			evictAfter = *tol.TolerationSeconds
+		}
+	}
+	require.NotZero(t, evictAfter, "the pod tolerates an unreachable node for a while (DefaultTolerationSeconds)")
+
+	start := time.Now()
+	require.NoError(t, e2e.cluster.Node.PowerOff())
+	nodes, err := e2e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "type=kwok"})
+	require.NoError(t, err)
+	for _, n := range nodes.Items { // somewhere for the replacement to go
+		_, err := e2e.client.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(`{"spec":{"unschedulable":false}}`), metav1.PatchOptions{})
+		require.NoError(t, err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		n, err := e2e.client.CoreV1().Nodes().Get(ctx, e2e.cluster.Node.Name(), metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		i := slices.IndexFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady })
+		return i >= 0 && n.Status.Conditions[i].Status != corev1.ConditionTrue, nil
+	})
+	require.NoError(t, err, "the node lifecycle controller never marked the lost node not ready")
+	notReady := time.Since(start)
+
+	// What the taint manager does once the toleration runs out (evictAfter
+	// seconds later), done now: a graceful delete. No kubelet confirms it,
+	// so the pod stays Terminating, and its replacement stays Pending: the
+	// lost node might still be running the Hub and writing (a partition, not
+	// a power cut), and ReadWriteOncePod will not start a second writer.
+	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, lost.Name, metav1.DeleteOptions{}))
+	var replacement *corev1.Pod
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+		if err != nil {
+			return false, nil
+		}
+		for _, p := range pods.Items {
+			if p.UID == lost.UID {
+				continue
+			}
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && strings.Contains(c.Message, "ReadWriteOncePod") {
+					replacement = &p
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	require.NoError(t, err, "the replacement was not held by ReadWriteOncePod")
+	held := time.Now()
+	time.Sleep(20 * time.Second) // longer than the pod GC's 20 s period: nothing moves by itself
+	p, err := e2e.client.CoreV1().Pods(ns).Get(ctx, replacement.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Empty(t, p.Spec.NodeName, "the replacement stays unscheduled while the lost pod may still write")
+	_, err = e2e.client.CoreV1().Pods(ns).Get(ctx, lost.Name, metav1.GetOptions{})
+	require.NoError(t, err, "the lost pod stays, Terminating, with no kubelet to confirm it")
+
+	// The fast path, once someone has made sure the node is off: the
+	// out-of-service taint. The pod GC force-deletes the lost pod and the
+	// replacement runs on another node.
+	taint := corev1.Taint{Key: corev1.TaintNodeOutOfService, Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute}
+	n, err := e2e.client.CoreV1().Nodes().Get(ctx, e2e.cluster.Node.Name(), metav1.GetOptions{})
+	require.NoError(t, err)
+	n.Spec.Taints = append(n.Spec.Taints, taint)
+	_, err = e2e.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	tainted := time.Now()
+	next := waitForHub(t, ns)
+	replaced := time.Since(tainted)
+	assert.NotEqual(t, e2e.cluster.Node.Name(), next.Spec.NodeName, "replaced on another node")
+	assert.Equal(t, before, readJournal(t)[before.Seq-1], "the volume the replacement mounts holds what the lost Hub wrote")
+
+	t.Logf("node loss: NotReady %s after the power-off; replacement held Pending for %s; running on %s %s after the out-of-service taint",
+		notReady.Round(time.Second), time.Since(held).Round(time.Second), next.Spec.NodeName, replaced.Round(time.Second))
+	writeFigure(t, "real-node-loss", fmt.Sprintf("node loss: NotReady %s after the power-off (node-monitor-grace-period 50s); "+
+		"with defaults evicted %d s later, then the replacement waits, Pending on ReadWriteOncePod, until the node is declared out of service; "+
+		"after the out-of-service taint the Hub ran on another node %s later",
+		notReady.Round(time.Second), evictAfter, replaced.Round(time.Second)))
 }

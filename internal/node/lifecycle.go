@@ -32,6 +32,17 @@ func (n *Node) Restart(ctx context.Context) error {
 	return nil
 }
 
+// PowerOff is a node lost for good, as far as the cluster can tell: the
+// kubelet and kube-proxy die with every pod, and nothing starts them again.
+// (containerd, holding no pods, runs on until Stop, which still undoes
+// everything Start did.)
+func (n *Node) PowerOff() error {
+	if err := n.powerOff(); err != nil {
+		return fmt.Errorf("power off %s: %w", n.opts.Name, err)
+	}
+	return nil
+}
+
 // powerOff kills the kubelet and kube-proxy and removes every pod sandbox.
 func (n *Node) powerOff() error {
 	var errs []error
