@@ -17,10 +17,19 @@ import (
 
 func main() {
 	// The processor prints each of its results to stderr, one line each;
-	// the command prints only what never reached it (unreadable input).
-	cmd := command.Build(singleton.Processor{Stderr: os.Stderr}, command.StandaloneEnabled, true)
-	cmd.SetIn(singleton.NonEmpty(os.Stdin))
-	if err := cmd.Execute(); err != nil {
+	// main prints only what never reached it (unreadable input).
+	in := singleton.NewInput(os.Stdin)
+	p := singleton.Processor{Stderr: os.Stderr, Input: in}
+	var err error
+	if args := os.Args[1:]; len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		// Standalone: singleton config.yaml [file|-]...
+		err = singleton.Standalone(p, args, in, os.Stdout)
+	} else {
+		cmd := command.Build(p, command.StandaloneDisabled, true)
+		cmd.SetIn(in)
+		err = cmd.Execute()
+	}
+	if err != nil {
 		var results framework.Results
 		if !errors.As(err, &results) {
 			fmt.Fprintln(os.Stderr, "singleton: error:", strings.Join(strings.Fields(err.Error()), " "))

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,4 +151,54 @@ func nonEmptyLines(s string) []string {
 		}
 	}
 	return out
+}
+
+// `singleton config.yaml a.yaml b.yaml` reads each file as its own stream,
+// as `kubectl -f` does.
+func TestStandaloneReadsEachFileOnItsOwn(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+		return path
+	}
+	config := write("config.yaml", "apiVersion: fn.hubkit.dev/v1alpha1\nkind: Singleton\nmetadata:\n  name: s\nspec:\n  mode: audit\n")
+	// No final newline, no separator: concatenated, b's keys would merge into a.
+	a := write("a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  from: a")
+	b := write("b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		stdin string
+		exit  int
+		out   []string
+		err   string
+	}{
+		{"two files, two objects", []string{config, a, b}, "", 0, []string{"name: a\ndata:\n  from: a\n---\n", "name: b\n"}, ""},
+		{"a file and stdin", []string{config, a, "-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n", 0, []string{"name: a\n", "name: c\n"}, ""},
+		{"a parse error names the file and the line", []string{config, a, write("bad.yaml", "apiVersion: v1\nkind: [\n")}, "", 1, nil,
+			`^singleton: error: .*bad.yaml: .*line 2`},
+		{"a missing file", []string{config, filepath.Join(dir, "missing.yaml")}, "", 1, nil, `missing.yaml: no such file`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cmd := exec.Command(fns.Singleton(t), tc.args...)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(tc.stdin), &stdout, &stderr
+			err := cmd.Run()
+			exit := 0
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
+				exit = exitErr.ExitCode()
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.exit, exit, "stderr: %s", stderr.String())
+			for _, s := range tc.out {
+				assert.Contains(t, stdout.String(), s)
+			}
+			if tc.err != "" {
+				assert.Regexp(t, tc.err, stderr.String())
+			}
+		})
+	}
 }

@@ -20,6 +20,9 @@ type Processor struct {
 	// Stderr gets one line per warning and error. kustomize drops a
 	// function's results, so this is how its users see them.
 	Stderr io.Writer
+	// Input, when the ResourceList was read from it, explains a ResourceList
+	// that yielded no items (an items field that is not a list).
+	Input *Input
 }
 
 // Process checks every singleton against every rule. In enforce mode it
@@ -33,6 +36,12 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 			rl.Results = append(rl.Results, &framework.Result{Severity: errorSeverity, Message: "functionConfig: " + line})
 		}
 		return p.finish(rl)
+	}
+	if len(rl.Items) == 0 {
+		if err := p.Input.checkItems(); err != nil {
+			rl.Results = append(rl.Results, &framework.Result{Severity: errorSeverity, Message: "[input] " + err.Error(), Tags: map[string]string{"rule": "input"}})
+			return p.finish(rl)
+		}
 	}
 	ix := buildIndex(rl.Items, &spec)
 	findings := ix.unreadable
