@@ -251,12 +251,18 @@ func (ix *index) findSingletons() {
 		}
 	}
 	for _, w := range ix.workloads {
-		switch label := w.node.GetLabels()[SingletonLabel]; {
+		// Charts often let users label only the pod template: it counts too.
+		label, templateLabel := w.node.GetLabels()[SingletonLabel], w.template.Metadata.Labels[SingletonLabel]
+		switch {
 		case label == "true":
 			w.why = "labelled " + SingletonLabel + `: "true"`
-		case w.why == "" && label != "false" && *ix.spec.Singletons.ClaimMounters:
+		case templateLabel == "true":
+			w.why = "pod template labelled " + SingletonLabel + `: "true"`
+		case w.why == "" && label != "false" && templateLabel != "false" && *ix.spec.Singletons.ClaimMounters:
 			if c := ix.singleNodeClaim(w); c != nil {
 				w.why = "mounts " + c.accessModes[0] + " claim " + c.ref.Name
+			} else if name := ix.externalClaimMounted(w); name != "" {
+				w.why = "mounts claim " + name + " (spec.externalClaims: single-node)"
 			}
 		}
 		if w.why != "" {
@@ -290,6 +296,17 @@ func (ix *index) singleNodeClaim(w *workload) *claim {
 		}
 	}
 	return nil
+}
+
+// externalClaimMounted names the first claim of spec.externalClaims that
+// w's pod mounts, or "".
+func (ix *index) externalClaimMounted(w *workload) string {
+	for _, v := range w.template.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil && ix.isExternalClaim(w.ref.Namespace, v.PersistentVolumeClaim.ClaimName) {
+			return v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	return ""
 }
 
 // candidates returns the singletons in namespace that carry one pair of

@@ -66,12 +66,7 @@ func (ix *index) singleNodeClaimName(w *workload) string {
 	if c := ix.singleNodeClaim(w); c != nil {
 		return c.ref.Name
 	}
-	for _, v := range w.template.Spec.Volumes {
-		if v.PersistentVolumeClaim != nil && ix.isExternalClaim(w.ref.Namespace, v.PersistentVolumeClaim.ClaimName) {
-			return v.PersistentVolumeClaim.ClaimName
-		}
-	}
-	return ""
+	return ix.externalClaimMounted(w)
 }
 
 func setRecreate(n *yaml.RNode) error {
