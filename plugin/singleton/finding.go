@@ -51,7 +51,8 @@ func (f finding) result(mode Mode, applied bool) *framework.Result {
 	case f.fix != nil && mode == Audit:
 		sev = errorSeverity
 	case f.fix != nil:
-		sev = warningSeverity // enforce, but held back by an error elsewhere
+		// enforce, but held back by an error elsewhere
+		sev, msg = warningSeverity, msg+" (not fixed: an error elsewhere holds every fix back)"
 	}
 	r := &framework.Result{
 		Severity: sev,

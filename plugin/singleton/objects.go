@@ -162,6 +162,13 @@ func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
 
 func (v intOrString) set() bool { return v.isInt || v.s != "" }
 
+// reaches reports whether Kubernetes can reach port p of the container: a
+// number always (a probe or a Service targets it whether or not it is
+// declared), a name only when the container declares it.
+func (c container) reaches(p intOrString) bool {
+	return p.isInt || c.hasPort(p)
+}
+
 // zero reports whether v is a count or percentage of nothing: 0, "0" or "0%".
 func (v intOrString) zero() bool {
 	return (v.isInt && v.i == 0) || v.s == "0" || v.s == "0%"

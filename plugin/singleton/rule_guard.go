@@ -51,12 +51,12 @@ func checkGuard(ix *index) []finding {
 		f := finding{rule: "guard", target: r, node: have}
 		switch {
 		case have == nil:
-			f.message = fmt.Sprintf("%s is missing: the guard does not know this namespace's singletons; run the function in enforce mode", r)
+			f.message = fmt.Sprintf("%s is missing: the guard does not know this namespace's singletons; enforce writes it", r)
 			f.fix = &fix{severity: infoSeverity, message: "added for the guard: " + strings.Join(slices.Sorted(maps.Keys(data)), ", "),
 				add: guardParamsNode(ns, data)}
 		case !maps.Equal(have.GetDataMap(), data) || have.GetLabels()[GuardParamsLabel] != GuardParamsValue:
 			f.field = "data"
-			f.message = fmt.Sprintf("%s does not match the singletons (want %s); run the function in enforce mode", r, strings.Join(slices.Sorted(maps.Keys(data)), ", "))
+			f.message = fmt.Sprintf("%s does not match the singletons (want %s); enforce rewrites it", r, strings.Join(slices.Sorted(maps.Keys(data)), ", "))
 			f.fix = &fix{severity: infoSeverity, message: "updated for the guard: " + strings.Join(slices.Sorted(maps.Keys(data)), ", "),
 				apply: func() error { return setGuardParams(have, data) }}
 		default:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -18,9 +19,10 @@ import (
 // or HTTP GET with a path, spec.probes.path or the probe's own, on
 // spec.probes.port, default http) and
 // reports it (info); audit fails. An existing probe is never changed. A probe,
-// existing or to be injected, on a port the container does not declare, or
-// with a host set (Pod Security baseline forbids probing other hosts): an
-// error in both modes.
+// existing or to be injected, on a port name the container does not declare,
+// or with a host set (Pod Security baseline forbids probing other hosts): an
+// error in both modes. A port number needs no declaration: the kubelet probes
+// it all the same.
 //
 // Why: the Hub must come back by itself when it hangs (liveness), get traffic
 // only when it answers (readiness), and get time for a slow JVM start before
@@ -68,14 +70,14 @@ func checkWorkloadProbes(cfg Probes, w *workload) []finding {
 			out = append(out, checkExistingProbe(f, c, p.existing)...)
 			continue
 		}
-		if !c.hasPort(port) {
+		if !c.reaches(port) {
 			f.severity = errorSeverity
-			f.message = fmt.Sprintf("%s is missing and cannot be injected: container %s has no port %s; declare a container port %s or set spec.probes.port", p.field, c.Name, port, port)
+			f.message = fmt.Sprintf("%s is missing and cannot be injected: container %s has no port named %s; declare a container port %s or set spec.probes.port", p.field, c.Name, port, port)
 			out = append(out, f)
 			continue
 		}
 		field, node, what := p.field, probeNode(cfg, p.settings), describeProbe(cfg, p.settings)
-		f.message = fmt.Sprintf("%s is missing; add one, or run in enforce mode to inject %s", p.field, what)
+		f.message = fmt.Sprintf("%s is missing; add one, such as %s", p.field, what)
 		f.fix = &fix{severity: infoSeverity, proposed: what,
 			message: fmt.Sprintf("%s injected: %s", p.field, what),
 			apply:   func() error { return injectProbe(w.node, c.Name, field, node) }}
@@ -96,10 +98,10 @@ func checkExistingProbe(f finding, c container, p *probe) []finding {
 			g.message = fmt.Sprintf("probes host %s: Pod Security baseline forbids probing another host; remove the host field", a.Host)
 			out = append(out, g)
 		}
-		if a.Port != nil && !c.hasPort(*a.Port) {
+		if a.Port != nil && !c.reaches(*a.Port) {
 			g := f
 			g.severity, g.current = errorSeverity, a.Port.String()
-			g.message = fmt.Sprintf("probes port %s, which container %s does not declare; use one of its ports %s", a.Port, c.Name, portNames(c))
+			g.message = fmt.Sprintf("probes port %s, which container %s does not declare; %s", a.Port, c.Name, portChoice(portNames(c), "probe"))
 			out = append(out, g)
 		}
 	}
@@ -181,6 +183,15 @@ func containerNames(cs []container) []string {
 		names[i] = c.Name
 	}
 	return names
+}
+
+// portChoice says which ports to use instead of an undeclared name, to
+// verb one of them.
+func portChoice(names []string, verb string) string {
+	if len(names) == 0 {
+		return "it declares no ports: declare one by that name, or " + verb + " a port number"
+	}
+	return verb + " one of " + strings.Join(names, ", ") + ", or a port number"
 }
 
 func portNames(c container) []string {

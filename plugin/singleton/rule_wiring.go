@@ -10,7 +10,8 @@ import (
 // Reads the selector and ports of each Service that selects a singleton's pod
 // (same namespace), and the service backends of each Ingress
 // (networking.k8s.io/v1). A Service port whose targetPort (or, unset, its
-// port) is not declared by any container of the pod: an error. An Ingress
+// port) is a name no container of the pod declares: an error. A number is
+// reached whether or not a container declares it. An Ingress
 // backend whose Service selects a singleton but has no such port: an error.
 // An Ingress backend naming a Service that is not in the input: a warning.
 //
@@ -35,11 +36,11 @@ func checkWiring(ix *index) []finding {
 				}
 				name := p.Name
 				if name == "" {
-					name = fmt.Sprint(i)
+					name = fmt.Sprint(p.Port)
 				}
 				out = append(out, finding{rule: "wiring", target: s.ref, node: s.node, field: fmt.Sprintf("spec.ports[%d].targetPort", i),
 					severity: errorSeverity, current: target.String(),
-					message: fmt.Sprintf("port %s targets %s, which no container of %s declares; set targetPort to one of %s", name, target, w.ref, podPortNames(w))})
+					message: fmt.Sprintf("port %s targets %s, which no container of %s declares; %s", name, target, w.ref, portChoice(podPortNames(w), "target"))})
 			}
 		}
 	}
@@ -104,7 +105,7 @@ func (ix *index) checkBackend(ing *ingress, field string, b ingressBackend) []fi
 
 func podHasPort(w *workload, p intOrString) bool {
 	for _, c := range w.template.Spec.Containers {
-		if c.hasPort(p) {
+		if c.reaches(p) {
 			return true
 		}
 	}
