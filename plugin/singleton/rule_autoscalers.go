@@ -25,6 +25,15 @@ func autoscalersRule() rule {
 func checkAutoscalers(ix *index) []finding {
 	var out []finding
 	for _, a := range ix.autoscalers {
+		if a.target.Name == "" {
+			field := "spec.scaleTargetRef"
+			if a.ref.Kind == "VerticalPodAutoscaler" {
+				field = "spec.targetRef"
+			}
+			out = append(out, finding{rule: "autoscalers", target: a.ref, node: a.node, field: field, severity: warningSeverity,
+				message: fmt.Sprintf("names no workload to scale, so it cannot be checked against the singletons; set %s.name (and kind)", field)})
+			continue
+		}
 		w := ix.singleton(a.ref.Namespace, a.target)
 		if w == nil {
 			continue

@@ -42,7 +42,8 @@ func checkProbes(ix *index) []finding {
 func checkWorkloadProbes(cfg Probes, w *workload) []finding {
 	containers := w.template.Spec.Containers
 	if len(containers) == 0 {
-		return nil // no pod to probe; Kubernetes rejects it
+		return []finding{{rule: "probes", target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
+			message: "the pod template has no containers, so there is nothing to run or probe; add the app's container"}}
 	}
 	c := containers[0]
 	if cfg.Container != "" {
