@@ -14,8 +14,10 @@ import (
 // startup probes, and they probe ports it has.
 //
 // Reads the readinessProbe, livenessProbe and startupProbe of the app
-// container (spec.probes.container, default the first container) and its
-// ports. A missing probe: enforce injects one from spec.probes (TCP connect,
+// container and its ports. The app container is spec.probes.container; else
+// the container that a Service selecting the pod targets (by targetPort);
+// else the one declaring spec.probes.port; else the first (charts often put
+// a sidecar first). Every finding says which container and why. A missing probe: enforce injects one from spec.probes (TCP connect,
 // or HTTP GET with a path, spec.probes.path or the probe's own, on
 // spec.probes.port, default http) and
 // reports it (info); audit fails. An existing probe is never changed. A probe,
@@ -32,28 +34,63 @@ func probesRule() rule {
 }
 
 func checkProbes(ix *index) []finding {
+	services := map[*workload][]*service{}
+	for _, s := range ix.services {
+		for _, w := range ix.singletonsSelectedBy(s.ref.Namespace, s.spec.Spec.Selector) {
+			services[w] = append(services[w], s)
+		}
+	}
 	var out []finding
 	for _, w := range ix.singletons {
-		out = append(out, checkWorkloadProbes(ix.spec.Probes, w)...)
+		out = append(out, checkWorkloadProbes(ix.spec.Probes, w, services[w])...)
 	}
 	return out
 }
 
-func checkWorkloadProbes(cfg Probes, w *workload) []finding {
+// appContainer picks the container whose probes the rule is about, and
+// says why; ok is false when spec.probes.container names none.
+func appContainer(cfg Probes, containers []container, services []*service) (c container, why string, ok bool) {
+	if cfg.Container != "" {
+		i := slices.IndexFunc(containers, func(c container) bool { return c.Name == cfg.Container })
+		if i < 0 {
+			return container{}, "", false
+		}
+		return containers[i], "spec.probes.container", true
+	}
+	for _, s := range services {
+		for _, p := range s.spec.Spec.Ports {
+			target := intOrString{isInt: true, i: p.Port}
+			if p.TargetPort != nil && p.TargetPort.set() {
+				target = *p.TargetPort
+			}
+			for _, c := range containers {
+				if c.hasPort(target) {
+					return c, fmt.Sprintf("Service %s targets its port %s", s.ref.Name, target), true
+				}
+			}
+		}
+	}
+	port := intOrStringOf(*cfg.Port)
+	for _, c := range containers {
+		if c.hasPort(port) {
+			return c, "it declares port " + port.String(), true
+		}
+	}
+	return containers[0], "the first container", true
+}
+
+func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding {
 	containers := w.template.Spec.Containers
 	if len(containers) == 0 {
 		return []finding{{rule: "probes", target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
 			message: "the pod template has no containers, so there is nothing to run or probe; add the app's container"}}
 	}
-	c := containers[0]
-	if cfg.Container != "" {
-		i := slices.IndexFunc(containers, func(c container) bool { return c.Name == cfg.Container })
-		if i < 0 {
-			return []finding{{rule: "probes", target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
-				message: fmt.Sprintf("has no container %q to probe; set spec.probes.container to one of %s", cfg.Container, containerNames(containers))}}
-		}
-		c = containers[i]
+	c, why, ok := appContainer(cfg, containers, services)
+	if !ok {
+		return []finding{{rule: "probes", target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
+			message: fmt.Sprintf("has no container %q to probe; set spec.probes.container to one of %s", cfg.Container, containerNames(containers))}}
 	}
+	assumed := fmt.Sprintf("container %s (%s)", c.Name, why)
 	base := fmt.Sprintf("spec.template.spec.containers[name=%s]", c.Name)
 	port := intOrStringOf(*cfg.Port)
 	var out []finding
@@ -73,14 +110,14 @@ func checkWorkloadProbes(cfg Probes, w *workload) []finding {
 		}
 		if !c.reaches(port) {
 			f.severity = errorSeverity
-			f.message = fmt.Sprintf("%s is missing and cannot be injected: container %s has no port named %s; declare a container port %s or set spec.probes.port", p.field, c.Name, port, port)
+			f.message = fmt.Sprintf("%s is missing and cannot be injected: %s has no port named %s; declare a container port %s, or set spec.probes.port (or spec.probes.container)", p.field, assumed, port, port)
 			out = append(out, f)
 			continue
 		}
 		field, node, what := p.field, probeNode(cfg, p.settings), describeProbe(cfg, p.settings)
-		f.message = fmt.Sprintf("%s is missing; add one, such as %s", p.field, what)
+		f.message = fmt.Sprintf("%s is missing in %s; add one, such as %s", p.field, assumed, what)
 		f.fix = &fix{severity: infoSeverity, proposed: what,
-			message: fmt.Sprintf("%s injected: %s", p.field, what),
+			message: fmt.Sprintf("%s injected into %s: %s", p.field, assumed, what),
 			apply:   func() error { return injectProbe(w.node, c.Name, field, node) }}
 		out = append(out, f)
 	}
