@@ -62,28 +62,40 @@ type Guard struct {
 
 // Singletons says which workloads are singletons, beyond those labelled so.
 type Singletons struct {
-	Select        []framework.Selector `json:"select,omitempty"`
-	ClaimMounters *bool                `json:"claimMounters,omitempty"`
+	Select        []Select `json:"select,omitempty"`
+	ClaimMounters *bool    `json:"claimMounters,omitempty"`
+}
+
+// Select is one entry of spec.singletons.select: the workloads matching
+// every field of its selector are singletons, probed as its Probes say,
+// field by field over spec.probes (a web app on 8080 and its database on
+// 3306 in one input each get their own).
+type Select struct {
+	framework.Selector
+	Probes *Probes `json:"probes,omitempty"`
 }
 
 // Probes says how missing probes are made.
 type Probes struct {
 	Container string              `json:"container,omitempty"`
 	Port      *intstr.IntOrString `json:"port,omitempty"`
-	Path      string              `json:"path,omitempty"`
-	Startup   Probe               `json:"startup,omitempty"`
-	Readiness Probe               `json:"readiness,omitempty"`
-	Liveness  Probe               `json:"liveness,omitempty"`
+	// Path: HTTP GET this path; unset or "" is a TCP connect ("" in a select
+	// entry turns spec.probes' path off for its workloads).
+	Path      *string `json:"path,omitempty"`
+	Startup   Probe   `json:"startup,omitempty"`
+	Readiness Probe   `json:"readiness,omitempty"`
+	Liveness  Probe   `json:"liveness,omitempty"`
 }
 
 // Probe is how one kind of injected probe differs from the others.
 type Probe struct {
-	// Path: HTTP GET this path for this probe only (default Probes.Path).
-	Path                string `json:"path,omitempty"`
-	InitialDelaySeconds *int64 `json:"initialDelaySeconds,omitempty"`
-	PeriodSeconds       *int64 `json:"periodSeconds,omitempty"`
-	TimeoutSeconds      *int64 `json:"timeoutSeconds,omitempty"`
-	FailureThreshold    *int64 `json:"failureThreshold,omitempty"`
+	// Path: HTTP GET this path for this probe only (default Probes.Path;
+	// "" is a TCP connect).
+	Path                *string `json:"path,omitempty"`
+	InitialDelaySeconds *int64  `json:"initialDelaySeconds,omitempty"`
+	PeriodSeconds       *int64  `json:"periodSeconds,omitempty"`
+	TimeoutSeconds      *int64  `json:"timeoutSeconds,omitempty"`
+	FailureThreshold    *int64  `json:"failureThreshold,omitempty"`
 }
 
 // Schema implements framework.ValidationSchemaProvider from fnspec/singleton.yaml.
@@ -123,6 +135,39 @@ func (s *Spec) defaults() {
 	s.Probes.Liveness.defaults(Probe{PeriodSeconds: ptr.To[int64](20), TimeoutSeconds: ptr.To[int64](5), FailureThreshold: ptr.To[int64](3)})
 }
 
+// over returns base with every field p sets replaced: a workload's own probe
+// settings over spec.probes.
+func (p Probes) over(base Probes) Probes {
+	out := base
+	if p.Container != "" {
+		out.Container = p.Container
+	}
+	if p.Port != nil {
+		out.Port = p.Port
+	}
+	if p.Path != nil {
+		out.Path = p.Path
+	}
+	out.Startup, out.Readiness, out.Liveness = p.Startup.over(base.Startup), p.Readiness.over(base.Readiness), p.Liveness.over(base.Liveness)
+	return out
+}
+
+func (t Probe) over(base Probe) Probe {
+	out := base
+	if t.Path != nil {
+		out.Path = t.Path
+	}
+	for _, f := range []struct{ v, o **int64 }{
+		{&t.InitialDelaySeconds, &out.InitialDelaySeconds}, {&t.PeriodSeconds, &out.PeriodSeconds},
+		{&t.TimeoutSeconds, &out.TimeoutSeconds}, {&t.FailureThreshold, &out.FailureThreshold},
+	} {
+		if *f.v != nil {
+			*f.o = *f.v
+		}
+	}
+	return out
+}
+
 func (t *Probe) defaults(d Probe) {
 	for _, f := range []struct{ v, d **int64 }{
 		{&t.InitialDelaySeconds, &d.InitialDelaySeconds}, {&t.PeriodSeconds, &d.PeriodSeconds},
@@ -136,19 +181,34 @@ func (t *Probe) defaults(d Probe) {
 
 // validate checks what the schema cannot say (the schema checks the mode).
 func (s *Spec) validate() error {
-	if p := s.Probes.Port; p.Type == intstr.Int && (p.IntVal < 1 || p.IntVal > 65535) {
-		return fmt.Errorf("spec.probes.port is %d: use a port name or a number from 1 to 65535", p.IntVal)
+	if err := s.Probes.validate("spec.probes"); err != nil {
+		return err
 	}
-	if p := s.Probes.Port; p.Type == intstr.String && p.StrVal == "" {
-		return fmt.Errorf("spec.probes.port is empty: use a port name or number")
-	}
-	if s.Probes.Path != "" && !strings.HasPrefix(s.Probes.Path, "/") {
-		return fmt.Errorf("spec.probes.path is %q: an HTTP path starts with /", s.Probes.Path)
+	for i, sel := range s.Singletons.Select {
+		if sel.Probes != nil {
+			if err := sel.Probes.validate(fmt.Sprintf("spec.singletons.select[%d].probes", i)); err != nil {
+				return err
+			}
+		}
 	}
 	for i, c := range s.ExternalClaims {
 		if c == "" || strings.Count(c, "/") > 1 {
 			return fmt.Errorf("spec.externalClaims[%d] is %q: use name or namespace/name", i, c)
 		}
+	}
+	return nil
+}
+
+// validate checks the probe settings at path that the schema cannot.
+func (p Probes) validate(path string) error {
+	if port := p.Port; port != nil && port.Type == intstr.Int && (port.IntVal < 1 || port.IntVal > 65535) {
+		return fmt.Errorf("%s.port is %d: use a port name or a number from 1 to 65535", path, port.IntVal)
+	}
+	if port := p.Port; port != nil && port.Type == intstr.String && port.StrVal == "" {
+		return fmt.Errorf("%s.port is empty: use a port name or number", path)
+	}
+	if p.Path != nil && *p.Path != "" && !strings.HasPrefix(*p.Path, "/") {
+		return fmt.Errorf("%s.path is %q: an HTTP path starts with /", path, *p.Path)
 	}
 	return nil
 }
@@ -178,7 +238,7 @@ func setFromConfigMap(s *Spec, key, value string) (bool, error) {
 	case "port":
 		s.Probes.Port = ptr.To(intstr.Parse(value))
 	case "path":
-		s.Probes.Path = value
+		s.Probes.Path = &value
 	case "guardParams":
 		b, err := strconv.ParseBool(value)
 		if err != nil {

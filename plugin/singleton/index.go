@@ -18,6 +18,9 @@ type workload struct {
 	template podTemplate
 	// why says what made it a singleton; empty when it is not one.
 	why string
+	// probes is how it is probed: spec.probes, under the settings of the
+	// select entry that chose it, if any.
+	probes Probes
 }
 
 type claim struct {
@@ -247,10 +250,16 @@ func (ix *index) findSingletons() {
 		for _, w := range ix.workloads {
 			if w.why == "" && set[w.node] {
 				w.why = fmt.Sprintf("selected by spec.singletons.select[%d]", i)
+				if sel.Probes != nil {
+					w.probes = sel.Probes.over(ix.spec.Probes)
+				}
 			}
 		}
 	}
 	for _, w := range ix.workloads {
+		if w.probes.Port == nil {
+			w.probes = ix.spec.Probes
+		}
 		// Charts often let users label only the pod template: it counts too.
 		label, templateLabel := w.node.GetLabels()[SingletonLabel], w.template.Metadata.Labels[SingletonLabel]
 		switch {

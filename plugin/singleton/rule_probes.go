@@ -42,7 +42,7 @@ func checkProbes(ix *index) []finding {
 	}
 	var out []finding
 	for _, w := range ix.singletons {
-		out = append(out, checkWorkloadProbes(ix.spec.Probes, w, services[w])...)
+		out = append(out, checkWorkloadProbes(w.probes, w, services[w])...)
 	}
 	return out
 }
@@ -148,10 +148,13 @@ func checkExistingProbe(f finding, c container, p *probe) []finding {
 
 // probePath is the HTTP path of an injected probe, or "" for a TCP connect.
 func probePath(cfg Probes, t Probe) string {
-	if t.Path != "" {
-		return t.Path
+	if t.Path != nil {
+		return *t.Path
 	}
-	return cfg.Path
+	if cfg.Path != nil {
+		return *cfg.Path
+	}
+	return ""
 }
 
 func describeProbe(cfg Probes, t Probe) string {
