@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -118,11 +120,15 @@ func (a *Applier) Delete(ctx context.Context, objs []*unstructured.Unstructured)
 
 func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	// A CRD established a moment ago can take a few seconds to reach
+	// discovery: ask again, afresh, for up to 10 s before giving up.
+	for deadline := time.Now().Add(10 * time.Second); err != nil && meta.IsNoMatchError(err) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		a.mapper.Reset()
+		m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
 	if err != nil {
-		a.mapper.Reset() // a CRD applied a moment ago is not in the cached discovery yet
-		if m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
-			return nil, fmt.Errorf("%s is not served by the cluster: %w", gvk, err)
-		}
+		return nil, fmt.Errorf("%s is not served by the cluster: %w", gvk, err)
 	}
 	if m.Scope.Name() == "namespace" {
 		return a.dyn.Resource(m.Resource).Namespace(namespace), nil
