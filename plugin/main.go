@@ -26,6 +26,7 @@ func main() {
 		err = singleton.Standalone(p, args, in, os.Stdout)
 	} else {
 		cmd := command.Build(p, command.StandaloneDisabled, true)
+		cmd.Use, cmd.Long = "singleton", singleton.Usage()
 		cmd.SetIn(in)
 		err = cmd.Execute()
 	}

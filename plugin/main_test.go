@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/plugin/singleton"
 )
 
 var fns testenv.Functions
@@ -201,4 +202,14 @@ func TestStandaloneReadsEachFileOnItsOwn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// singleton --help says how it runs and lists every rule with its summary.
+func TestHelpListsEveryRule(t *testing.T) {
+	out, err := exec.Command(fns.Singleton(t), "--help").Output()
+	require.NoError(t, err)
+	for _, id := range singleton.RuleIDs() {
+		assert.Regexp(t, regexp.MustCompile(`(?m)^  `+id+` +\S`), string(out), "rule %s", id)
+	}
+	assert.Contains(t, string(out), "singleton config.yaml [file|-]...")
 }

@@ -1,10 +1,8 @@
 package singleton
 
 import (
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -93,62 +91,12 @@ func buildIndex(items []*yaml.RNode, spec *Spec) *index {
 		}
 		if err := ix.add(n); err != nil {
 			r := refOf(n)
-			ix.unreadable = append(ix.unreadable, finding{rule: "input", target: r, node: n, severity: errorSeverity,
+			ix.unreadable = append(ix.unreadable, finding{target: r, node: n, severity: errorSeverity,
 				message: fmt.Sprintf("cannot read %s: %v; fix the manifest", r, firstTypeError(err))})
 		}
 	}
 	ix.findSingletons()
 	return ix
-}
-
-// firstTypeError shortens a YAML type error that lists one problem per
-// element (an alias expanded many times lists the same one thousands of times).
-func firstTypeError(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) || len(te.Errors) < 2 {
-		return err
-	}
-	prefix, _, _ := strings.Cut(err.Error(), te.Errors[0])
-	return fmt.Errorf("%s%s (and %d more like it)", prefix, te.Errors[0], len(te.Errors)-1)
-}
-
-// checkItem wants an object with apiVersion, kind and a name (metadata.name,
-// or generateName), once: without them no rule can name it, and Kubernetes
-// would refuse it anyway.
-func checkItem(i int, n *yaml.RNode, seen map[ref]int) (finding, bool) {
-	r := refOf(n)
-	f := finding{rule: "input", target: r, node: n, severity: errorSeverity}
-	name := r.Name
-	if name == "" {
-		if g, err := n.Pipe(yaml.Lookup("metadata", "generateName")); err == nil && g != nil {
-			name = g.YNode().Value
-		}
-	}
-	var missing []string
-	for _, field := range []struct{ name, value string }{{"apiVersion", r.APIVersion}, {"kind", r.Kind}, {"metadata.name", name}} {
-		if field.value == "" {
-			missing = append(missing, field.name)
-		}
-	}
-	switch {
-	case r.Kind == "ResourceList":
-		f.field = "kind"
-		f.message = fmt.Sprintf("items[%d] is a %s: stdin must hold exactly one ResourceList, with an items list", i, r.Kind)
-	case len(missing) > 0:
-		f.field = missing[0]
-		f.message = fmt.Sprintf("items[%d] has no %s; every item needs apiVersion, kind and metadata.name", i, strings.Join(missing, " or "))
-	default:
-		if r.Name == "" { // generateName: the server names each one anew
-			return f, true
-		}
-		if first, dup := seen[r]; dup {
-			f.message = fmt.Sprintf("items[%d] repeats items[%d] (%s); remove one of them", i, first, r)
-			return f, false
-		}
-		seen[r] = i
-		return f, true
-	}
-	return f, false
 }
 
 func (ix *index) add(n *yaml.RNode) error {
@@ -230,92 +178,6 @@ func (ix *index) addPDB(n *yaml.RNode, r ref) error {
 	}
 	ix.pdbs = append(ix.pdbs, p)
 	return nil
-}
-
-// findSingletons marks the workloads that are singletons, and says why.
-func (ix *index) findSingletons() {
-	nodes := make([]*yaml.RNode, len(ix.workloads))
-	for j, w := range ix.workloads {
-		nodes[j] = w.node
-	}
-	for i, sel := range ix.spec.Singletons.Select {
-		matched, err := sel.Filter(nodes)
-		if err != nil {
-			continue // plain selectors do not fail; templated ones are not offered
-		}
-		set := make(map[*yaml.RNode]bool, len(matched))
-		for _, n := range matched {
-			set[n] = true
-		}
-		for _, w := range ix.workloads {
-			if w.why == "" && set[w.node] {
-				w.why = fmt.Sprintf("selected by spec.singletons.select[%d]", i)
-				if sel.Probes != nil {
-					w.probes = sel.Probes.over(ix.spec.Probes)
-				}
-			}
-		}
-	}
-	for _, w := range ix.workloads {
-		if w.probes.Port == nil {
-			w.probes = ix.spec.Probes
-		}
-		// Charts often let users label only the pod template: it counts too.
-		label, templateLabel := w.node.GetLabels()[SingletonLabel], w.template.Metadata.Labels[SingletonLabel]
-		switch {
-		case label == "true":
-			w.why = "labelled " + SingletonLabel + `: "true"`
-		case templateLabel == "true":
-			w.why = "pod template labelled " + SingletonLabel + `: "true"`
-		case w.why == "" && label != "false" && templateLabel != "false" && *ix.spec.Singletons.ClaimMounters:
-			if c := ix.singleNodeClaim(w); c != nil {
-				w.why = "mounts " + c.accessModes[0] + " claim " + c.ref.Name
-			} else if name := ix.externalClaimMounted(w); name != "" {
-				w.why = "mounts claim " + name + " (spec.externalClaims: single-node)"
-			}
-		}
-		if w.why != "" {
-			ix.addSingleton(w)
-		}
-	}
-}
-
-func (ix *index) addSingleton(w *workload) {
-	ix.singletons = append(ix.singletons, w)
-	ns := w.ref.Namespace
-	ix.byNamespace[ns] = append(ix.byNamespace[ns], w)
-	ix.byName[key{ns, w.ref.Name}] = append(ix.byName[key{ns, w.ref.Name}], w)
-	if ix.byLabel[ns] == nil {
-		ix.byLabel[ns] = map[string][]*workload{}
-	}
-	for k, v := range w.template.Metadata.Labels {
-		ix.byLabel[ns][k+"="+v] = append(ix.byLabel[ns][k+"="+v], w)
-	}
-}
-
-// singleNodeClaim returns the first claim in the input that w's pod mounts and
-// that only one node can mount, or nil.
-func (ix *index) singleNodeClaim(w *workload) *claim {
-	for _, v := range w.template.Spec.Volumes {
-		if v.PersistentVolumeClaim == nil {
-			continue
-		}
-		if c := ix.claims[key{w.ref.Namespace, v.PersistentVolumeClaim.ClaimName}]; c != nil && c.singleNode() {
-			return c
-		}
-	}
-	return nil
-}
-
-// externalClaimMounted names the first claim of spec.externalClaims that
-// w's pod mounts, or "".
-func (ix *index) externalClaimMounted(w *workload) string {
-	for _, v := range w.template.Spec.Volumes {
-		if v.PersistentVolumeClaim != nil && ix.isExternalClaim(w.ref.Namespace, v.PersistentVolumeClaim.ClaimName) {
-			return v.PersistentVolumeClaim.ClaimName
-		}
-	}
-	return ""
 }
 
 // candidates returns the singletons in namespace that carry one pair of

@@ -190,3 +190,15 @@ func decodeField(n *yaml.RNode, v any, path ...string) error {
 	}
 	return f.YNode().Decode(v)
 }
+
+func intNode(v int64) *yaml.RNode {
+	return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: strconv.FormatInt(v, 10)})
+}
+
+func containerNames(cs []container) []string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
+}

@@ -44,9 +44,12 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 		}
 	}
 	ix := buildIndex(rl.Items, &spec)
-	findings := ix.unreadable
+	var findings []finding
 	for _, r := range rules() {
-		findings = append(findings, r.check(ix)...)
+		for _, f := range r.check(ix) {
+			f.rule = r.id // each finding carries its rule's ID
+			findings = append(findings, f)
+		}
 	}
 	applying := spec.Mode == Enforce && !hasUnfixableError(findings)
 	removed := map[*yaml.RNode]bool{}

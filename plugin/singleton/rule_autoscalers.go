@@ -30,7 +30,7 @@ func checkAutoscalers(ix *index) []finding {
 			if a.ref.Kind == "VerticalPodAutoscaler" {
 				field = "spec.targetRef"
 			}
-			out = append(out, finding{rule: "autoscalers", target: a.ref, node: a.node, field: field, severity: warningSeverity,
+			out = append(out, finding{target: a.ref, node: a.node, field: field, severity: warningSeverity,
 				message: fmt.Sprintf("names no workload to scale, so it cannot be checked against the singletons; set %s.name (and kind)", field)})
 			continue
 		}
@@ -46,12 +46,12 @@ func checkAutoscalers(ix *index) []finding {
 			if mode == "Off" || mode == "Initial" {
 				continue
 			}
-			out = append(out, finding{rule: "autoscalers", target: a.ref, node: a.node, field: "spec.updatePolicy.updateMode",
+			out = append(out, finding{target: a.ref, node: a.node, field: "spec.updatePolicy.updateMode",
 				severity: warningSeverity, current: mode,
 				message: fmt.Sprintf("updateMode %s evicts %s, the only pod, to resize it; set spec.updatePolicy.updateMode to Initial or Off", mode, w.ref)})
 			continue
 		}
-		out = append(out, finding{rule: "autoscalers", target: a.ref, node: a.node, field: "spec.scaleTargetRef",
+		out = append(out, finding{target: a.ref, node: a.node, field: "spec.scaleTargetRef",
 			current: a.target.Name,
 			message: fmt.Sprintf("scales %s, a singleton (%s); delete this %s", w.ref, w.why, a.ref.Kind),
 			fix: &fix{severity: warningSeverity, remove: true,

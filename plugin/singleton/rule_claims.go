@@ -26,7 +26,7 @@ func checkClaims(ix *index) []finding {
 			if v.PersistentVolumeClaim == nil {
 				continue
 			}
-			f := finding{rule: "claims", target: w.ref, node: w.node,
+			f := finding{target: w.ref, node: w.node,
 				field: fmt.Sprintf("spec.template.spec.volumes[name=%s].persistentVolumeClaim.claimName", v.Name)}
 			name := v.PersistentVolumeClaim.ClaimName
 			c := ix.claims[key{w.ref.Namespace, name}]
@@ -47,8 +47,4 @@ func checkClaims(ix *index) []finding {
 		}
 	}
 	return out
-}
-
-func (ix *index) isExternalClaim(namespace, name string) bool {
-	return slices.Contains(ix.spec.ExternalClaims, name) || slices.Contains(ix.spec.ExternalClaims, namespace+"/"+name)
 }

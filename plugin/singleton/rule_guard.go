@@ -48,7 +48,7 @@ func checkGuard(ix *index) []finding {
 		data := want[ns]
 		r := ref{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: GuardParamsName}
 		have := ix.guardConfigMaps[key{ns, GuardParamsName}]
-		f := finding{rule: "guard", target: r, node: have}
+		f := finding{target: r, node: have}
 		switch {
 		case have == nil:
 			f.message = fmt.Sprintf("%s is missing: the guard does not know this namespace's singletons; enforce writes it", r)
@@ -74,7 +74,7 @@ func checkGuard(ix *index) []finding {
 		if n.GetLabels()[GuardParamsLabel] != GuardParamsValue {
 			continue // a ConfigMap of the user's that only shares the name
 		}
-		out = append(out, finding{rule: "guard", target: refOf(n), node: n,
+		out = append(out, finding{target: refOf(n), node: n,
 			message: fmt.Sprintf("%s names no singleton of this input; remove it (or its %s label)", refOf(n), GuardParamsLabel),
 			fix:     &fix{severity: warningSeverity, message: "removed: it names no singleton of this input", remove: true}})
 	}

@@ -3,10 +3,7 @@ package singleton
 import (
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -82,12 +79,12 @@ func appContainer(cfg Probes, containers []container, services []*service) (c co
 func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding {
 	containers := w.template.Spec.Containers
 	if len(containers) == 0 {
-		return []finding{{rule: "probes", target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
+		return []finding{{target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
 			message: "the pod template has no containers, so there is nothing to run or probe; add the app's container"}}
 	}
 	c, why, ok := appContainer(cfg, containers, services)
 	if !ok {
-		return []finding{{rule: "probes", target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
+		return []finding{{target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
 			message: fmt.Sprintf("has no container %q to probe; set spec.probes.container to one of %s", cfg.Container, containerNames(containers))}}
 	}
 	assumed := fmt.Sprintf("container %s (%s)", c.Name, why)
@@ -103,7 +100,7 @@ func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding
 		{"livenessProbe", c.LivenessProbe, cfg.Liveness},
 		{"startupProbe", c.StartupProbe, cfg.Startup},
 	} {
-		f := finding{rule: "probes", target: w.ref, node: w.node, field: base + "." + p.field}
+		f := finding{target: w.ref, node: w.node, field: base + "." + p.field}
 		if p.existing != nil {
 			out = append(out, checkExistingProbe(f, c, p.existing)...)
 			continue
@@ -198,51 +195,4 @@ func injectProbe(n *yaml.RNode, containerName, field string, probe *yaml.RNode) 
 		return fmt.Errorf("container %s not found: %w", containerName, err)
 	}
 	return c.PipeE(yaml.SetField(field, probe.Copy()))
-}
-
-func portNode(p intstr.IntOrString) *yaml.RNode {
-	if p.Type == intstr.Int {
-		return intNode(int64(p.IntVal))
-	}
-	return yaml.NewStringRNode(p.StrVal)
-}
-
-func intNode(v int64) *yaml.RNode {
-	return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: strconv.FormatInt(v, 10)})
-}
-
-func intOrStringOf(p intstr.IntOrString) intOrString {
-	if p.Type == intstr.Int {
-		return intOrString{isInt: true, i: p.IntVal}
-	}
-	return intOrString{s: p.StrVal}
-}
-
-func containerNames(cs []container) []string {
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = c.Name
-	}
-	return names
-}
-
-// portChoice says which ports to use instead of an undeclared name, to
-// verb one of them.
-func portChoice(names []string, verb string) string {
-	if len(names) == 0 {
-		return "it declares no ports: declare one by that name, or " + verb + " a port number"
-	}
-	return verb + " one of " + strings.Join(names, ", ") + ", or a port number"
-}
-
-func portNames(c container) []string {
-	var names []string
-	for _, p := range c.Ports {
-		if p.Name != "" {
-			names = append(names, p.Name)
-		} else {
-			names = append(names, strconv.Itoa(int(p.ContainerPort)))
-		}
-	}
-	return names
 }

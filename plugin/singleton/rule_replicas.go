@@ -24,7 +24,7 @@ func replicasRule() rule {
 func checkReplicas(ix *index) []finding {
 	var out []finding
 	for _, w := range ix.singletons {
-		f := finding{rule: "replicas", target: w.ref, node: w.node, field: "spec.replicas"}
+		f := finding{target: w.ref, node: w.node, field: "spec.replicas"}
 		n, err := w.node.Pipe(yaml.Lookup("spec", "replicas"))
 		if err != nil {
 			continue // spec is not a map: Kubernetes rejects it, nothing for us to fix

@@ -1,5 +1,10 @@
 package singleton
 
+import (
+	"fmt"
+	"strings"
+)
+
 // rule is one promise a singleton keeps. Its check is a pure function of the
 // index: it returns findings, and the processor decides, from the mode, which
 // fixes to make and how loudly to report them.
@@ -14,6 +19,7 @@ type rule struct {
 // rule is a new rule_<id>.go with its golden cases, and one line here.
 func rules() []rule {
 	return []rule{
+		inputRule(),
 		replicasRule(),
 		autoscalersRule(),
 		rolloutRule(),
@@ -23,6 +29,24 @@ func rules() []rule {
 		wiringRule(),
 		guardRule(),
 	}
+}
+
+// Usage is the function's help text: how it is run, and each rule's ID and
+// one-line summary (fnspec/README.md has the rest).
+func Usage() string {
+	var b strings.Builder
+	b.WriteString(`singleton keeps single-instance stateful workloads single.
+
+  kustomize and kpt: a ResourceList on stdin, the result on stdout
+  standalone:        singleton config.yaml [file|-]...
+
+Rules (results name them as [id]):
+`)
+	for _, r := range rules() {
+		fmt.Fprintf(&b, "  %-12s %s\n", r.id, r.summary)
+	}
+	b.WriteString("\nConfig and rules: https://github.com/hubkit/hubkit/tree/main/fnspec\n")
+	return b.String()
 }
 
 // RuleIDs lists the stable IDs of every rule, in report order.

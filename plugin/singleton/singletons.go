@@ -1,0 +1,110 @@
+package singleton
+
+import (
+	"fmt"
+	"slices"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Which workloads are singletons (fnspec/README.md, "Which workloads are
+// singletons", says the same for users): apps/v1 Deployments and
+// StatefulSets that
+//  1. are labelled hubkit.dev/singleton: "true", on the workload or on its
+//     pod template, or
+//  2. match an entry of spec.singletons.select (whose probes, if any, are
+//     then theirs), or
+//  3. mount a ReadWriteOnce or ReadWriteOncePod claim of the input, or a claim
+//     of spec.externalClaims, unless spec.singletons.claimMounters is false.
+// A workload labelled "false" (on it or its pod template) is never detected by
+// its claims.
+
+// findSingletons marks the workloads that are singletons, and says why.
+func (ix *index) findSingletons() {
+	nodes := make([]*yaml.RNode, len(ix.workloads))
+	for j, w := range ix.workloads {
+		nodes[j] = w.node
+	}
+	for i, sel := range ix.spec.Singletons.Select {
+		matched, err := sel.Filter(nodes)
+		if err != nil {
+			continue // plain selectors do not fail; templated ones are not offered
+		}
+		set := make(map[*yaml.RNode]bool, len(matched))
+		for _, n := range matched {
+			set[n] = true
+		}
+		for _, w := range ix.workloads {
+			if w.why == "" && set[w.node] {
+				w.why = fmt.Sprintf("selected by spec.singletons.select[%d]", i)
+				if sel.Probes != nil {
+					w.probes = sel.Probes.over(ix.spec.Probes)
+				}
+			}
+		}
+	}
+	for _, w := range ix.workloads {
+		if w.probes.Port == nil {
+			w.probes = ix.spec.Probes
+		}
+		// Charts often let users label only the pod template: it counts too.
+		label, templateLabel := w.node.GetLabels()[SingletonLabel], w.template.Metadata.Labels[SingletonLabel]
+		switch {
+		case label == "true":
+			w.why = "labelled " + SingletonLabel + `: "true"`
+		case templateLabel == "true":
+			w.why = "pod template labelled " + SingletonLabel + `: "true"`
+		case w.why == "" && label != "false" && templateLabel != "false" && *ix.spec.Singletons.ClaimMounters:
+			if c := ix.singleNodeClaim(w); c != nil {
+				w.why = "mounts " + c.accessModes[0] + " claim " + c.ref.Name
+			} else if name := ix.externalClaimMounted(w); name != "" {
+				w.why = "mounts claim " + name + " (spec.externalClaims: single-node)"
+			}
+		}
+		if w.why != "" {
+			ix.addSingleton(w)
+		}
+	}
+}
+
+func (ix *index) addSingleton(w *workload) {
+	ix.singletons = append(ix.singletons, w)
+	ns := w.ref.Namespace
+	ix.byNamespace[ns] = append(ix.byNamespace[ns], w)
+	ix.byName[key{ns, w.ref.Name}] = append(ix.byName[key{ns, w.ref.Name}], w)
+	if ix.byLabel[ns] == nil {
+		ix.byLabel[ns] = map[string][]*workload{}
+	}
+	for k, v := range w.template.Metadata.Labels {
+		ix.byLabel[ns][k+"="+v] = append(ix.byLabel[ns][k+"="+v], w)
+	}
+}
+
+// singleNodeClaim returns the first claim in the input that w's pod mounts and
+// that only one node can mount, or nil.
+func (ix *index) singleNodeClaim(w *workload) *claim {
+	for _, v := range w.template.Spec.Volumes {
+		if v.PersistentVolumeClaim == nil {
+			continue
+		}
+		if c := ix.claims[key{w.ref.Namespace, v.PersistentVolumeClaim.ClaimName}]; c != nil && c.singleNode() {
+			return c
+		}
+	}
+	return nil
+}
+
+// externalClaimMounted names the first claim of spec.externalClaims that
+// w's pod mounts, or "".
+func (ix *index) externalClaimMounted(w *workload) string {
+	for _, v := range w.template.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil && ix.isExternalClaim(w.ref.Namespace, v.PersistentVolumeClaim.ClaimName) {
+			return v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	return ""
+}
+
+func (ix *index) isExternalClaim(namespace, name string) bool {
+	return slices.Contains(ix.spec.ExternalClaims, name) || slices.Contains(ix.spec.ExternalClaims, namespace+"/"+name)
+}
