@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	openapierrors "k8s.io/kube-openapi/pkg/validation/errors"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
@@ -115,7 +118,7 @@ func (c *Config) Default() error {
 
 // Validate implements framework.Validator: what the schema cannot say.
 func (c *Config) Validate() error {
-	return c.Spec.validate()
+	return asError(c.Spec.validate(field.NewPath("spec")))
 }
 
 func (s *Spec) defaults() {
@@ -179,38 +182,60 @@ func (t *Probe) defaults(d Probe) {
 	}
 }
 
-// validate checks what the schema cannot say (the schema checks the mode).
-func (s *Spec) validate() error {
-	if err := s.Probes.validate("spec.probes"); err != nil {
-		return err
-	}
+// validate checks what the schema cannot say, each problem at its field.
+func (s *Spec) validate(root *field.Path) field.ErrorList {
+	errs := s.Probes.validate(root.Child("probes"))
 	for i, sel := range s.Singletons.Select {
 		if sel.Probes != nil {
-			if err := sel.Probes.validate(fmt.Sprintf("spec.singletons.select[%d].probes", i)); err != nil {
-				return err
-			}
+			errs = append(errs, sel.Probes.validate(root.Child("singletons", "select").Index(i).Child("probes"))...)
 		}
 	}
-	for i, c := range s.ExternalClaims {
-		if c == "" || strings.Count(c, "/") > 1 {
-			return fmt.Errorf("spec.externalClaims[%d] is %q: use name or namespace/name", i, c)
-		}
-	}
-	return nil
+	return append(errs, validateClaims(s.ExternalClaims, root.Child("externalClaims"))...)
 }
 
 // validate checks the probe settings at path that the schema cannot.
-func (p Probes) validate(path string) error {
-	if port := p.Port; port != nil && port.Type == intstr.Int && (port.IntVal < 1 || port.IntVal > 65535) {
-		return fmt.Errorf("%s.port is %d: use a port name or a number from 1 to 65535", path, port.IntVal)
-	}
-	if port := p.Port; port != nil && port.Type == intstr.String && port.StrVal == "" {
-		return fmt.Errorf("%s.port is empty: use a port name or number", path)
+func (p Probes) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if port := p.Port; port != nil {
+		var msgs []string
+		var value any = port.StrVal
+		if port.Type == intstr.Int {
+			msgs, value = validation.IsValidPortNum(int(port.IntVal)), port.IntVal
+		} else {
+			msgs = validation.IsValidPortName(port.StrVal)
+		}
+		for _, m := range msgs {
+			errs = append(errs, field.Invalid(path.Child("port"), value, m+"; use a port name or a number from 1 to 65535"))
+		}
 	}
 	if p.Path != nil && *p.Path != "" && !strings.HasPrefix(*p.Path, "/") {
-		return fmt.Errorf("%s.path is %q: an HTTP path starts with /", path, *p.Path)
+		errs = append(errs, field.Invalid(path.Child("path"), *p.Path, "an HTTP path starts with /"))
 	}
-	return nil
+	return errs
+}
+
+// validateClaims wants each external claim as name or namespace/name.
+func validateClaims(claims []string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, c := range claims {
+		if c == "" || strings.Count(c, "/") > 1 {
+			errs = append(errs, field.Invalid(path.Index(i), c, "use name or namespace/name"))
+		}
+	}
+	return errs
+}
+
+// asError turns errs into the schema library's composite error, which the
+// framework merges with the schema's own findings, one error each.
+func asError(errs field.ErrorList) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	c := openapierrors.CompositeValidationError()
+	for _, e := range errs {
+		c.Errors = append(c.Errors, e)
+	}
+	return c
 }
 
 // configMapKeys are the data keys of a ConfigMap functionConfig, as given by
@@ -279,13 +304,14 @@ func (c *configMapConfig) Default() error {
 
 // Validate checks the ConfigMap's values, which have no schema.
 func (c *configMapConfig) Validate() error {
+	data := field.NewPath("data")
+	var errs field.ErrorList
 	if m := c.spec.Mode; m != Enforce && m != Audit {
-		return fmt.Errorf("ConfigMap functionConfig: data.mode is %q: use enforce or audit", m)
+		errs = append(errs, field.NotSupported(data.Child("mode"), m, []Mode{Enforce, Audit}))
 	}
-	if err := c.spec.validate(); err != nil {
-		return fmt.Errorf("ConfigMap functionConfig: data.%s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "spec."), "probes."))
-	}
-	return nil
+	// The keys are flat: data.port, data.path, data.externalClaims.
+	errs = append(errs, c.spec.Probes.validate(data)...)
+	return asError(append(errs, validateClaims(c.spec.ExternalClaims, data.Child("externalClaims"))...))
 }
 
 // LoadSpec reads, defaults and validates the functionConfig through the

@@ -7,10 +7,12 @@
 package singleton
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	openapierrors "k8s.io/kube-openapi/pkg/validation/errors"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -127,15 +129,17 @@ func stderrLine(r *framework.Result) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
-// configErrorLines splits a config error (the framework joins schema and
-// validation errors with newlines) into one message per problem.
+// configErrorLines is a config error as one message per problem: the
+// framework combines the schema's and Validate's errors into the schema
+// library's composite error.
 func configErrorLines(err error) []string {
-	var out []string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && line != "validation failure list:" {
-			out = append(out, line)
+	var c *openapierrors.CompositeError
+	if errors.As(err, &c) {
+		var out []string
+		for _, e := range c.Errors {
+			out = append(out, configErrorLines(e)...)
 		}
+		return out
 	}
-	return out
+	return []string{strings.Join(strings.Fields(err.Error()), " ")}
 }
