@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -54,9 +55,9 @@ type containerPort struct {
 }
 
 // hasPort reports whether the container declares port p (by name or number).
-func (c container) hasPort(p intOrString) bool {
+func (c container) hasPort(p intstr.IntOrString) bool {
 	for _, cp := range c.Ports {
-		if (p.isInt && cp.ContainerPort == p.i) || (!p.isInt && p.s != "" && cp.Name == p.s) {
+		if (p.Type == intstr.Int && cp.ContainerPort == p.IntVal) || (p.Type == intstr.String && p.StrVal != "" && cp.Name == p.StrVal) {
 			return true
 		}
 	}
@@ -137,12 +138,10 @@ type labelSelector struct {
 	} `yaml:"matchExpressions"`
 }
 
-// intOrString is a port or a count that YAML gives as a number or a string.
-type intOrString struct {
-	isInt bool
-	i     int32
-	s     string
-}
+// intOrString decodes a port or a count, which YAML gives as a number or a
+// string, into apimachinery's intstr.IntOrString (the YAML library the
+// views are decoded with does not know that type).
+type intOrString struct{ intstr.IntOrString }
 
 func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
@@ -153,32 +152,21 @@ func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
 		if err != nil {
 			return fmt.Errorf("line %d: %q is not a 32-bit integer", n.Line, n.Value)
 		}
-		*v = intOrString{isInt: true, i: int32(i)}
+		v.IntOrString = intstr.FromInt32(int32(i))
 		return nil
 	}
-	*v = intOrString{s: n.Value}
+	v.IntOrString = intstr.FromString(n.Value)
 	return nil
 }
 
-func (v intOrString) set() bool { return v.isInt || v.s != "" }
+// isSet reports whether v holds a number or a non-empty string.
+func isSet(v intstr.IntOrString) bool { return v.Type == intstr.Int || v.StrVal != "" }
 
 // reaches reports whether Kubernetes can reach port p of the container: a
 // number always (a probe or a Service targets it whether or not it is
 // declared), a name only when the container declares it.
-func (c container) reaches(p intOrString) bool {
-	return p.isInt || c.hasPort(p)
-}
-
-// zero reports whether v is a count or percentage of nothing: 0, "0" or "0%".
-func (v intOrString) zero() bool {
-	return (v.isInt && v.i == 0) || v.s == "0" || v.s == "0%"
-}
-
-func (v intOrString) String() string {
-	if v.isInt {
-		return strconv.Itoa(int(v.i))
-	}
-	return v.s
+func (c container) reaches(p intstr.IntOrString) bool {
+	return p.Type == intstr.Int || c.hasPort(p)
 }
 
 // decodeField decodes the field at path of n into v; a missing field leaves v

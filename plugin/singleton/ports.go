@@ -17,13 +17,6 @@ func portNode(p intstr.IntOrString) *yaml.RNode {
 	return yaml.NewStringRNode(p.StrVal)
 }
 
-func intOrStringOf(p intstr.IntOrString) intOrString {
-	if p.Type == intstr.Int {
-		return intOrString{isInt: true, i: p.IntVal}
-	}
-	return intOrString{s: p.StrVal}
-}
-
 // portChoice says which ports to use instead of an undeclared name, to
 // verb one of them.
 func portChoice(names []string, verb string) string {

@@ -2,7 +2,7 @@ package singleton
 
 import (
 	"fmt"
-	"strconv"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"strings"
 )
 
@@ -32,18 +32,18 @@ func checkDisruption(ix *index) []finding {
 		_ = decodeField(p.node, &minAvailable, "spec", "minAvailable") // unreadable: the API server rejects it
 		_ = decodeField(p.node, &maxUnavailable, "spec", "maxUnavailable")
 		var field string
-		var value intOrString
+		var value intstr.IntOrString
 		switch {
-		case minAvailable.set() && atLeastOnePod(minAvailable):
-			field, value = "spec.minAvailable", minAvailable
-		case maxUnavailable.set() && !atLeastOnePod(maxUnavailable):
-			field, value = "spec.maxUnavailable", maxUnavailable
+		case isSet(minAvailable.IntOrString) && atLeastOnePod(minAvailable.IntOrString):
+			field, value = "spec.minAvailable", minAvailable.IntOrString
+		case isSet(maxUnavailable.IntOrString) && !atLeastOnePod(maxUnavailable.IntOrString):
+			field, value = "spec.maxUnavailable", maxUnavailable.IntOrString
 		default:
 			continue
 		}
 		for _, w := range ws {
 			out = append(out, finding{target: p.ref, node: p.node, field: field, severity: errorSeverity, current: value.String(),
-				message: fmt.Sprintf("%s %s keeps %s, a singleton, from ever being evicted, so draining its node hangs forever; set spec.maxUnavailable: 1 (and remove spec.minAvailable), or delete this PodDisruptionBudget", strings.TrimPrefix(field, "spec."), value, w.ref)})
+				message: fmt.Sprintf("%s %s keeps %s, a singleton, from ever being evicted, so draining its node hangs forever; set spec.maxUnavailable: 1 (and remove spec.minAvailable), or delete this PodDisruptionBudget", strings.TrimPrefix(field, "spec."), value.String(), w.ref)})
 		}
 	}
 	return out
@@ -51,10 +51,7 @@ func checkDisruption(ix *index) []finding {
 
 // atLeastOnePod reports whether v, applied to one pod, comes to one or more
 // (percentages round up, as the disruption controller rounds them).
-func atLeastOnePod(v intOrString) bool {
-	if v.isInt {
-		return v.i >= 1
-	}
-	pct, err := strconv.Atoi(strings.TrimSuffix(v.s, "%"))
-	return err == nil && pct > 0
+func atLeastOnePod(v intstr.IntOrString) bool {
+	n, err := intstr.GetScaledValueFromIntOrPercent(&v, 1, true)
+	return err == nil && n >= 1
 }

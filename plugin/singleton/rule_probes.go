@@ -2,6 +2,7 @@ package singleton
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"slices"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -56,18 +57,18 @@ func appContainer(cfg Probes, containers []container, services []*service) (c co
 	}
 	for _, s := range services {
 		for _, p := range s.spec.Spec.Ports {
-			target := intOrString{isInt: true, i: p.Port}
-			if p.TargetPort != nil && p.TargetPort.set() {
-				target = *p.TargetPort
+			target := intstr.FromInt32(p.Port)
+			if p.TargetPort != nil && isSet(p.TargetPort.IntOrString) {
+				target = p.TargetPort.IntOrString
 			}
 			for _, c := range containers {
 				if c.hasPort(target) {
-					return c, fmt.Sprintf("Service %s targets its port %s", s.ref.Name, target), true
+					return c, fmt.Sprintf("Service %s targets its port %s", s.ref.Name, target.String()), true
 				}
 			}
 		}
 	}
-	port := intOrStringOf(*cfg.Port)
+	port := *cfg.Port
 	for _, c := range containers {
 		if c.hasPort(port) {
 			return c, "it declares port " + port.String(), true
@@ -89,7 +90,7 @@ func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding
 	}
 	assumed := fmt.Sprintf("container %s (%s)", c.Name, why)
 	base := fmt.Sprintf("spec.template.spec.containers[name=%s]", c.Name)
-	port := intOrStringOf(*cfg.Port)
+	port := *cfg.Port
 	var out []finding
 	for _, p := range []struct {
 		field    string
@@ -107,7 +108,7 @@ func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding
 		}
 		if !c.reaches(port) {
 			f.severity = errorSeverity
-			f.message = fmt.Sprintf("%s is missing and cannot be injected: %s has no port named %s; declare a container port %s, or set spec.probes.port (or spec.probes.container)", p.field, assumed, port, port)
+			f.message = fmt.Sprintf("%s is missing and cannot be injected: %s has no port named %s; declare a container port %s, or set spec.probes.port (or spec.probes.container)", p.field, assumed, port.String(), port.String())
 			out = append(out, f)
 			continue
 		}
@@ -133,10 +134,10 @@ func checkExistingProbe(f finding, c container, p *probe) []finding {
 			g.message = fmt.Sprintf("probes host %s: Pod Security baseline forbids probing another host; remove the host field", a.Host)
 			out = append(out, g)
 		}
-		if a.Port != nil && !c.reaches(*a.Port) {
+		if a.Port != nil && !c.reaches(a.Port.IntOrString) {
 			g := f
 			g.severity, g.current = errorSeverity, a.Port.String()
-			g.message = fmt.Sprintf("probes port %s, which container %s does not declare; %s", a.Port, c.Name, portChoice(portNames(c), "probe"))
+			g.message = fmt.Sprintf("probes port %s, which container %s does not declare; %s", a.Port.String(), c.Name, portChoice(portNames(c), "probe"))
 			out = append(out, g)
 		}
 	}

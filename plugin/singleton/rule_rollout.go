@@ -2,6 +2,7 @@ package singleton
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -44,7 +45,7 @@ func checkRollout(ix *index) []finding {
 		if current == "" {
 			current = "RollingUpdate"
 		}
-		if current == "Recreate" || (current == "RollingUpdate" && s.RollingUpdate.MaxSurge != nil && s.RollingUpdate.MaxSurge.zero()) {
+		if current == "Recreate" || (current == "RollingUpdate" && s.RollingUpdate.MaxSurge != nil && surgesNone(s.RollingUpdate.MaxSurge.IntOrString)) {
 			continue
 		}
 		why := "would start a second pod before the first stops"
@@ -80,4 +81,10 @@ func setRecreate(n *yaml.RNode) error {
 		return err
 	}
 	return strategy.PipeE(yaml.Clear("rollingUpdate"))
+}
+
+// surgesNone reports whether a maxSurge starts no pod beside the old: 0 or 0%.
+func surgesNone(v intstr.IntOrString) bool {
+	n, err := intstr.GetScaledValueFromIntOrPercent(&v, 100, true)
+	return err == nil && n == 0
 }

@@ -2,6 +2,7 @@ package singleton
 
 import (
 	"fmt"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"strings"
 )
 
@@ -27,9 +28,9 @@ func checkWiring(ix *index) []finding {
 	for _, s := range ix.services {
 		for _, w := range ix.singletonsSelectedBy(s.ref.Namespace, s.spec.Spec.Selector) {
 			for i, p := range s.spec.Spec.Ports {
-				target := intOrString{isInt: true, i: p.Port}
+				target := intstr.FromInt32(p.Port)
 				if p.TargetPort != nil {
-					target = *p.TargetPort
+					target = p.TargetPort.IntOrString
 				}
 				if podHasPort(w, target) {
 					continue
@@ -40,7 +41,7 @@ func checkWiring(ix *index) []finding {
 				}
 				out = append(out, finding{target: s.ref, node: s.node, field: fmt.Sprintf("spec.ports[%d].targetPort", i),
 					severity: errorSeverity, current: target.String(),
-					message: fmt.Sprintf("port %s targets %s, which no container of %s declares; %s", name, target, w.ref, portChoice(podPortNames(w), "target"))})
+					message: fmt.Sprintf("port %s targets %s, which no container of %s declares; %s", name, target.String(), w.ref, portChoice(podPortNames(w), "target"))})
 			}
 		}
 	}
@@ -103,7 +104,7 @@ func (ix *index) checkBackend(ing *ingress, field string, b ingressBackend) []fi
 	return []finding{f}
 }
 
-func podHasPort(w *workload, p intOrString) bool {
+func podHasPort(w *workload, p intstr.IntOrString) bool {
 	for _, c := range w.template.Spec.Containers {
 		if c.reaches(p) {
 			return true
