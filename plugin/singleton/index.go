@@ -16,6 +16,8 @@ type workload struct {
 	template podTemplate
 	// why says what made it a singleton; empty when it is not one.
 	why string
+	// labels are the workload's own metadata.labels.
+	labels map[string]string
 	// probes is how it is probed: spec.probes, under the settings of the
 	// select entry that chose it, if any.
 	probes Probes
@@ -104,6 +106,15 @@ func (ix *index) add(n *yaml.RNode) error {
 	switch r.APIVersion + " " + r.Kind {
 	case "apps/v1 Deployment", "apps/v1 StatefulSet":
 		w := &workload{node: n, ref: r}
+		// Selectors read labels and annotations through kyaml, which panics
+		// on a map that is not one: such a workload is unreadable instead.
+		var err error
+		if w.labels, err = stringMap(n, "metadata", "labels"); err != nil {
+			return err
+		}
+		if _, err := stringMap(n, "metadata", "annotations"); err != nil {
+			return err
+		}
 		if err := decodeField(n, &w.template, "spec", "template"); err != nil {
 			return fmt.Errorf("spec.template: %w", err)
 		}
@@ -134,7 +145,8 @@ func (ix *index) add(n *yaml.RNode) error {
 	case "autoscaling.k8s.io/v1 VerticalPodAutoscaler":
 		return ix.addAutoscaler(n, r, "targetRef")
 	case "v1 ConfigMap":
-		if r.Name == GuardParamsName || n.GetLabels()[GuardParamsLabel] == GuardParamsValue {
+		labels, _ := stringMap(n, "metadata", "labels") // unreadable: not the guard's
+		if r.Name == GuardParamsName || labels[GuardParamsLabel] == GuardParamsValue {
 			ix.guardConfigMaps[key{r.Namespace, r.Name}] = n
 		}
 	case "policy/v1 PodDisruptionBudget", "policy/v1beta1 PodDisruptionBudget":

@@ -3,6 +3,7 @@ package singleton
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -167,6 +168,17 @@ func isSet(v intstr.IntOrString) bool { return v.Type == intstr.Int || v.StrVal 
 // declared), a name only when the container declares it.
 func (c container) reaches(p intstr.IntOrString) bool {
 	return p.Type == intstr.Int || c.hasPort(p)
+}
+
+// stringMap decodes the map at path of n (metadata.labels, data); missing is
+// empty. kyaml's own GetLabels and GetDataMap panic on a map that is really
+// a list (a fuzzer found it), so the rules read these through here.
+func stringMap(n *yaml.RNode, path ...string) (map[string]string, error) {
+	var m map[string]string
+	if err := decodeField(n, &m, path...); err != nil {
+		return nil, fmt.Errorf("%s: %w", strings.Join(path, "."), err)
+	}
+	return m, nil
 }
 
 // decodeField decodes the field at path of n into v; a missing field leaves v

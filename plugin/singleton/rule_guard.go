@@ -54,7 +54,7 @@ func checkGuard(ix *index) []finding {
 			f.message = fmt.Sprintf("%s is missing: the guard does not know this namespace's singletons; enforce writes it", r)
 			f.fix = &fix{severity: infoSeverity, message: "added for the guard: " + strings.Join(slices.Sorted(maps.Keys(data)), ", "),
 				add: guardParamsNode(ns, data)}
-		case !maps.Equal(have.GetDataMap(), data) || have.GetLabels()[GuardParamsLabel] != GuardParamsValue:
+		case !guardParamsEqual(have, data):
 			f.field = "data"
 			f.message = fmt.Sprintf("%s does not match the singletons (want %s); enforce rewrites it", r, strings.Join(slices.Sorted(maps.Keys(data)), ", "))
 			f.fix = &fix{severity: infoSeverity, message: "updated for the guard: " + strings.Join(slices.Sorted(maps.Keys(data)), ", "),
@@ -71,7 +71,7 @@ func checkGuard(ix *index) []finding {
 			continue
 		}
 		n := ix.guardConfigMaps[k]
-		if n.GetLabels()[GuardParamsLabel] != GuardParamsValue {
+		if labels, _ := stringMap(n, "metadata", "labels"); labels[GuardParamsLabel] != GuardParamsValue {
 			continue // a ConfigMap of the user's that only shares the name
 		}
 		out = append(out, finding{target: refOf(n), node: n,
@@ -101,6 +101,18 @@ func (ix *index) guardParams() map[string]map[string]string {
 		}
 	}
 	return out
+}
+
+// guardParamsEqual reports whether n is labelled as the guard's parameters
+// and holds exactly data (a data or labels field that does not decode is
+// not equal: enforce rewrites it).
+func guardParamsEqual(n *yaml.RNode, data map[string]string) bool {
+	labels, err := stringMap(n, "metadata", "labels")
+	if err != nil || labels[GuardParamsLabel] != GuardParamsValue {
+		return false
+	}
+	have, err := stringMap(n, "data")
+	return err == nil && maps.Equal(have, data)
 }
 
 func guardParamsNode(namespace string, data map[string]string) *yaml.RNode {

@@ -48,7 +48,7 @@ func (ix *index) findSingletons() {
 			w.probes = ix.spec.Probes
 		}
 		// Charts often let users label only the pod template: it counts too.
-		label, templateLabel := w.node.GetLabels()[SingletonLabel], w.template.Metadata.Labels[SingletonLabel]
+		label, templateLabel := w.labels[SingletonLabel], w.template.Metadata.Labels[SingletonLabel]
 		switch {
 		case label == "true":
 			w.why = "labelled " + SingletonLabel + `: "true"`
