@@ -134,7 +134,7 @@ FUZZ_TARGETS := FuzzProcessor FuzzLoadSpec
 fuzz: ## Fuzz the function's processor and config loader, FUZZTIME each (make test: 30s).
 	@for f in $(FUZZ_TARGETS); do \
 	  echo "fuzzing $$f for $(FUZZTIME)"; \
-	  go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./plugin/singleton/ 2>&1 | tail -20; \
+	  go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./plugin/singleton/ 2>&1 | tail -20; \
 	done
 
 .PHONY: e2e
