@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -144,19 +143,42 @@ func testUnguarded(t *testing.T) {
 // namespace's parameters: a dry-run scale to 2 is refused.
 func waitForGuard(t *testing.T, ns string) {
 	t.Helper()
-	ctx := context.Background()
+	untilRefused(t, "replicas", "a scale of Deployment hbih to 2 in "+ns, func(ctx context.Context) error {
+		return scale(ctx, e2e.client.AppsV1().Deployments(ns), "hbih", 2, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+	})
+}
+
+// untilRefused repeats try until it fails other than by a write conflict, as
+// it does once the apiserver has the guard's policies and the namespace's
+// parameters, and wants that failure to be the guard's refusal for rule.
+func untilRefused(t *testing.T, rule, what string, try func(context.Context) error) error {
+	t.Helper()
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		s, err := e2e.client.AppsV1().Deployments(ns).GetScale(ctx, "hbih", metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		s.Spec.Replicas = 2
-		_, last = e2e.client.AppsV1().Deployments(ns).UpdateScale(ctx, "hbih", s, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		last = try(ctx)
 		return last != nil && !apierrors.IsConflict(last), nil
 	})
-	require.NoError(t, err, "the guard never refused a scale to 2 in %s", ns)
-	refused(t, last, "replicas")
+	require.NoError(t, err, "the guard never refused %s", what)
+	refused(t, last, rule)
+	return last
+}
+
+// scaler is the scale subresource of Deployments and StatefulSets.
+type scaler interface {
+	GetScale(ctx context.Context, name string, opts metav1.GetOptions) (*autoscalingv1.Scale, error)
+	UpdateScale(ctx context.Context, name string, scale *autoscalingv1.Scale, opts metav1.UpdateOptions) (*autoscalingv1.Scale, error)
+}
+
+// scale scales name through the scale subresource, as kubectl scale and the
+// HPA controller do, with opts (a dry run, say).
+func scale(ctx context.Context, s scaler, name string, replicas int32, opts metav1.UpdateOptions) error {
+	sc, err := s.GetScale(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	sc.Spec.Replicas = replicas
+	_, err = s.UpdateScale(ctx, name, sc, opts)
+	return err
 }
 
 // createUnrelated creates a replicated web app, no singleton, in ns.
@@ -213,7 +235,9 @@ func testRefusedReplicas(t *testing.T, ns string) {
 	})
 	refused(t, err, "replicas")
 
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error { return scaleHub(ctx, ns, 3) })
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		return scale(ctx, e2e.client.AppsV1().Deployments(ns), "hbih", 3, metav1.UpdateOptions{})
+	})
 	refused(t, err, "replicas")
 
 	out, err := kubectl(t, "-n", ns, "scale", "deployment/hbih", "--replicas=2")
@@ -222,18 +246,6 @@ func testRefusedReplicas(t *testing.T, ns string) {
 	assert.Contains(t, out, "[replicas] Deployment "+ns+"/hbih is a singleton")
 	assert.Contains(t, out, "set replicas to 1")
 	assertOneHub(t, ns)
-}
-
-// scaleHub scales the Hub's Deployment through the scale subresource, as
-// the HPA controller does.
-func scaleHub(ctx context.Context, ns string, replicas int32) error {
-	s, err := e2e.client.AppsV1().Deployments(ns).GetScale(ctx, "hbih", metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	s.Spec.Replicas = replicas
-	_, err = e2e.client.AppsV1().Deployments(ns).UpdateScale(ctx, "hbih", s, metav1.UpdateOptions{})
-	return err
 }
 
 // assertOneHub wants the Hub's Deployment at one replica with one pod.
@@ -394,7 +406,9 @@ func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
 	_, err = e2e.client.CoreV1().Pods(ns).Create(ctx, restore, metav1.CreateOptions{})
 	require.NoError(t, err, "a pod with hubkit.dev/claim-access-reason may mount the claim")
 	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, "restore", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error { return scaleHub(ctx, ns, 1) })
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		return scale(ctx, e2e.client.AppsV1().Deployments(ns), "hbih", 1, metav1.UpdateOptions{})
+	})
 	require.NoError(t, err, "scaling the Hub back to 1 is allowed")
 
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":"docker.io/library/highbyte:4.3.4"}]}}}}`
@@ -440,28 +454,14 @@ func testGuardedStatefulSet(t *testing.T) {
 	require.NoError(t, a.Apply(ctx, []*unstructured.Unstructured{params}, false))
 	two := db.DeepCopy()
 	require.NoError(t, unstructured.SetNestedField(two.Object, int64(2), "spec", "replicas"))
-	var createErr error
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		createErr = a.Apply(ctx, []*unstructured.Unstructured{two}, true)
-		return createErr != nil, nil
+	untilRefused(t, "replicas", "creating the StatefulSet with two replicas", func(ctx context.Context) error {
+		return a.Apply(ctx, []*unstructured.Unstructured{two}, true)
 	})
-	require.NoError(t, err, "the guard never refused creating the StatefulSet with two replicas")
-	refused(t, errors.Unwrap(createErr), "replicas")
 	require.NoError(t, a.Apply(ctx, rest, false))
 
-	statefulsets := e2e.client.AppsV1().StatefulSets(ns)
-	var last error
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		s, err := statefulsets.GetScale(ctx, "db", metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		s.Spec.Replicas = 2
-		_, last = statefulsets.UpdateScale(ctx, "db", s, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
-		return last != nil && !apierrors.IsConflict(last), nil
+	last := untilRefused(t, "replicas", "scaling the StatefulSet", func(ctx context.Context) error {
+		return scale(ctx, e2e.client.AppsV1().StatefulSets(ns), "db", 2, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 	})
-	require.NoError(t, err, "the guard never refused scaling the StatefulSet")
-	refused(t, last, "replicas")
 	assert.Contains(t, last.Error(), "StatefulSet "+ns+"/db is a singleton")
 	out2, err := kubectl(t, "-n", ns, "scale", "statefulset/db", "--replicas=3")
 	require.Error(t, err, out2)

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -87,7 +88,7 @@ func Objects(rendered []byte) ([]*unstructured.Unstructured, error) {
 // the first the server refuses.
 func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, dryRun bool) error {
 	for _, o := range objs {
-		ri, err := a.resource(o.GroupVersionKind(), o.GetNamespace())
+		ri, err := a.resource(ctx, o.GroupVersionKind(), o.GetNamespace())
 		if err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func (a *Applier) Delete(ctx context.Context, objs []*unstructured.Unstructured)
 	foreground := metav1.DeletePropagationForeground
 	for i := len(objs) - 1; i >= 0; i-- {
 		o := objs[i]
-		ri, err := a.resource(o.GroupVersionKind(), o.GetNamespace())
+		ri, err := a.resource(ctx, o.GroupVersionKind(), o.GetNamespace())
 		if err != nil {
 			return err
 		}
@@ -118,15 +119,18 @@ func (a *Applier) Delete(ctx context.Context, objs []*unstructured.Unstructured)
 	return nil
 }
 
-func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
-	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+func (a *Applier) resource(ctx context.Context, gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
 	// A CRD established a moment ago can take a few seconds to reach
 	// discovery: ask again, afresh, for up to 10 s before giving up.
-	for deadline := time.Now().Add(10 * time.Second); err != nil && meta.IsNoMatchError(err) && time.Now().Before(deadline); {
-		time.Sleep(200 * time.Millisecond)
-		a.mapper.Reset()
-		m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	}
+	var m *meta.RESTMapping
+	var err error
+	_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		if m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); meta.IsNoMatchError(err) {
+			a.mapper.Reset()
+			return false, nil
+		}
+		return true, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s is not served by the cluster: %w", gvk, err)
 	}

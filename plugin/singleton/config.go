@@ -164,22 +164,15 @@ func (p Probes) over(base Probes) Probes {
 }
 
 func (t Probe) over(base Probe) Probe {
-	out := base
-	if t.Path != nil {
-		out.Path = t.Path
-	}
-	for _, f := range []struct{ v, o **int64 }{
-		{&t.InitialDelaySeconds, &out.InitialDelaySeconds}, {&t.PeriodSeconds, &out.PeriodSeconds},
-		{&t.TimeoutSeconds, &out.TimeoutSeconds}, {&t.FailureThreshold, &out.FailureThreshold},
-	} {
-		if *f.v != nil {
-			*f.o = *f.v
-		}
-	}
-	return out
+	t.defaults(base)
+	return t
 }
 
+// defaults fills each field t leaves unset from d.
 func (t *Probe) defaults(d Probe) {
+	if t.Path == nil {
+		t.Path = d.Path
+	}
 	for _, f := range []struct{ v, d **int64 }{
 		{&t.InitialDelaySeconds, &d.InitialDelaySeconds}, {&t.PeriodSeconds, &d.PeriodSeconds},
 		{&t.TimeoutSeconds, &d.TimeoutSeconds}, {&t.FailureThreshold, &d.FailureThreshold},

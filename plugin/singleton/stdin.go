@@ -90,22 +90,31 @@ func kindName(n *yaml.Node) string {
 func ReadFiles(paths []string, stdin io.Reader) ([]*yaml.RNode, error) {
 	var items []*yaml.RNode
 	for _, path := range paths {
-		var r io.Reader = stdin
-		if path != "-" {
-			f, err := os.Open(path)
-			if err != nil {
-				return nil, err
-			}
-			defer f.Close()
-			r = f
-		}
-		nodes, err := (&kio.ByteReader{Reader: r, OmitReaderAnnotations: true}).Read()
+		nodes, err := readFile(path, stdin)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, err
 		}
 		items = append(items, nodes...)
 	}
 	return items, nil
+}
+
+// readFile reads one stream of objects from path ("-": stdin), closing it.
+func readFile(path string, stdin io.Reader) ([]*yaml.RNode, error) {
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	nodes, err := (&kio.ByteReader{Reader: r, OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return nodes, nil
 }
 
 // Standalone runs p as `singleton config.yaml [file|-]...` does: the config
