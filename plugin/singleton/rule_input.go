@@ -64,6 +64,11 @@ func checkItem(i int, n *yaml.RNode, seen map[ref]int) (finding, bool) {
 		f.field = missing[0]
 		f.message = fmt.Sprintf("items[%d] has no %s; every item needs apiVersion, kind and metadata.name", i, strings.Join(missing, " or "))
 	default:
+		if path, first, second, dup := duplicateKey(n.YNode(), ""); dup {
+			f.field = path
+			f.message = fmt.Sprintf("items[%d] gives %s twice (lines %d and %d): a missing \"---\" between two documents merges them into one; fix the manifest", i, path, first, second)
+			return f, false
+		}
 		if r.Name == "" { // generateName: the server names each one anew
 			return f, true
 		}
@@ -75,4 +80,41 @@ func checkItem(i int, n *yaml.RNode, seen map[ref]int) (finding, bool) {
 		return f, true
 	}
 	return f, false
+}
+
+// duplicateKey finds a mapping key given twice in n, as happens when a
+// missing "---" merges two documents: YAML forbids it, kubectl refuses it,
+// and a reader keeps only one of the values, silently. It returns the key's
+// path and both lines. Aliases are not followed: their targets are checked
+// where they are defined.
+func duplicateKey(n *yaml.Node, path string) (string, int, int, bool) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := path
+			if n.Kind == yaml.SequenceNode {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			if k, a, b, dup := duplicateKey(c, p); dup {
+				return k, a, b, true
+			}
+		}
+	case yaml.MappingNode:
+		lines := make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			if first, dup := lines[k.Value]; dup && k.Value != "<<" {
+				return p, first, k.Line, true
+			}
+			lines[k.Value] = k.Line
+			if k2, a, b, dup := duplicateKey(n.Content[i+1], p); dup {
+				return k2, a, b, true
+			}
+		}
+	}
+	return "", 0, 0, false
 }

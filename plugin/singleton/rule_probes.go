@@ -108,7 +108,7 @@ func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding
 		}
 		if !c.reaches(port) {
 			f.severity = errorSeverity
-			f.message = fmt.Sprintf("%s is missing and cannot be injected: %s has no port named %s; declare a container port %s, or set spec.probes.port (or spec.probes.container)", p.field, assumed, port.String(), port.String())
+			f.message = fmt.Sprintf("%s is missing and cannot be injected: %s has no port named %s; declare a container port %s, set spec.probes.port (or spec.probes.container), or give the container its own %s (an exec probe, for an app without a port)", p.field, assumed, port.String(), port.String(), p.field)
 			out = append(out, f)
 			continue
 		}
