@@ -1,0 +1,162 @@
+package singleton_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/hubkit/hubkit/plugin/singleton"
+)
+
+// Every folder under testdata/realworld is a stack someone else wrote, copied
+// or rendered from its public source (SOURCE.md says which, and gather.sh
+// rebuilds it), with the function config its user would write (config.yaml).
+// Run as kustomize and kpt run the function, in audit and in enforce mode:
+//   - the results are the recorded ones (audit.txt, enforce.txt; -update
+//     rewrites them), and a run with an error changes nothing;
+//   - enforce changes only the workloads its results name, and in them only
+//     replicas, strategy and probes; every other item comes out byte for
+//     byte as an identity function emits it;
+//   - audit passes on enforce's output, and a second enforce changes nothing.
+//
+// Negative controls (replicated apps) must come out unchanged: their
+// enforce.txt is empty.
+func TestRealWorldStacks(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "realworld", "*", "manifests.yaml"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(dirs), 20, "the real-world corpus has at least 15 singleton stacks and its negative controls")
+	identity := framework.ResourceListProcessorFunc(func(*framework.ResourceList) error { return nil })
+	for _, manifests := range dirs {
+		dir := filepath.Dir(manifests)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			require.FileExists(t, filepath.Join(dir, "SOURCE.md"), "every stack names its source and licence")
+			config := string(readFile(t, filepath.Join(dir, "config.yaml")))
+			outputs := map[singleton.Mode][]byte{}
+			for _, mode := range []singleton.Mode{singleton.Audit, singleton.Enforce} {
+				rl := resourceList(t, manifests, withMode(t, config, mode))
+				out, err := execute(rl, singleton.Processor{})
+				lines := resultLines(t, out)
+				checkGolden(t, filepath.Join(dir, string(mode)+".txt"), lines)
+				failed := slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "error ") })
+				if failed {
+					require.Error(t, err, "%s: an error result fails the run", mode)
+					want, err := execute(rl, identity)
+					require.NoError(t, err)
+					assert.Equal(t, itemsOf(want), itemsOf(out), "%s: a failing run changes nothing", mode)
+					continue
+				}
+				require.NoError(t, err, mode)
+				outputs[mode] = out
+			}
+			enforced, ok := outputs[singleton.Enforce]
+			if !ok {
+				return
+			}
+			want, err := execute(resourceList(t, manifests, config), identity)
+			require.NoError(t, err)
+			named := namedInResults(t, enforced)
+			wantItems, gotItems := byKey(t, want), byKey(t, enforced)
+			for k, w := range wantItems {
+				g, ok := gotItems[k]
+				if !ok {
+					assert.Contains(t, []string{"HorizontalPodAutoscaler", "ScaledObject"}, w.GetKind(), "only autoscalers are removed: %s", k)
+					continue
+				}
+				if w.MustString() == g.MustString() {
+					continue
+				}
+				assert.True(t, named[w.GetKind()+" "+w.GetNamespace()+"/"+w.GetName()], "%s changed, but no result names it", k)
+				assert.Equal(t, withoutRuleFields(t, w), withoutRuleFields(t, g), "%s changed beyond the rules' fields", k)
+			}
+			assert.Len(t, gotItems, len(wantItems), "enforce adds no item")
+
+			audited, err := execute(withConfig(t, enforced, withMode(t, config, singleton.Audit)), singleton.Processor{})
+			assert.NoError(t, err, "audit passes on enforce's output: %v", resultLines(t, audited))
+			again, err := execute(enforced, singleton.Processor{})
+			require.NoError(t, err)
+			assert.Equal(t, itemsOf(enforced), itemsOf(again), "a second enforce changes nothing")
+		})
+	}
+}
+
+// withMode is a Singleton config with spec.mode set.
+func withMode(t *testing.T, config string, mode singleton.Mode) string {
+	t.Helper()
+	n, err := yaml.Parse(config)
+	require.NoError(t, err)
+	require.NoError(t, n.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("mode", yaml.NewStringRNode(string(mode)))))
+	return n.MustString()
+}
+
+// withConfig is a ResourceList with its functionConfig replaced.
+func withConfig(t *testing.T, rl []byte, config string) []byte {
+	t.Helper()
+	n, err := yaml.Parse(string(rl))
+	require.NoError(t, err)
+	require.NoError(t, n.PipeE(yaml.SetField("functionConfig", yaml.MustParse(config))))
+	require.NoError(t, n.PipeE(yaml.Clear("results")))
+	return []byte(n.MustString())
+}
+
+// resultLines is each result of a ResourceList on one line: severity, the
+// resource, the field and the message.
+func resultLines(t *testing.T, rl []byte) []string {
+	t.Helper()
+	var list struct {
+		Results framework.Results `yaml:"results"`
+	}
+	require.NoError(t, yaml.Unmarshal(rl, &list))
+	lines := make([]string, 0, len(list.Results))
+	for _, r := range list.Results {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s", r.Severity)
+		if id := r.ResourceRef; id != nil {
+			fmt.Fprintf(&b, " %s %s/%s", id.Kind, id.Namespace, id.Name)
+		}
+		if r.Field != nil {
+			fmt.Fprintf(&b, " %s", r.Field.Path)
+		}
+		fmt.Fprintf(&b, ": %s", r.Message)
+		lines = append(lines, strings.Join(strings.Fields(b.String()), " "))
+	}
+	return lines
+}
+
+// namedInResults is the resources the results of a ResourceList name, as
+// "Kind namespace/name".
+func namedInResults(t *testing.T, rl []byte) map[string]bool {
+	t.Helper()
+	named := map[string]bool{}
+	for _, l := range resultLines(t, rl) {
+		f := strings.Fields(l)
+		if len(f) >= 3 {
+			named[f[1]+" "+f[2]] = true
+		}
+	}
+	return named
+}
+
+// checkGolden compares lines with the file, or writes them under -update.
+func checkGolden(t *testing.T, path string, lines []string) {
+	t.Helper()
+	got := strings.Join(lines, "\n")
+	if got != "" {
+		got += "\n"
+	}
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -run TestRealWorldStacks -update to record the results")
+	assert.Equal(t, string(bytes.TrimSpace(want)), strings.TrimSpace(got), "%s: results differ from the recorded ones", path)
+}
