@@ -47,9 +47,10 @@ tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) debian-packages ## Install 
 
 # From Debian: strace shows that the function opens no file and no socket;
 # the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)
-# and iproute2 (its bridge). Installed only when one is missing.
-DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2
-DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip
+# and iproute2 (its bridge); the Hub stand-in's image carries busybox-static
+# (a shell and cp, as the Hub's image has). Installed only when one is missing.
+DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static
+DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip /bin/busybox
 
 .PHONY: debian-packages
 debian-packages:

@@ -1,5 +1,6 @@
 // Package image builds hubkit's OCI images without a Docker engine: each is
-// one static Go binary in one layer of an otherwise empty image. It writes
+// one static Go binary in one layer of an otherwise empty image (the Hub
+// stand-in adds a second layer: a shell, cp and appData's defaults). It writes
 // an OCI layout and a tarball that `docker load`, `crane push` and
 // `ctr images import` take.
 //
@@ -41,6 +42,18 @@ type Spec struct {
 	// VersionEnv, when set, is an environment variable the image sets to
 	// its version, so the program can report which tag it runs as.
 	VersionEnv string
+	// Extra are files the image carries beside its binary, in a layer of
+	// their own.
+	Extra []Extra
+}
+
+// Extra is a file in an image: copied from Source (relative to the
+// repository, or an absolute path on the build host), or a symbolic link
+// to Link. Either is owned by root and readable by all.
+type Extra struct {
+	Path   string
+	Source string
+	Link   string
 }
 
 // Images are the images hubkit builds.
@@ -57,6 +70,16 @@ func Images() []Spec {
 			// from the rendered overlay, so the overlay runs it unchanged.
 			Description: "hubkit's stand-in for HighByte Intelligence Hub, for tests on a real node",
 			VersionEnv:  "HUBKIT_STANDIN_VERSION",
+			// As the Hub's image: a shell and cp (Debian's static busybox),
+			// which hubkit's init containers use, and appData as the Hub
+			// ships it: a default settings file and templates.
+			Extra: []Extra{
+				{Path: "/bin/busybox", Source: "/bin/busybox"},
+				{Path: "/bin/sh", Link: "busybox"},
+				{Path: "/bin/cp", Link: "busybox"},
+				{Path: "/usr/local/highbyte/appData/intelligencehub-settings.json", Source: "tools/standin/appdata/intelligencehub-settings.json"},
+				{Path: "/usr/local/highbyte/appData/intelligencehub-systemvariables.json.template", Source: "tools/standin/appdata/intelligencehub-systemvariables.json.template"},
+			},
 		},
 		{
 			Name: "pause", Package: "./tools/pause", Entrypoint: "/pause", User: "65535:65535",
@@ -119,7 +142,7 @@ func Make(ctx context.Context, root, which, version, revision, out string) (Buil
 	if err != nil {
 		return Built{}, err
 	}
-	img, err := spec.build(bin, ref, revision)
+	img, err := spec.build(root, bin, ref, revision)
 	if err != nil {
 		return Built{}, err
 	}
@@ -142,8 +165,9 @@ func (s Spec) compileStatic(ctx context.Context, root, dir string) (string, erro
 	return bin, nil
 }
 
-// build makes the image from a static binary: one layer, no shell, no libc.
-func (s Spec) build(binary string, ref name.Tag, revision string) (v1.Image, error) {
+// build makes the image from a static binary: one layer, no shell, no libc,
+// and a second layer with the Spec's Extra files when it has any.
+func (s Spec) build(root, binary string, ref name.Tag, revision string) (v1.Image, error) {
 	version := ref.TagStr()
 	bin, err := os.ReadFile(binary)
 	if err != nil {
@@ -153,7 +177,19 @@ func (s Spec) build(binary string, ref name.Tag, revision string) (v1.Image, err
 	if err != nil {
 		return nil, fmt.Errorf("layer: %w", err)
 	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+	layers := []v1.Layer{layer}
+	if len(s.Extra) > 0 {
+		b, err := tarOfExtra(root, s.Extra)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", s.Name, err)
+		}
+		extra, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, tarball.WithMediaType(types.OCILayer))
+		if err != nil {
+			return nil, fmt.Errorf("layer: %w", err)
+		}
+		layers = append(layers, extra)
+	}
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
 	if err != nil {
 		return nil, fmt.Errorf("image: %w", err)
 	}
@@ -230,4 +266,58 @@ func tarOf(entrypoint string, bin []byte) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
+}
+
+// tarOfExtra is the layer of extra files, each directory on their paths
+// written once.
+func tarOfExtra(root string, extra []Extra) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, e := range extra {
+		parent := path.Dir(e.Path[1:])
+		dir := ""
+		for _, seg := range strings.Split(parent, "/") {
+			dir += seg + "/"
+			if dirs[dir] {
+				continue
+			}
+			dirs[dir] = true
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
+				return nil, err
+			}
+		}
+		if e.Link != "" {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: e.Path[1:], Linkname: e.Link, Mode: 0o777, ModTime: time.Unix(0, 0)}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		src := e.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(root, src)
+		}
+		fi, err := os.Stat(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Path, err)
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Path, err)
+		}
+		mode := int64(0o644)
+		if fi.Mode()&0o111 != 0 {
+			mode = 0o755
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: e.Path[1:], Mode: mode, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

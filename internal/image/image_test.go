@@ -123,3 +123,39 @@ func TestRef(t *testing.T) {
 		})
 	}
 }
+
+// The stand-in's image carries what the Hub's image has and hubkit's init
+// containers use: a shell and cp, and appData as the Hub ships it (a
+// default settings file and a template), in a second layer.
+func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
+	built, err := Make(context.Background(), testenv.RepoRoot(t), "hub-standin", "docker.io/library/highbyte:test", "", t.TempDir())
+	require.NoError(t, err)
+	layers, err := built.Image.Layers()
+	require.NoError(t, err)
+	require.Len(t, layers, 2, "the binary, then the extra files")
+	rc, err := layers[1].Uncompressed()
+	require.NoError(t, err)
+	defer rc.Close()
+	got := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		switch h.Typeflag {
+		case tar.TypeSymlink:
+			got[h.Name] = "-> " + h.Linkname
+		case tar.TypeReg:
+			got[h.Name] = fmt.Sprintf("%o", h.Mode)
+		}
+	}
+	assert.Equal(t, map[string]string{
+		"bin/busybox": "755",
+		"bin/sh":      "-> busybox",
+		"bin/cp":      "-> busybox",
+		"usr/local/highbyte/appData/intelligencehub-settings.json":                 "644",
+		"usr/local/highbyte/appData/intelligencehub-systemvariables.json.template": "644",
+	}, got)
+}

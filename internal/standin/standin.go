@@ -11,11 +11,14 @@
 //     appData/refused.log and exits with ExitLockHeld;
 //   - it keeps an append-only journal in appData, fsyncing every entry before
 //     it answers, so a test knows what must survive a crash;
-//   - on SIGTERM it takes a shutdown delay before it exits, as a JVM does.
+//   - on SIGTERM it takes a shutdown delay before it exits, as a JVM does;
+//   - it reads its settings, deployment file and certificate store as the
+//     Hub does (config.go), refuses to start on an invalid one, and writes
+//     settings changed "in the UI" (PUT /settings) back to their file.
 //
 // Tests drive it over HTTP: POST /journal appends an entry, GET /journal
-// lists them, POST /crash kills the process, GET /debug/standin reports what
-// it is.
+// lists them, PUT /settings changes the settings, POST /crash kills the
+// process, GET /debug/standin reports what it is and what it loaded.
 package standin
 
 import (
@@ -49,23 +52,27 @@ const (
 
 // Config is what the stand-in is told, from its environment.
 type Config struct {
-	AppData       string        // HUBKIT_STANDIN_APPDATA, default /usr/local/highbyte/appData
-	Version       string        // HUBKIT_STANDIN_VERSION, set in the image
-	StartDelay    time.Duration // HUBKIT_STANDIN_START_DELAY, default 1s
-	ShutdownDelay time.Duration // HUBKIT_STANDIN_SHUTDOWN_DELAY, default 5s
-	HTTPAddr      string        // default :45245
-	ExtraAddrs    []string      // default :1885 and :8885
+	AppData        string        // HUBKIT_STANDIN_APPDATA, default /usr/local/highbyte/appData
+	Version        string        // HUBKIT_STANDIN_VERSION, set in the image
+	StartDelay     time.Duration // HUBKIT_STANDIN_START_DELAY, default 1s
+	ShutdownDelay  time.Duration // HUBKIT_STANDIN_SHUTDOWN_DELAY, default 5s
+	SettingsFile   string        // HIGHBYTE_SETTINGS_FILE: settings outside appData
+	DeploymentFile string        // HIGHBYTE_DEPLOYMENT_FILE: the project's fragments from Git
+	HTTPAddr       string        // default :45245
+	ExtraAddrs     []string      // default :1885 and :8885
 }
 
 // ConfigFromEnv reads the Config from environment variables.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		AppData:       "/usr/local/highbyte/appData",
-		Version:       getenv("HUBKIT_STANDIN_VERSION"),
-		StartDelay:    time.Second,
-		ShutdownDelay: 5 * time.Second,
-		HTTPAddr:      ":45245",
-		ExtraAddrs:    []string{":1885", ":8885"},
+		AppData:        "/usr/local/highbyte/appData",
+		Version:        getenv("HUBKIT_STANDIN_VERSION"),
+		SettingsFile:   getenv(SettingsFileEnv),
+		DeploymentFile: getenv(DeploymentFileEnv),
+		StartDelay:     time.Second,
+		ShutdownDelay:  5 * time.Second,
+		HTTPAddr:       ":45245",
+		ExtraAddrs:     []string{":1885", ":8885"},
 	}
 	if v := getenv("HUBKIT_STANDIN_APPDATA"); v != "" {
 		c.AppData = v
@@ -90,6 +97,7 @@ type App struct {
 	journal *Journal
 	started time.Time
 	ready   chan struct{}
+	loaded  Loaded
 }
 
 // ErrLockHeld says another process holds appData's lock.
@@ -115,12 +123,17 @@ func Open(cfg Config, log io.Writer) (*App, error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", lock.Name(), err)
 	}
+	loaded, err := LoadConfig(cfg)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("refused to start: %w", err)
+	}
 	j, err := OpenJournal(filepath.Join(cfg.AppData, JournalFile))
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log, lock: lock, journal: j, started: time.Now(), ready: make(chan struct{})}, nil
+	return &App{cfg: cfg, log: log, lock: lock, journal: j, started: time.Now(), ready: make(chan struct{}), loaded: loaded}, nil
 }
 
 // Run serves until ctx is done (SIGTERM), then waits the shutdown delay and
@@ -149,7 +162,7 @@ func (a *App) Run(ctx context.Context) error {
 		select {
 		case <-time.After(a.cfg.StartDelay):
 			close(a.ready)
-			fmt.Fprintf(a.log, "started: version %s, serving on %s after %s\n", a.cfg.Version, a.cfg.HTTPAddr, a.cfg.StartDelay)
+			fmt.Fprintf(a.log, "started: version %s, serving on %s after %s; %s\n", a.cfg.Version, a.cfg.HTTPAddr, a.cfg.StartDelay, a.loaded)
 		case <-ctx.Done():
 		}
 	}()
@@ -190,6 +203,7 @@ type Status struct {
 	AppData  string    `json:"appData"`
 	Journal  int       `json:"journalEntries"`
 	Hostname string    `json:"hostname"`
+	Loaded   Loaded    `json:"loaded"`
 }
 
 func (a *App) routes() http.Handler {
@@ -210,7 +224,7 @@ func (a *App) routes() http.Handler {
 			ready = true
 		default:
 		}
-		writeJSON(w, Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Hostname: host})
+		writeJSON(w, Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Hostname: host, Loaded: a.loaded})
 	})
 	mux.HandleFunc("GET /journal", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, a.journal.Entries())
@@ -227,6 +241,24 @@ func (a *App) routes() http.Handler {
 			return
 		}
 		writeJSON(w, e)
+	})
+	// A settings change made in the UI: the Hub writes it back to the file
+	// it read the settings from.
+	mux.HandleFunc("PUT /settings", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err == nil {
+			err = checkJSON(body)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := writeFileSync(a.cfg.settingsPath(), body, 0o640); err != nil {
+			http.Error(w, "write the settings back: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(a.log, "settings written back to %s\n", a.cfg.settingsPath())
+		writeJSON(w, map[string]string{"settingsFile": a.cfg.settingsPath(), "settingsSHA256": digest(body)})
 	})
 	mux.HandleFunc("POST /crash", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(a.log, "crashing on request")
