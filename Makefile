@@ -91,12 +91,14 @@ hydrate-check: hydrate ## Fail when the committed renders are stale (CI runs it)
 	  [ -z "$$untracked" ] || { echo "stale: untracked $$untracked; run make hydrate and commit"; exit 1; }
 
 .PHONY: render
-render: tools build ## Render every overlay (function applied, then audited) into build/render/.
+render: tools build ## Render every overlay (function applied, then audited and held to its contract) into build/render/.
 	@mkdir -p $(BUILD)/render
+	@go build -o $(BIN)/contract ./tools/contract
 	@for o in $(OVERLAYS); do \
 	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/$$o > $(BUILD)/render/$$o.yaml; \
 	  singleton functions/singleton/audit.yaml $(BUILD)/render/$$o.yaml > /dev/null; \
-	  echo "overlays/$$o -> build/render/$$o.yaml ($$(grep -c '^kind:' $(BUILD)/render/$$o.yaml) objects, audit passed)"; \
+	  $(BIN)/contract -overlay $$o $(BUILD)/render/$$o.yaml; \
+	  echo "overlays/$$o -> build/render/$$o.yaml ($$(grep -c '^kind:' $(BUILD)/render/$$o.yaml) objects, audit and contract passed)"; \
 	done
 
 # kube-score checks that contradict a singleton, off for every overlay:

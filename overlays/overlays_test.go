@@ -104,6 +104,7 @@ components:
 - ../../components/namespace
 - ../../components/nodeport
 - ../../components/network-policy
+- ../../components/appdata-defaults
 patches:
 - path: network-policy-http-from-anywhere.yaml
   target:

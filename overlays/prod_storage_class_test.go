@@ -21,14 +21,10 @@ func TestProdStorageClassHook(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(kustomization), "# - path: storage-class.yaml", "the hook is documented where users look")
 
-	dir := t.TempDir()
-	files, err := filepath.Glob(filepath.Join("prod", "*.yaml"))
-	require.NoError(t, err)
-	for _, f := range files { // the overlay's own files; kustomization.yaml is rewritten below
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644))
-	}
+	dir := filepath.Join(t.TempDir(), "prod")
+	// The overlay's own files (its settings among them); kustomization.yaml
+	// is rewritten below.
+	require.NoError(t, os.CopyFS(dir, os.DirFS("prod")))
 	rel := testenv.RelPath(t, dir, ".")
 	// prod's kustomization with the hook uncommented, its paths made relative to dir.
 	enabled := []byte(replaceAll(string(kustomization), map[string]string{

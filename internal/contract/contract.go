@@ -28,6 +28,11 @@ type Expect struct {
 	Ingress     bool                              `json:"ingress,omitempty"`     // an Ingress with TLS routes to the Service
 	TLSSecret   string                            `json:"tlsSecret,omitempty"`   // the Ingress's TLS secret, when it has one
 	ImageDigest bool                              `json:"imageDigest,omitempty"` // the image is pinned by digest
+	// The Hub's own configuration (configuration.go).
+	Settings         Stance `json:"settings,omitempty"`         // how the overlay's settings file reaches appData
+	CertificateStore bool   `json:"certificateStore,omitempty"` // the certificate store from a Secret
+	DeploymentFile   bool   `json:"deploymentFile,omitempty"`   // the project from Git: HIGHBYTE_DEPLOYMENT_FILE from a Secret
+	GitBackup        bool   `json:"gitBackup,omitempty"`        // scheduled Git Backup, its password from a Secret
 }
 
 // Check returns every way m breaks the contract for an overlay expected to look
@@ -43,6 +48,7 @@ func Check(m *Manifest, want Expect) []string {
 	checkIngress(&v, m, want)
 	checkNoAutoscaler(&v, m)
 	checkPodSecurity(&v, m)
+	checkConfiguration(&v, m, dep, want)
 	return v
 }
 

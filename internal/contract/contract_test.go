@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,10 +70,10 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 			m.Objects = append(m.Objects, contract.Object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler", Namespace: prod.Namespace, Name: "hbih"})
 		}, "HorizontalPodAutoscaler " + prod.Namespace + "/hbih: the Hub must never be autoscaled"},
 		{"appData not mounted", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Template.Spec.Containers[0].VolumeMounts[0].MountPath = "/data"
+			appDataMount(t, m).MountPath = "/data"
 		}, "mounts nothing at /usr/local/highbyte/appData"},
 		{"appData on an emptyDir", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Template.Spec.Volumes[0].VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+			volumeNamed(t, m, appDataMount(t, m).Name).VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 		}, "is not a persistentVolumeClaim"},
 		{"claim not rendered", func(m *contract.Manifest) { m.Claims = nil },
 			`names claim "hbih-appdata", which is not rendered`},
@@ -121,6 +122,39 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 			"no ingress rule admits the http port"},
 		{"object outside the namespace", func(m *contract.Manifest) { m.Objects[1].Namespace = "default" },
 			`metadata.namespace is "default", want "hubkit"`},
+		{"settings that are not JSON", func(m *contract.Manifest) { settingsConfigMap(t, m).Data[contract.SettingsFile] = `{"settings": ` },
+			"intelligencehub-settings.json is not valid JSON (unexpected end of JSON input)"},
+		{"no appData defaults", func(m *contract.Manifest) {
+			pod := &m.Deployments[0].Spec.Template.Spec
+			pod.InitContainers = slices.DeleteFunc(pod.InitContainers, func(c corev1.Container) bool { return c.Name == "appdata-defaults" })
+		}, "no init container appdata-defaults: a fresh claim hides the defaults"},
+		{"appData defaults before the settings", func(m *contract.Manifest) {
+			slices.Reverse(m.Deployments[0].Spec.Template.Spec.InitContainers)
+		}, "runs after appdata-defaults, whose copy of the image's defaults then stands in for its file"},
+		{"an init container from another image", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Template.Spec.InitContainers[0].Image = "busybox"
+		}, "runs busybox, want the Hub's image"},
+		{"an init container with a writable root", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Template.Spec.InitContainers[0].SecurityContext.ReadOnlyRootFilesystem = nil
+		}, "securityContext.readOnlyRootFilesystem is not true"},
+		{"seeded where managed is promised", func(m *contract.Manifest) {
+			initContainer(t, m, "settings-managed").Name = "settings-seeded"
+		}, "no init container settings-managed: the overlay's settings are managed"},
+		{"certificate store mounted read-write", func(m *contract.Manifest) {
+			for i := range initContainer(t, m, "certificate-store").VolumeMounts {
+				initContainer(t, m, "certificate-store").VolumeMounts[i].ReadOnly = false
+			}
+		}, "mounts /hubkit/certificate-store read-write"},
+		{"deployment file from a ConfigMap", func(m *contract.Manifest) {
+			volumeNamed(t, m, "deployment").VolumeSource = corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "deployment"}}}
+		}, "volume deployment at /hubkit/deployment is not of the kind its component mounts"},
+		{"no deployment file", func(m *contract.Manifest) {
+			m.Deployments[0].Spec.Template.Spec.Containers[0].Env = slices.DeleteFunc(m.Deployments[0].Spec.Template.Spec.Containers[0].Env,
+				func(e corev1.EnvVar) bool { return e.Name == contract.DeploymentFileEnv })
+		}, "sets HIGHBYTE_DEPLOYMENT_FILE: false, promised: true"},
+		{"Git Backup password in the settings", func(m *contract.Manifest) {
+			settingsConfigMap(t, m).Data[contract.SettingsFile] = `{"settings": {"gitBackup": {"mode": "scheduled", "password": "hunter2"}}}`
+		}, "settings.gitBackup.password does not reference GIT_BACKUP_PASSWORD"},
 		{"namespace not restricted", func(m *contract.Manifest) {
 			delete(m.Namespaces[0].Labels, "pod-security.kubernetes.io/enforce")
 		}, `label pod-security.kubernetes.io/enforce is "", want "restricted"`},
@@ -172,4 +206,55 @@ func contractQuantity(t *testing.T, s string) resource.Quantity {
 	q, err := resource.ParseQuantity(s)
 	require.NoError(t, err)
 	return q
+}
+
+// appDataMount is the Hub container's mount at appData.
+func appDataMount(t *testing.T, m *contract.Manifest) *corev1.VolumeMount {
+	t.Helper()
+	mounts := m.Deployments[0].Spec.Template.Spec.Containers[0].VolumeMounts
+	for i := range mounts {
+		if mounts[i].MountPath == contract.AppDataPath {
+			return &mounts[i]
+		}
+	}
+	t.Fatal("the render mounts nothing at appData")
+	return nil
+}
+
+// volumeNamed is the pod's volume called name.
+func volumeNamed(t *testing.T, m *contract.Manifest, name string) *corev1.Volume {
+	t.Helper()
+	volumes := m.Deployments[0].Spec.Template.Spec.Volumes
+	for i := range volumes {
+		if volumes[i].Name == name {
+			return &volumes[i]
+		}
+	}
+	t.Fatalf("the pod has no volume %s", name)
+	return nil
+}
+
+// settingsConfigMap is the render's generated settings ConfigMap.
+func settingsConfigMap(t *testing.T, m *contract.Manifest) *corev1.ConfigMap {
+	t.Helper()
+	for i := range m.ConfigMaps {
+		if strings.HasPrefix(m.ConfigMaps[i].Name, contract.SettingsConfigMap+"-") {
+			return &m.ConfigMaps[i]
+		}
+	}
+	t.Fatal("the render has no settings ConfigMap")
+	return nil
+}
+
+// initContainer is the pod's init container called name.
+func initContainer(t *testing.T, m *contract.Manifest, name string) *corev1.Container {
+	t.Helper()
+	cs := m.Deployments[0].Spec.Template.Spec.InitContainers
+	for i := range cs {
+		if cs[i].Name == name {
+			return &cs[i]
+		}
+	}
+	t.Fatalf("the pod has no init container %s", name)
+	return nil
 }

@@ -26,6 +26,8 @@ type Manifest struct {
 	// ServiceAccounts and NetworkPolicies: the hardening.
 	ServiceAccounts []corev1.ServiceAccount
 	NetworkPolicies []networkingv1.NetworkPolicy
+	// ConfigMaps: the Hub's settings among them.
+	ConfigMaps []corev1.ConfigMap
 	// Objects names every object in the render, in order, the ones above included.
 	Objects []Object
 }
@@ -83,6 +85,8 @@ func (m *Manifest) decode(o Object, doc []byte) error {
 		return decodeInto(doc, &m.ServiceAccounts)
 	case "networking.k8s.io/v1/NetworkPolicy":
 		return decodeInto(doc, &m.NetworkPolicies)
+	case "v1/ConfigMap":
+		return decodeInto(doc, &m.ConfigMaps)
 	}
 	return nil
 }

@@ -1,0 +1,55 @@
+// Command contract holds a rendered overlay to hubkit's contract
+// (internal/contract) and the promises of its row in overlays/overlays.yaml,
+// as `make render` does after every build:
+//
+//	go run ./tools/contract -overlay prod build/render/prod.yaml
+//
+// It prints one line per broken promise and exits 1 when there is any.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/overlays"
+)
+
+func main() {
+	overlay := flag.String("overlay", "", "the overlay's name, a row of "+overlays.Table)
+	flag.Parse()
+	if err := run(*overlay, flag.Args()); err != nil {
+		fmt.Fprintln(os.Stderr, "contract:", err)
+		os.Exit(1)
+	}
+}
+
+func run(overlay string, files []string) error {
+	if len(files) != 1 {
+		return fmt.Errorf("want one rendered file, got %d", len(files))
+	}
+	table, err := overlays.Load(".")
+	if err != nil {
+		return err
+	}
+	row, err := overlays.Find(table, overlay)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	m, err := contract.Parse(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", files[0], err)
+	}
+	if v := contract.Check(m, row.Expect); len(v) > 0 {
+		for _, line := range v {
+			fmt.Fprintf(os.Stderr, "contract: overlays/%s: %s\n", overlay, line)
+		}
+		return fmt.Errorf("overlays/%s: %d broken promises", overlay, len(v))
+	}
+	return nil
+}
