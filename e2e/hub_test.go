@@ -192,12 +192,16 @@ func waitForHub(t *testing.T, ns string) *corev1.Pod {
 		if err != nil || pvc.Status.Phase != corev1.ClaimBound {
 			return false, nil
 		}
+		// Exactly one pod, and not one on its way out: a deleted pod stays
+		// listed (and Running) through its grace period.
 		pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
-		if err != nil || len(pods.Items) != 1 || pods.Items[0].Status.Phase != corev1.PodRunning {
+		if err != nil || len(pods.Items) != 1 || pods.Items[0].DeletionTimestamp != nil || pods.Items[0].Status.Phase != corev1.PodRunning {
 			return false, nil
 		}
 		pod = &pods.Items[0]
-		return true, nil
+		return slices.ContainsFunc(pod.Status.Conditions, func(c corev1.PodCondition) bool {
+			return c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
+		}), nil
 	})
 	require.NoError(t, err, "the Hub did not come up: Deployment Available, claim Bound, one Running pod; %s", hubState(ctx, ns))
 	return pod

@@ -50,6 +50,7 @@ func TestRealNode(t *testing.T) {
 	t.Run("the kind overlay runs: restricted, uid 10001, read-only root, claim written, probes, endpoints, node port", func(t *testing.T) {
 		testRealKind(t, objs)
 	})
+	t.Run("seeded settings: Git's on a fresh claim, the Hub's own change kept across a restart, the image's defaults never copied over", testRealSeededSettings)
 	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", testRealCrash)
 	t.Run("pod deletion: the replacement starts only once the old process is gone", testRealDeletion)
 	t.Run("a Recreate rollout to a new tag: the old process is gone before the new starts", func(t *testing.T) {
@@ -444,6 +445,14 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 				switch o.GetKind() {
 				case "Deployment":
 					require.NoError(t, unstructured.SetNestedMap(o.Object, map[string]any{"type": tc.strategy}, "spec", "strategy"))
+					// A slow SIGTERM (20 s, within the 30 s grace period): the old
+					// process still holds appData while its replacement gets
+					// through its init containers and starts.
+					containers, _, err := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+					require.NoError(t, err)
+					hub := containers[0].(map[string]any)
+					hub["env"] = append(asSlice(hub["env"]), map[string]any{"name": "HUBKIT_STANDIN_SHUTDOWN_DELAY", "value": "20s"})
+					require.NoError(t, unstructured.SetNestedSlice(o.Object, containers, "spec", "template", "spec", "containers"))
 				case "PersistentVolumeClaim":
 					require.NoError(t, unstructured.SetNestedStringSlice(o.Object, []string{"ReadWriteOnce"}, "spec", "accessModes"))
 				}
@@ -569,4 +578,9 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 		"with defaults evicted %d s later, then the replacement waits, Pending on ReadWriteOncePod, until the node is declared out of service; "+
 		"after the out-of-service taint the Hub ran on another node %s later",
 		notReady.Round(time.Second), evictAfter, replaced.Round(time.Second)))
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
 }
