@@ -1,0 +1,372 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/hubkit/hubkit/internal/cluster"
+	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/render"
+	"github.com/hubkit/hubkit/internal/standin"
+	"github.com/hubkit/hubkit/internal/testenv"
+)
+
+// Credentials the test puts in prod's Secrets; no log may show them.
+const (
+	e2eToken    = "e2e-token-never-logged"
+	e2ePassword = "e2e-password-never-logged"
+)
+
+// prod's configuration on the real node: the Hub's settings managed from
+// Git, its project from a deployment file and its certificate store from
+// Secrets, Git Backup's password from a Secret; with the stand-in, taught
+// the Hub's documented contract, in place of the Hub. prod runs here as it
+// renders, but for its image (the stand-in's, under a tag, where prod pins
+// a digest) and its CPU request (the real node has two cores).
+func TestProdConfigurationOnTheRealNode(t *testing.T) {
+	if e2e.cluster.Node == nil {
+		t.Skipf("%s names a cluster of your own: these scenarios run on the real node make test starts", cluster.ExternalEnv)
+	}
+	onlyRealNode(t)
+	ctx := context.Background()
+	prod := overlayRow(t, "prod")
+	objs := renderProdForRealNode(t, nil)
+	loadStandin(t, hubImage(t, objs))
+
+	store := make([]byte, 64)
+	_, err := rand.Read(store)
+	require.NoError(t, err)
+	deployment := exampleDeployment(t)
+	namespaces, _ := split(objs)
+	require.NoError(t, applier(t).Apply(ctx, namespaces, false))
+	applySecrets(t, prod.Namespace, deployment, store)
+	t.Cleanup(func() {
+		for _, name := range []string{contract.DeploymentSecret, contract.CertificateStoreSecret, contract.GitBackupSecret} {
+			assert.NoError(t, e2e.client.CoreV1().Secrets(prod.Namespace).Delete(context.Background(), name, metav1.DeleteOptions{}))
+		}
+	})
+
+	dirs := provideLocal(t, objs)
+	appData := dirs["hbih-appdata"]
+	require.NoError(t, applier(t).Apply(ctx, objs, false))
+	t.Cleanup(func() { undeploy(t, objs) })
+	pod := waitForHub(t, prod.Namespace)
+	gitSettings := readRepoFile(t, "overlays", "prod", "settings", contract.SettingsFile)
+
+	t.Run("a fresh claim: settings from Git, the certificate store from its Secret, the image's defaults, all as the Hub's uid", func(t *testing.T) {
+		st := debugStatus(t, pod)
+		assert.Equal(t, filepath.Join(contract.AppDataPath, contract.SettingsFile), st.Loaded.SettingsFile)
+		assert.Equal(t, sha(gitSettings), st.Loaded.SettingsSHA256, "the Hub read Git's settings")
+		assert.Equal(t, sha(store), st.Loaded.CertificateStoreSHA256, "the Hub read the Secret's certificate store")
+		assert.False(t, st.Loaded.CertificateStoreCreated, "it did not have to make one")
+		for _, f := range []string{contract.SettingsFile, contract.CertificateStoreFile, "intelligencehub-systemvariables.json.template"} {
+			var fi syscall.Stat_t
+			require.NoError(t, syscall.Stat(filepath.Join(appData, f), &fi), "%s is in the claim", f)
+			assert.EqualValues(t, 10001, fi.Uid, "%s was written as the Hub's uid", f)
+		}
+		for _, s := range pod.Status.InitContainerStatuses {
+			require.NotNil(t, s.State.Terminated, s.Name)
+			assert.Zero(t, s.State.Terminated.ExitCode, "init container %s", s.Name)
+		}
+	})
+
+	t.Run("the project from the deployment file, mounted read-only", func(t *testing.T) {
+		st := debugStatus(t, pod)
+		assert.Equal(t, "/hubkit/deployment/deployment.json", st.Loaded.DeploymentFile)
+		assert.Equal(t, sha(deployment), st.Loaded.DeploymentSHA256)
+		assert.Equal(t, 1, st.Loaded.DeploymentRepos)
+		assert.Equal(t, 1, st.Loaded.DeploymentFragments)
+		assert.Equal(t, []string{"ro"}, mountOptions(t, hubPID(t, pod), "/hubkit/deployment", "ro"), "the Secret is mounted read-only")
+	})
+
+	t.Run("managed: a change made in the UI lasts until the next start, then Git's settings are back", func(t *testing.T) {
+		ui := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in the UI"}}`)
+		putSettings(t, pod, ui)
+		b, err := os.ReadFile(filepath.Join(appData, contract.SettingsFile))
+		require.NoError(t, err)
+		require.Equal(t, string(ui), string(b), "the Hub wrote the change back to appData")
+		pod = restartHub(t, prod.Namespace, pod)
+		assert.Equal(t, sha(gitSettings), debugStatus(t, pod).Loaded.SettingsSHA256)
+	})
+
+	t.Run("managed: a settings change in Git reaches the Hub after one rollout", func(t *testing.T) {
+		changed := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in Git"}}`)
+		next := renderProdForRealNode(t, changed)
+		pw := watchPods(t, prod.Namespace)
+		require.NoError(t, applier(t).Apply(ctx, next, false))
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+			p := hubPodIn(t, prod.Namespace)
+			return p != nil && p.UID != pod.UID && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready, nil
+		})
+		require.NoError(t, err, "the settings change did not roll the pod: %s", hubState(ctx, prod.Namespace))
+		pod = hubPodIn(t, prod.Namespace)
+		assert.Equal(t, sha(changed), debugStatus(t, pod).Loaded.SettingsSHA256, "the new settings, from the new ConfigMap")
+		assert.Equal(t, 1, pw.maxRunning, "one rollout, never two Hubs")
+		objs = next
+	})
+
+	t.Run("an invalid deployment file stops the start, as it stops the Hub's", func(t *testing.T) {
+		applySecrets(t, prod.Namespace, []byte(`{"version": 0, "fragments": `), store)
+		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+		var last *corev1.ContainerStateTerminated
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+			p := hubPodIn(t, prod.Namespace)
+			if p == nil || p.UID == pod.UID || len(p.Status.ContainerStatuses) == 0 {
+				return false, nil
+			}
+			st := p.Status.ContainerStatuses[0]
+			last = st.LastTerminationState.Terminated
+			if st.State.Terminated != nil {
+				last = st.State.Terminated
+			}
+			return last != nil && !st.Ready, nil
+		})
+		require.NoError(t, err, "the stand-in started on an invalid deployment file: %s", hubState(ctx, prod.Namespace))
+		assert.EqualValues(t, 1, last.ExitCode)
+		broken := hubPodIn(t, prod.Namespace)
+		// The refusal is the log of the container that exited: the current
+		// one while it waits to be restarted, the previous one after.
+		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			return strings.Contains(podLogs(t, broken, "hub", false)+podLogs(t, broken, "hub", true), standin.DeploymentFileEnv), nil
+		})
+		assert.NoError(t, err, "the refusal names the deployment file")
+
+		applySecrets(t, prod.Namespace, deployment, store)
+		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, broken.Name, metav1.DeleteOptions{}))
+		pod = waitForHub(t, prod.Namespace)
+		assert.Equal(t, sha(deployment), debugStatus(t, pod).Loaded.DeploymentSHA256, "back once the file is fixed")
+	})
+
+	t.Run("no credential is ever logged", func(t *testing.T) {
+		var logs strings.Builder
+		for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
+			logs.WriteString(podLogs(t, pod, c.Name, false))
+		}
+		require.NotEmpty(t, logs.String())
+		assert.NotContains(t, logs.String(), e2eToken)
+		assert.NotContains(t, logs.String(), e2ePassword)
+		assert.NotContains(t, logs.String(), hex.EncodeToString(store))
+	})
+}
+
+// The kind overlay's settings are seeded: on a fresh claim they are Git's,
+// and a change the Hub itself wrote survives a restart; the image's
+// defaults, once copied, are never copied over. (TestRealNode deploys kind
+// on a fresh claim first.)
+func testRealSeededSettings(t *testing.T) {
+	kind := overlayRow(t, "kind")
+	pod := hubPod(t)
+	gitSettings := readRepoFile(t, "overlays", "kind", "settings", contract.SettingsFile)
+	st := debugStatus(t, pod)
+	assert.Equal(t, sha(gitSettings), st.Loaded.SettingsSHA256, "a fresh claim got Git's settings, not the image's default")
+	assert.True(t, st.Loaded.CertificateStoreCreated, "without a certificate store from a Secret, the Hub made its own")
+	template := filepath.Join(e2e.real.appData, "intelligencehub-systemvariables.json.template")
+	require.FileExists(t, template, "the image's defaults were copied into the claim")
+	require.NoError(t, os.WriteFile(template, []byte("[]\n"), 0o640))
+
+	ui := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in the UI"}}`)
+	putSettings(t, pod, ui)
+	pod = restartHub(t, kind.Namespace, pod)
+	assert.Equal(t, sha(ui), debugStatus(t, pod).Loaded.SettingsSHA256, "the Hub's own change survived the restart")
+	b, err := os.ReadFile(template)
+	require.NoError(t, err)
+	assert.Equal(t, "[]\n", string(b), "the image's defaults never overwrite the claim's files")
+}
+
+// renderProdForRealNode is prod's render with the stand-in's image (loaded
+// into containerd, as `kind load` does: never pulled) and a CPU request the
+// real node can give, and, when settings is not nil, that settings file in
+// place of prod's: a change in Git.
+func renderProdForRealNode(t *testing.T, settings []byte) []*unstructured.Unstructured {
+	t.Helper()
+	dir := t.TempDir()
+	prod := testenv.RelPath(t, dir, filepath.Join(e2e.root, "overlays", "prod"))
+	k := `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- ` + prod + `
+images:
+- name: registry.example.com/highbyte/intelligence-hub
+  newName: docker.io/library/highbyte
+  newTag: prod-e2e
+patches:
+- patch: |
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: hbih
+    spec:
+      template:
+        spec:
+          initContainers:
+          - name: certificate-store
+            imagePullPolicy: IfNotPresent
+          - name: settings-managed
+            imagePullPolicy: IfNotPresent
+          - name: appdata-defaults
+            imagePullPolicy: IfNotPresent
+          containers:
+          - name: hub
+            imagePullPolicy: IfNotPresent
+            resources:
+              requests:
+                cpu: 100m
+`
+	if settings != nil {
+		k += `configMapGenerator:
+- name: ` + contract.SettingsConfigMap + `
+  behavior: replace
+  files:
+  - ` + contract.SettingsFile + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, contract.SettingsFile), settings, 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644))
+	e2e.fns.OnPath(t)
+	out, err := render.Krusty(dir)
+	require.NoError(t, err)
+	objs, err := cluster.Objects(out)
+	require.NoError(t, err)
+	return objs
+}
+
+// exampleDeployment is prod's example deployment file with a token filled in.
+func exampleDeployment(t *testing.T) []byte {
+	t.Helper()
+	b := readRepoFile(t, "overlays", "prod", "secrets", "deployment.example.json")
+	require.Contains(t, string(b), "<token>")
+	return bytes.ReplaceAll(b, []byte("<token>"), []byte(e2eToken))
+}
+
+// applySecrets makes prod's Secrets as its documentation says: the files
+// overlays/prod/secrets reads, filled in, built and applied.
+func applySecrets(t *testing.T, ns string, deployment, store []byte) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "secrets")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(e2e.root, "overlays", "prod", "secrets"))))
+	for name, body := range map[string][]byte{
+		"deployment.json":             deployment,
+		contract.CertificateStoreFile: store,
+		"git-backup-password":         []byte(e2ePassword),
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), body, 0o600))
+	}
+	out, err := render.Krusty(dir)
+	require.NoError(t, err)
+	objs, err := cluster.Objects(out)
+	require.NoError(t, err)
+	for _, o := range objs {
+		require.Equal(t, ns, o.GetNamespace())
+	}
+	require.NoError(t, applier(t).Apply(context.Background(), objs, false))
+}
+
+// restartHub deletes the Hub's pod, as a node drain or an eviction does,
+// and returns its replacement once it serves.
+func restartHub(t *testing.T, ns string, pod *corev1.Pod) *corev1.Pod {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+		p := hubPodIn(t, ns)
+		return p != nil && p.UID != pod.UID && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready, nil
+	})
+	require.NoError(t, err, "the Hub did not come back: %s", hubState(ctx, ns))
+	return hubPodIn(t, ns)
+}
+
+// hubPodIn is the Hub's one pod in ns, or nil while there is not exactly one.
+func hubPodIn(t *testing.T, ns string) *corev1.Pod {
+	t.Helper()
+	pods, err := e2e.client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: hubSelector})
+	require.NoError(t, err)
+	live := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
+	if len(live) != 1 {
+		return nil
+	}
+	return &live[0]
+}
+
+func debugStatus(t *testing.T, pod *corev1.Pod) standin.Status {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(fmt.Sprintf("http://%s:45245/debug/standin", pod.Status.PodIP))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var st standin.Status
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	return st
+}
+
+// putSettings changes the settings as the Hub's UI does.
+func putSettings(t *testing.T, pod *corev1.Pod, body []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("http://%s:45245/settings", pod.Status.PodIP), bytes.NewReader(body))
+	require.NoError(t, err)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "PUT /settings: %s", msg)
+}
+
+// podLogs is a container's log (previous: its last terminated run's), or
+// "" when the kubelet has none.
+func podLogs(t *testing.T, pod *corev1.Pod, container string, previous bool) string {
+	t.Helper()
+	b, err := e2e.client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: container, Previous: previous}).DoRaw(context.Background())
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// mountOptions is which of want the mount at target in pid's mount
+// namespace has.
+func mountOptions(t *testing.T, pid int, target string, want ...string) []string {
+	t.Helper()
+	info, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(info), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 5 && f[4] == target {
+			opts := strings.Split(f[5], ",")
+			return slices.DeleteFunc(slices.Clone(want), func(o string) bool { return !slices.Contains(opts, o) })
+		}
+	}
+	t.Fatalf("nothing is mounted at %s in process %d", target, pid)
+	return nil
+}
+
+func readRepoFile(t *testing.T, path ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{e2e.root}, path...)...))
+	require.NoError(t, err)
+	return b
+}
+
+func sha(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
