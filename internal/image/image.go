@@ -70,13 +70,14 @@ func Images() []Spec {
 			// from the rendered overlay, so the overlay runs it unchanged.
 			Description: "hubkit's stand-in for HighByte Intelligence Hub, for tests on a real node",
 			VersionEnv:  "HUBKIT_STANDIN_VERSION",
-			// As the Hub's image: a shell and cp (Debian's static busybox),
+			// As the Hub's image: a shell, cp and mv (Debian's static busybox),
 			// which hubkit's init containers use, and appData as the Hub
 			// ships it: a default settings file and templates.
 			Extra: []Extra{
 				{Path: "/bin/busybox", Source: "/bin/busybox"},
 				{Path: "/bin/sh", Link: "busybox"},
 				{Path: "/bin/cp", Link: "busybox"},
+				{Path: "/bin/mv", Link: "busybox"},
 				{Path: "/usr/local/highbyte/appData/intelligencehub-settings.json", Source: "tools/standin/appdata/intelligencehub-settings.json"},
 				{Path: "/usr/local/highbyte/appData/intelligencehub-systemvariables.json.template", Source: "tools/standin/appdata/intelligencehub-systemvariables.json.template"},
 			},

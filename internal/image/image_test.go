@@ -155,6 +155,7 @@ func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
 		"bin/busybox": "755",
 		"bin/sh":      "-> busybox",
 		"bin/cp":      "-> busybox",
+		"bin/mv":      "-> busybox",
 		"usr/local/highbyte/appData/intelligencehub-settings.json":                 "644",
 		"usr/local/highbyte/appData/intelligencehub-systemvariables.json.template": "644",
 	}, got)
