@@ -24,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/cluster"
 	"github.com/hubkit/hubkit/internal/contract"
@@ -38,13 +39,13 @@ const (
 	e2ePassword = "e2e-password-never-logged"
 )
 
-// prod's configuration on the real node: the Hub's settings managed from
+// prod on the real node: ReadWriteOncePod enforced, and the Hub's settings managed from
 // Git, its project from a deployment file and its certificate store from
 // Secrets, Git Backup's password from a Secret; with the stand-in, taught
 // the Hub's documented contract, in place of the Hub. prod runs here as it
 // renders, but for its image (the stand-in's, under a tag, where prod pins
 // a digest) and its CPU request (the real node has two cores).
-func TestProdConfigurationOnTheRealNode(t *testing.T) {
+func TestProdOnTheRealNode(t *testing.T) {
 	if e2e.cluster.Node == nil {
 		t.Skipf("%s names a cluster of your own: these scenarios run on the real node make test starts", cluster.ExternalEnv)
 	}
@@ -156,6 +157,47 @@ func TestProdConfigurationOnTheRealNode(t *testing.T) {
 		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, broken.Name, metav1.DeleteOptions{}))
 		pod = waitForHub(t, prod.Namespace)
 		assert.Equal(t, sha(deployment), debugStatus(t, pod).Loaded.DeploymentSHA256, "back once the file is fixed")
+	})
+
+	t.Run("ReadWriteOncePod holds: a second pod on the claim is never scheduled while the Hub runs", func(t *testing.T) {
+		second := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "second-writer", Namespace: prod.Namespace},
+			Spec: corev1.PodSpec{
+				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](10001),
+					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+				Containers: []corev1.Container{{
+					Name: "restore", Image: pod.Spec.Containers[0].Image, ImagePullPolicy: corev1.PullIfNotPresent,
+					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
+						Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+					VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: contract.AppDataPath}},
+				}},
+				Volumes: []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{
+					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "hbih-appdata"}}}},
+			},
+		}
+		_, err := e2e.client.CoreV1().Pods(prod.Namespace).Create(ctx, second, metav1.CreateOptions{})
+		require.NoError(t, err, "without the guard, the API server takes the pod")
+		t.Cleanup(func() {
+			assert.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
+		})
+		var reason string
+		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			p, err := e2e.client.CoreV1().Pods(prod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+					reason = c.Message
+				}
+			}
+			return reason != "", nil
+		})
+		require.NoError(t, err, "the scheduler gave no reason")
+		assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
+		p, err := e2e.client.CoreV1().Pods(prod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Empty(t, p.Spec.NodeName, "never scheduled")
 	})
 
 	t.Run("no credential is ever logged", func(t *testing.T) {
