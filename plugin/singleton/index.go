@@ -118,6 +118,9 @@ func (ix *index) add(n *yaml.RNode) error {
 		if err := decodeField(n, &w.template, "spec", "template"); err != nil {
 			return fmt.Errorf("spec.template: %w", err)
 		}
+		if err := w.template.checkPorts(); err != nil {
+			return err
+		}
 		ix.workloads = append(ix.workloads, w)
 	case "v1 PersistentVolumeClaim":
 		var s claimSpec

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -53,6 +54,20 @@ type container struct {
 type containerPort struct {
 	Name          string `yaml:"name"`
 	ContainerPort int32  `yaml:"containerPort"`
+}
+
+// checkPorts wants every declared container port to be a port number, as
+// Kubernetes does: a port given without one (`containerPort:` left empty)
+// decodes as 0 and would be written back as an empty string.
+func (t podTemplate) checkPorts() error {
+	for _, c := range t.Spec.Containers {
+		for i, p := range c.Ports {
+			if msgs := validation.IsValidPortNum(int(p.ContainerPort)); len(msgs) > 0 {
+				return fmt.Errorf("spec.template.spec.containers[name=%s].ports[%d].containerPort is %d: %s", c.Name, i, p.ContainerPort, strings.Join(msgs, "; "))
+			}
+		}
+	}
+	return nil
 }
 
 // hasPort reports whether the container declares port p (by name or number).
