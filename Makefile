@@ -98,6 +98,7 @@ render: tools build ## Render every overlay (function applied, then audited and 
 	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/$$o > $(BUILD)/render/$$o.yaml; \
 	  singleton functions/singleton/audit.yaml $(BUILD)/render/$$o.yaml > /dev/null; \
 	  $(BIN)/contract -overlay $$o $(BUILD)/render/$$o.yaml; \
+	  for f in overlays/$$o/secrets/*.json; do [ ! -e "$$f" ] || $(BIN)/contract -json "$$f"; done; \
 	  echo "overlays/$$o -> build/render/$$o.yaml ($$(grep -c '^kind:' $(BUILD)/render/$$o.yaml) objects, audit and contract passed)"; \
 	done
 

@@ -2,6 +2,8 @@ package contract
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -211,4 +213,18 @@ func checkGitBackupSettings(v *violations, m *Manifest) {
 		return
 	}
 	v.add("no ConfigMap with %s: Git Backup is promised but no settings turn it on", SettingsFile)
+}
+
+// CheckJSONFile wants the file at path to hold one JSON object: a settings
+// or deployment file kept beside an overlay, checked before it is applied.
+func CheckJSONFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("%s is not a JSON object: %w", path, err)
+	}
+	return nil
 }

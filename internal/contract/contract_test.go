@@ -1,6 +1,8 @@
 package contract_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -257,4 +259,25 @@ func initContainer(t *testing.T, m *contract.Manifest, name string) *corev1.Cont
 	}
 	t.Fatalf("the pod has no init container %s", name)
 	return nil
+}
+
+// The files an overlay's Secrets are made from never reach a render:
+// `make render` checks them on their own, naming the file.
+func TestCheckJSONFile(t *testing.T) {
+	for _, tc := range []struct{ name, body, wantErr string }{
+		{"an object", `{"version": 0, "fragments": []}`, ""},
+		{"cut short", `{"version": 0,`, "deployment.json is not a JSON object: unexpected end of JSON input"},
+		{"a list", `[]`, "deployment.json is not a JSON object: json: cannot unmarshal array"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "deployment.json")
+			require.NoError(t, os.WriteFile(path, []byte(tc.body), 0o600))
+			err := contract.CheckJSONFile(path)
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tc.wantErr)
+		})
+	}
 }

@@ -3,8 +3,11 @@
 // as `make render` does after every build:
 //
 //	go run ./tools/contract -overlay prod build/render/prod.yaml
+//	go run ./tools/contract -json overlays/prod/secrets/deployment.json
 //
-// It prints one line per broken promise and exits 1 when there is any.
+// It prints one line per broken promise and exits 1 when there is any. With
+// -json it wants each file to hold one JSON object (the files an overlay's
+// Secrets are made from, which never reach a render).
 package main
 
 import (
@@ -18,14 +21,28 @@ import (
 
 func main() {
 	overlay := flag.String("overlay", "", "the overlay's name, a row of "+overlays.Table)
+	jsonFiles := flag.Bool("json", false, "check that each file holds one JSON object instead")
 	flag.Parse()
+	run := render
+	if *jsonFiles {
+		run = checkJSON
+	}
 	if err := run(*overlay, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "contract:", err)
 		os.Exit(1)
 	}
 }
 
-func run(overlay string, files []string) error {
+func checkJSON(_ string, files []string) error {
+	for _, f := range files {
+		if err := contract.CheckJSONFile(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func render(overlay string, files []string) error {
 	if len(files) != 1 {
 		return fmt.Errorf("want one rendered file, got %d", len(files))
 	}
