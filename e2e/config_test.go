@@ -28,6 +28,7 @@ import (
 
 	"github.com/hubkit/hubkit/internal/cluster"
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/render"
 	"github.com/hubkit/hubkit/internal/standin"
 	"github.com/hubkit/hubkit/internal/testenv"
@@ -73,15 +74,15 @@ func TestProdOnTheRealNode(t *testing.T) {
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
 	t.Cleanup(func() { undeploy(t, objs) })
 	pod := waitForHub(t, prod.Namespace)
-	gitSettings := readRepoFile(t, "overlays", "prod", "settings", contract.SettingsFile)
+	gitSettings := readRepoFile(t, "overlays", "prod", "settings", hub.SettingsFile)
 
 	t.Run("a fresh claim: settings from Git, the certificate store from its Secret, the image's defaults, all as the Hub's uid", func(t *testing.T) {
 		st := debugStatus(t, pod)
-		assert.Equal(t, filepath.Join(contract.AppDataPath, contract.SettingsFile), st.Loaded.SettingsFile)
+		assert.Equal(t, filepath.Join(hub.AppData, hub.SettingsFile), st.Loaded.SettingsFile)
 		assert.Equal(t, sha(gitSettings), st.Loaded.SettingsSHA256, "the Hub read Git's settings")
 		assert.Equal(t, sha(store), st.Loaded.CertificateStoreSHA256, "the Hub read the Secret's certificate store")
 		assert.False(t, st.Loaded.CertificateStoreCreated, "it did not have to make one")
-		for _, f := range []string{contract.SettingsFile, contract.CertificateStoreFile, "intelligencehub-systemvariables.json.template"} {
+		for _, f := range []string{hub.SettingsFile, hub.CertificateStoreFile, "intelligencehub-systemvariables.json.template"} {
 			var fi syscall.Stat_t
 			require.NoError(t, syscall.Stat(filepath.Join(appData, f), &fi), "%s is in the claim", f)
 			assert.EqualValues(t, 10001, fi.Uid, "%s was written as the Hub's uid", f)
@@ -104,7 +105,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 	t.Run("managed: a change made in the UI lasts until the next start, then Git's settings are back", func(t *testing.T) {
 		ui := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in the UI"}}`)
 		putSettings(t, pod, ui)
-		b, err := os.ReadFile(filepath.Join(appData, contract.SettingsFile))
+		b, err := os.ReadFile(filepath.Join(appData, hub.SettingsFile))
 		require.NoError(t, err)
 		require.Equal(t, string(ui), string(b), "the Hub wrote the change back to appData")
 		pod = restartHub(t, prod.Namespace, pod)
@@ -149,7 +150,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 		// The refusal is the log of the container that exited: the current
 		// one while it waits to be restarted, the previous one after.
 		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-			return strings.Contains(podLogs(t, broken, "hub", false)+podLogs(t, broken, "hub", true), standin.DeploymentFileEnv), nil
+			return strings.Contains(podLogs(t, broken, "hub", false)+podLogs(t, broken, "hub", true), hub.DeploymentFileEnv), nil
 		})
 		assert.NoError(t, err, "the refusal names the deployment file")
 
@@ -169,7 +170,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 					Name: "restore", Image: pod.Spec.Containers[0].Image, ImagePullPolicy: corev1.PullIfNotPresent,
 					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
 						Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-					VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: contract.AppDataPath}},
+					VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: hub.AppData}},
 				}},
 				Volumes: []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{
 					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "hbih-appdata"}}}},
@@ -219,7 +220,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 func testRealSeededSettings(t *testing.T) {
 	kind := overlayRow(t, "kind")
 	pod := hubPod(t)
-	gitSettings := readRepoFile(t, "overlays", "kind", "settings", contract.SettingsFile)
+	gitSettings := readRepoFile(t, "overlays", "kind", "settings", hub.SettingsFile)
 	st := debugStatus(t, pod)
 	assert.Equal(t, sha(gitSettings), st.Loaded.SettingsSHA256, "a fresh claim got Git's settings, not the image's default")
 	assert.True(t, st.Loaded.CertificateStoreCreated, "without a certificate store from a Secret, the Hub made its own")
@@ -280,8 +281,8 @@ patches:
 - name: ` + contract.SettingsConfigMap + `
   behavior: replace
   files:
-  - ` + contract.SettingsFile + "\n"
-		require.NoError(t, os.WriteFile(filepath.Join(dir, contract.SettingsFile), settings, 0o644))
+  - ` + hub.SettingsFile + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, hub.SettingsFile), settings, 0o644))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644))
 	e2e.fns.OnPath(t)
@@ -307,9 +308,9 @@ func applySecrets(t *testing.T, ns string, deployment, store []byte) {
 	dir := filepath.Join(t.TempDir(), "secrets")
 	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(e2e.root, "overlays", "prod", "secrets"))))
 	for name, body := range map[string][]byte{
-		"deployment.json":             deployment,
-		contract.CertificateStoreFile: store,
-		"git-backup-password":         []byte(e2ePassword),
+		"deployment.json":        deployment,
+		hub.CertificateStoreFile: store,
+		"git-backup-password":    []byte(e2ePassword),
 	} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), body, 0o600))
 	}

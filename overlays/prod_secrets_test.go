@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/internal/render"
 	"github.com/hubkit/hubkit/internal/testenv"
@@ -27,9 +28,9 @@ func TestProdSecretsFromIgnoredFiles(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	src := filepath.Join(root, "overlays", "prod", "secrets")
 	files := map[string]string{
-		"deployment.json":             "",
-		contract.CertificateStoreFile: "not really a pkcs12",
-		"git-backup-password":         "hunter2",
+		"deployment.json":        "",
+		hub.CertificateStoreFile: "not really a pkcs12",
+		"git-backup-password":    "hunter2",
 	}
 	for name := range files {
 		out, err := exec.Command("git", "-C", root, "check-ignore", "-q", filepath.Join(src, name)).CombinedOutput()
@@ -61,7 +62,7 @@ func TestProdSecretsFromIgnoredFiles(t *testing.T) {
 	}
 	assert.Equal(t, map[string][]string{
 		contract.DeploymentSecret:       {"deployment.json"},
-		contract.CertificateStoreSecret: {contract.CertificateStoreFile},
+		contract.CertificateStoreSecret: {hub.CertificateStoreFile},
 		contract.GitBackupSecret:        {"password"},
 	}, got, "the names and keys the components mount")
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -25,12 +26,9 @@ const (
 // (components/appdata-defaults, settings-*, certificate-store,
 // project-from-git, git-backup).
 const (
-	SettingsFile           = "intelligencehub-settings.json"
 	SettingsConfigMap      = "hbih-settings"
-	CertificateStoreFile   = "intelligencehub-certificatestore.pkcs12"
 	CertificateStoreSecret = "hbih-certificate-store"
 	DeploymentSecret       = "hbih-deployment"
-	DeploymentFileEnv      = "HIGHBYTE_DEPLOYMENT_FILE"
 	GitBackupSecret        = "hbih-git-backup"
 	GitBackupPasswordEnv   = "GIT_BACKUP_PASSWORD"
 	appDataDefaults        = "appdata-defaults"
@@ -46,9 +44,11 @@ const (
 func checkConfiguration(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
 	for _, cm := range m.ConfigMaps {
 		for key, val := range cm.Data {
-			if strings.HasSuffix(key, ".json") && !json.Valid([]byte(val)) {
-				var x any
-				err := json.Unmarshal([]byte(val), &x)
+			var x any
+			if !strings.HasSuffix(key, ".json") {
+				continue
+			}
+			if err := json.Unmarshal([]byte(val), &x); err != nil {
 				v.add("ConfigMap %s: %s is not valid JSON (%v): fix the file %s that the overlay's configMapGenerator reads", cm.Name, key, err, key)
 			}
 		}
@@ -57,11 +57,11 @@ func checkConfiguration(v *violations, m *Manifest, d *appsv1.Deployment, want E
 		return
 	}
 	pod := d.Spec.Template.Spec
-	hub := pod.Containers[0]
+	app := pod.Containers[0]
 	names := make([]string, len(pod.InitContainers))
 	for i, c := range pod.InitContainers {
 		names[i] = c.Name
-		checkInitContainer(v, d, c, hub)
+		checkInitContainer(v, d, c, app)
 	}
 	defaults := slices.Index(names, appDataDefaults)
 	if defaults < 0 {
@@ -95,8 +95,8 @@ func checkConfiguration(v *violations, m *Manifest, d *appsv1.Deployment, want E
 			} else if cm != "" && !strings.HasPrefix(cm, SettingsConfigMap+"-") {
 				v.add("ConfigMap %s: not generated with a content hash: a settings change would not roll the pod", cm)
 			} else if i >= 0 {
-				if _, ok := m.ConfigMaps[i].Data[SettingsFile]; !ok {
-					v.add("ConfigMap %s: no key %s", cm, SettingsFile)
+				if _, ok := m.ConfigMaps[i].Data[hub.SettingsFile]; !ok {
+					v.add("ConfigMap %s: no key %s", cm, hub.SettingsFile)
 				}
 			}
 		}
@@ -112,21 +112,21 @@ func checkConfiguration(v *violations, m *Manifest, d *appsv1.Deployment, want E
 	}
 
 	env := map[string]corev1.EnvVar{}
-	for _, e := range hub.Env {
+	for _, e := range app.Env {
 		env[e.Name] = e
 	}
-	if e, has := env[DeploymentFileEnv]; has != want.DeploymentFile {
-		v.add("Deployment %s: container %s sets %s: %t, promised: %t (components/project-from-git)", d.Name, hub.Name, DeploymentFileEnv, has, want.DeploymentFile)
+	if e, has := env[hub.DeploymentFileEnv]; has != want.DeploymentFile {
+		v.add("Deployment %s: container %s sets %s: %t, promised: %t (components/project-from-git)", d.Name, app.Name, hub.DeploymentFileEnv, has, want.DeploymentFile)
 	} else if has {
-		i := slices.IndexFunc(hub.VolumeMounts, func(vm corev1.VolumeMount) bool { return strings.HasPrefix(e.Value, vm.MountPath+"/") })
+		i := slices.IndexFunc(app.VolumeMounts, func(vm corev1.VolumeMount) bool { return strings.HasPrefix(e.Value, vm.MountPath+"/") })
 		if i < 0 {
-			v.add("Deployment %s: %s=%s is under no mount of container %s", d.Name, DeploymentFileEnv, e.Value, hub.Name)
-		} else if s := mountedFrom(v, d, hub, hub.VolumeMounts[i].MountPath, secretName); s != "" && s != DeploymentSecret {
+			v.add("Deployment %s: %s=%s is under no mount of container %s", d.Name, hub.DeploymentFileEnv, e.Value, app.Name)
+		} else if s := mountedFrom(v, d, app, app.VolumeMounts[i].MountPath, secretName); s != "" && s != DeploymentSecret {
 			v.add("Deployment %s: the deployment file comes from Secret %s, want %s: it may hold a Git token", d.Name, s, DeploymentSecret)
 		}
 	}
 	if e, has := env[GitBackupPasswordEnv]; has != want.GitBackup {
-		v.add("Deployment %s: container %s sets %s: %t, promised: %t (components/git-backup)", d.Name, hub.Name, GitBackupPasswordEnv, has, want.GitBackup)
+		v.add("Deployment %s: container %s sets %s: %t, promised: %t (components/git-backup)", d.Name, app.Name, GitBackupPasswordEnv, has, want.GitBackup)
 	} else if has && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name != GitBackupSecret) {
 		v.add("Deployment %s: %s is not read from Secret %s", d.Name, GitBackupPasswordEnv, GitBackupSecret)
 	}
@@ -138,9 +138,9 @@ func checkConfiguration(v *violations, m *Manifest, d *appsv1.Deployment, want E
 // checkInitContainer wants an init container to run the Hub's image, as
 // hardened as the Hub: no privilege escalation, no capability, a read-only
 // root, bounded resources.
-func checkInitContainer(v *violations, d *appsv1.Deployment, c, hub corev1.Container) {
-	if c.Image != hub.Image {
-		v.add("Deployment %s: init container %s runs %s, want the Hub's image %s", d.Name, c.Name, c.Image, hub.Image)
+func checkInitContainer(v *violations, d *appsv1.Deployment, c, app corev1.Container) {
+	if c.Image != app.Image {
+		v.add("Deployment %s: init container %s runs %s, want the Hub's image %s", d.Name, c.Name, c.Image, app.Image)
 	}
 	sc := c.SecurityContext
 	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
@@ -188,7 +188,7 @@ func secretName(s corev1.VolumeSource) string {
 // with the password from the environment variable the Secret fills.
 func checkGitBackupSettings(v *violations, m *Manifest) {
 	for _, cm := range m.ConfigMaps {
-		raw, ok := cm.Data[SettingsFile]
+		raw, ok := cm.Data[hub.SettingsFile]
 		if !ok {
 			continue
 		}
@@ -212,7 +212,7 @@ func checkGitBackupSettings(v *violations, m *Manifest) {
 		}
 		return
 	}
-	v.add("no ConfigMap with %s: Git Backup is promised but no settings turn it on", SettingsFile)
+	v.add("no ConfigMap with %s: Git Backup is promised but no settings turn it on", hub.SettingsFile)
 }
 
 // CheckJSONFile wants the file at path to hold one JSON object: a settings
@@ -222,9 +222,8 @@ func CheckJSONFile(path string) error {
 	if err != nil {
 		return err
 	}
-	var v map[string]any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("%s is not a JSON object: %w", path, err)
+	if err := hub.CheckJSONObject(b); err != nil {
+		return fmt.Errorf("%s is %w", path, err)
 	}
 	return nil
 }

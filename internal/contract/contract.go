@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -13,9 +14,6 @@ import (
 	psapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 )
-
-// AppDataPath is where the Hub keeps all of its state.
-const AppDataPath = "/usr/local/highbyte/appData"
 
 // Expect is what differs between overlays; everything else is the same
 // promise. overlays/overlays.yaml holds one per overlay (internal/overlays).
@@ -167,15 +165,15 @@ func checkClaim(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
 		return
 	}
 	c := d.Spec.Template.Spec.Containers[0]
-	i := slices.IndexFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.MountPath == AppDataPath })
+	i := slices.IndexFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.MountPath == hub.AppData })
 	if i < 0 {
-		v.add("Deployment %s: container %s mounts nothing at %s", d.Name, c.Name, AppDataPath)
+		v.add("Deployment %s: container %s mounts nothing at %s", d.Name, c.Name, hub.AppData)
 		return
 	}
 	mount := c.VolumeMounts[i]
 	j := slices.IndexFunc(d.Spec.Template.Spec.Volumes, func(vol corev1.Volume) bool { return vol.Name == mount.Name })
 	if j < 0 || d.Spec.Template.Spec.Volumes[j].PersistentVolumeClaim == nil {
-		v.add("Deployment %s: volume %q mounted at %s is not a persistentVolumeClaim", d.Name, mount.Name, AppDataPath)
+		v.add("Deployment %s: volume %q mounted at %s is not a persistentVolumeClaim", d.Name, mount.Name, hub.AppData)
 		return
 	}
 	claimName := d.Spec.Template.Spec.Volumes[j].PersistentVolumeClaim.ClaimName

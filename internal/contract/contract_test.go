@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/internal/render"
 	"github.com/hubkit/hubkit/internal/testenv"
@@ -124,7 +125,7 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 			"no ingress rule admits the http port"},
 		{"object outside the namespace", func(m *contract.Manifest) { m.Objects[1].Namespace = "default" },
 			`metadata.namespace is "default", want "hubkit"`},
-		{"settings that are not JSON", func(m *contract.Manifest) { settingsConfigMap(t, m).Data[contract.SettingsFile] = `{"settings": ` },
+		{"settings that are not JSON", func(m *contract.Manifest) { settingsConfigMap(t, m).Data[hub.SettingsFile] = `{"settings": ` },
 			"intelligencehub-settings.json is not valid JSON (unexpected end of JSON input)"},
 		{"no appData defaults", func(m *contract.Manifest) {
 			pod := &m.Deployments[0].Spec.Template.Spec
@@ -152,10 +153,10 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 		}, "volume deployment at /hubkit/deployment is not of the kind its component mounts"},
 		{"no deployment file", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.Containers[0].Env = slices.DeleteFunc(m.Deployments[0].Spec.Template.Spec.Containers[0].Env,
-				func(e corev1.EnvVar) bool { return e.Name == contract.DeploymentFileEnv })
+				func(e corev1.EnvVar) bool { return e.Name == hub.DeploymentFileEnv })
 		}, "sets HIGHBYTE_DEPLOYMENT_FILE: false, promised: true"},
 		{"Git Backup password in the settings", func(m *contract.Manifest) {
-			settingsConfigMap(t, m).Data[contract.SettingsFile] = `{"settings": {"gitBackup": {"mode": "scheduled", "password": "hunter2"}}}`
+			settingsConfigMap(t, m).Data[hub.SettingsFile] = `{"settings": {"gitBackup": {"mode": "scheduled", "password": "hunter2"}}}`
 		}, "settings.gitBackup.password does not reference GIT_BACKUP_PASSWORD"},
 		{"namespace not restricted", func(m *contract.Manifest) {
 			delete(m.Namespaces[0].Labels, "pod-security.kubernetes.io/enforce")
@@ -215,7 +216,7 @@ func appDataMount(t *testing.T, m *contract.Manifest) *corev1.VolumeMount {
 	t.Helper()
 	mounts := m.Deployments[0].Spec.Template.Spec.Containers[0].VolumeMounts
 	for i := range mounts {
-		if mounts[i].MountPath == contract.AppDataPath {
+		if mounts[i].MountPath == hub.AppData {
 			return &mounts[i]
 		}
 	}

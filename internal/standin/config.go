@@ -1,21 +1,20 @@
 package standin
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hubkit/hubkit/internal/hub"
 	"io/fs"
 	"os"
 	"path/filepath"
 )
 
-// The Hub's configuration contract, as HighByte's user guide documents it
-// ("Application Settings", "Git Deployment Integration", "Application
-// State"), and as far as the stand-in keeps it:
+// The Hub's configuration contract (internal/hub), as far as the stand-in
+// keeps it:
 //
 //   - the settings file is read at start from HIGHBYTE_SETTINGS_FILE, else
 //     from appData; changes made in the UI are written back to that file;
@@ -28,12 +27,6 @@ import (
 // The stand-in fetches no repository: it checks the deployment file as the
 // Hub would have to read it (JSON, version 0, a list of fragments) and
 // reports what it found.
-const (
-	SettingsFile         = "intelligencehub-settings.json"
-	CertificateStoreFile = "intelligencehub-certificatestore.pkcs12"
-	SettingsFileEnv      = "HIGHBYTE_SETTINGS_FILE"
-	DeploymentFileEnv    = "HIGHBYTE_DEPLOYMENT_FILE"
-)
 
 // Loaded is what the stand-in loaded at start. GET /debug/standin reports
 // it: paths and digests, never the contents, which may hold credentials.
@@ -83,7 +76,7 @@ func LoadConfig(cfg Config) (Loaded, error) {
 	case err != nil:
 		return l, fmt.Errorf("settings: %w", err)
 	default:
-		if err := checkJSON(b); err != nil {
+		if err := hub.CheckJSONObject(b); err != nil {
 			return l, fmt.Errorf("settings %s: %w", settings, err)
 		}
 		l.SettingsFile, l.SettingsSHA256 = settings, digest(b)
@@ -92,20 +85,20 @@ func LoadConfig(cfg Config) (Loaded, error) {
 	if path := cfg.DeploymentFile; path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return l, fmt.Errorf("%s: %w", DeploymentFileEnv, err)
+			return l, fmt.Errorf("%s: %w", hub.DeploymentFileEnv, err)
 		}
 		var d deployment
-		if err := checkJSON(b); err != nil {
-			return l, fmt.Errorf("%s %s: %w", DeploymentFileEnv, path, err)
+		if err := hub.CheckJSONObject(b); err != nil {
+			return l, fmt.Errorf("%s %s: %w", hub.DeploymentFileEnv, path, err)
 		}
 		if err := json.Unmarshal(b, &d); err != nil || d.Version == nil || *d.Version != 0 || d.Fragments == nil {
-			return l, fmt.Errorf("%s %s: want an object with \"version\": 0 and a list of \"fragments\"", DeploymentFileEnv, path)
+			return l, fmt.Errorf("%s %s: want an object with \"version\": 0 and a list of \"fragments\"", hub.DeploymentFileEnv, path)
 		}
 		l.DeploymentFile, l.DeploymentSHA256 = path, digest(b)
 		l.DeploymentRepos, l.DeploymentFragments = len(d.Repos), len(d.Fragments)
 	}
 
-	store := filepath.Join(cfg.AppData, CertificateStoreFile)
+	store := filepath.Join(cfg.AppData, hub.CertificateStoreFile)
 	b, err := os.ReadFile(store)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The Hub generates its key on first start.
@@ -129,20 +122,7 @@ func (c Config) settingsPath() string {
 	if c.SettingsFile != "" {
 		return c.SettingsFile
 	}
-	return filepath.Join(c.AppData, SettingsFile)
-}
-
-// checkJSON wants one JSON object.
-func checkJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	var v map[string]any
-	if err := dec.Decode(&v); err != nil {
-		return fmt.Errorf("not a JSON object: %w", err)
-	}
-	if dec.More() {
-		return errors.New("not a JSON object: more after the object")
-	}
-	return nil
+	return filepath.Join(c.AppData, hub.SettingsFile)
 }
 
 func digest(b []byte) string {

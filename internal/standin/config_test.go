@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,18 +26,18 @@ func TestLoadConfig(t *testing.T) {
 		{name: "a fresh appData: the Hub's defaults, a new certificate store", check: func(t *testing.T, l Loaded, appData string) {
 			assert.Empty(t, l.SettingsFile)
 			assert.True(t, l.CertificateStoreCreated)
-			b, err := os.ReadFile(filepath.Join(appData, CertificateStoreFile))
+			b, err := os.ReadFile(filepath.Join(appData, hub.CertificateStoreFile))
 			require.NoError(t, err)
 			assert.Equal(t, digest(b), l.CertificateStoreSHA256)
 		}},
-		{name: "settings in appData", appData: map[string]string{SettingsFile: settings}, check: func(t *testing.T, l Loaded, appData string) {
-			assert.Equal(t, filepath.Join(appData, SettingsFile), l.SettingsFile)
+		{name: "settings in appData", appData: map[string]string{hub.SettingsFile: settings}, check: func(t *testing.T, l Loaded, appData string) {
+			assert.Equal(t, filepath.Join(appData, hub.SettingsFile), l.SettingsFile)
 			assert.Equal(t, digest([]byte(settings)), l.SettingsSHA256)
 		}},
-		{name: "HIGHBYTE_SETTINGS_FILE wins over appData", appData: map[string]string{SettingsFile: `{}`}, settings: settings, check: func(t *testing.T, l Loaded, _ string) {
+		{name: "HIGHBYTE_SETTINGS_FILE wins over appData", appData: map[string]string{hub.SettingsFile: `{}`}, settings: settings, check: func(t *testing.T, l Loaded, _ string) {
 			assert.Equal(t, digest([]byte(settings)), l.SettingsSHA256)
 		}},
-		{name: "a certificate store in appData is used, never replaced", appData: map[string]string{CertificateStoreFile: "key"}, check: func(t *testing.T, l Loaded, _ string) {
+		{name: "a certificate store in appData is used, never replaced", appData: map[string]string{hub.CertificateStoreFile: "key"}, check: func(t *testing.T, l Loaded, _ string) {
 			assert.False(t, l.CertificateStoreCreated)
 			assert.Equal(t, digest([]byte("key")), l.CertificateStoreSHA256)
 		}},
@@ -44,7 +45,7 @@ func TestLoadConfig(t *testing.T) {
 			assert.Equal(t, 1, l.DeploymentRepos)
 			assert.Equal(t, 2, l.DeploymentFragments)
 		}},
-		{name: "settings that are not JSON stop the start", appData: map[string]string{SettingsFile: `{"settings": `}, wantErr: "intelligencehub-settings.json: not a JSON object: unexpected EOF"},
+		{name: "settings that are not JSON stop the start", appData: map[string]string{hub.SettingsFile: `{"settings": `}, wantErr: "intelligencehub-settings.json: not a JSON object: unexpected end of JSON input"},
 		{name: "a deployment file that is not JSON stops the start", deployment: `version: 0`, wantErr: "HIGHBYTE_DEPLOYMENT_FILE"},
 		{name: "a deployment file without fragments stops the start", deployment: `{"version": 0}`, wantErr: `want an object with "version": 0 and a list of "fragments"`},
 		{name: "a deployment file of another version stops the start", deployment: `{"version": 1, "fragments": []}`, wantErr: `"version": 0`},

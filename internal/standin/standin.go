@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hubkit/hubkit/internal/hub"
 	"io"
 	"net"
 	"net/http"
@@ -65,10 +66,10 @@ type Config struct {
 // ConfigFromEnv reads the Config from environment variables.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		AppData:        "/usr/local/highbyte/appData",
+		AppData:        hub.AppData,
 		Version:        getenv("HUBKIT_STANDIN_VERSION"),
-		SettingsFile:   getenv(SettingsFileEnv),
-		DeploymentFile: getenv(DeploymentFileEnv),
+		SettingsFile:   getenv(hub.SettingsFileEnv),
+		DeploymentFile: getenv(hub.DeploymentFileEnv),
 		StartDelay:     time.Second,
 		ShutdownDelay:  5 * time.Second,
 		HTTPAddr:       ":45245",
@@ -247,7 +248,7 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("PUT /settings", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err == nil {
-			err = checkJSON(body)
+			err = hub.CheckJSONObject(body)
 		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -77,7 +78,7 @@ func TestConfigFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	c, err := ConfigFromEnv(env(nil))
 	require.NoError(t, err)
-	assert.Equal(t, "/usr/local/highbyte/appData", c.AppData)
+	assert.Equal(t, hub.AppData, c.AppData)
 	assert.Equal(t, time.Second, c.StartDelay)
 	assert.Equal(t, 5*time.Second, c.ShutdownDelay)
 
