@@ -70,21 +70,8 @@ func TestNothingLost(t *testing.T) {
 					assert.Equal(t, itemsOf(want), itemsOf(got), "a failing run changes nothing")
 					return
 				}
-				wantItems, gotItems := byKey(t, want), byKey(t, got)
-				for k, w := range wantItems {
-					g, ok := gotItems[k]
-					if !ok {
-						assert.Contains(t, []string{"HorizontalPodAutoscaler", "ScaledObject"}, w.GetKind(), "only autoscalers are removed: %s", k)
-						removed++
-						continue
-					}
-					if w.MustString() == g.MustString() {
-						continue
-					}
-					changed++
-					require.Contains(t, []string{"Deployment", "StatefulSet"}, w.GetKind(), "only workloads change: %s", k)
-					assert.Equal(t, withoutRuleFields(t, w), withoutRuleFields(t, g), "%s changed beyond the rules' fields", k)
-				}
+				c, r := onlyRuleFieldsChanged(t, want, got)
+				changed, removed = changed+len(c), removed+r
 				again, err := execute(got, singleton.Processor{})
 				require.NoError(t, err)
 				assert.Equal(t, itemsOf(got), itemsOf(again), "a second run changes nothing")
@@ -110,6 +97,32 @@ func resourceList(t *testing.T, file, config string) []byte {
 	w.Writer = &out
 	require.NoError(t, w.Write(nodes))
 	return out.Bytes()
+}
+
+// onlyRuleFieldsChanged compares what the function emitted (got) with what
+// an identity function emits for the same input (want): only autoscalers
+// are removed, nothing is added, and an item that differs is a workload
+// that differs only in the rules' fields. It returns the changed items, as
+// "Kind namespace/name", and how many were removed.
+func onlyRuleFieldsChanged(t *testing.T, want, got []byte) (changed []string, removed int) {
+	t.Helper()
+	wantItems, gotItems := byKey(t, want), byKey(t, got)
+	for k, w := range wantItems {
+		g, ok := gotItems[k]
+		if !ok {
+			assert.Contains(t, []string{"HorizontalPodAutoscaler", "ScaledObject"}, w.GetKind(), "only autoscalers are removed: %s", k)
+			removed++
+			continue
+		}
+		if w.MustString() == g.MustString() {
+			continue
+		}
+		changed = append(changed, w.GetKind()+" "+w.GetNamespace()+"/"+w.GetName())
+		require.Contains(t, []string{"Deployment", "StatefulSet"}, w.GetKind(), "only workloads change: %s", k)
+		assert.Equal(t, withoutRuleFields(t, w), withoutRuleFields(t, g), "%s changed beyond the rules' fields", k)
+	}
+	assert.Len(t, gotItems, len(wantItems)-removed, "the function adds no item")
+	return changed, removed
 }
 
 func byKey(t *testing.T, rl []byte) map[string]*yaml.RNode {
