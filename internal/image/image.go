@@ -174,17 +174,17 @@ func (s Spec) build(root, binary string, ref name.Tag, revision string) (v1.Imag
 	if err != nil {
 		return nil, fmt.Errorf("read the binary: %w", err)
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return tarOf(s.Entrypoint, bin) }, tarball.WithMediaType(types.OCILayer))
+	binLayer, err := layer([]file{{path: s.Entrypoint, data: bin, mode: 0o755}})
 	if err != nil {
 		return nil, fmt.Errorf("layer: %w", err)
 	}
-	layers := []v1.Layer{layer}
+	layers := []v1.Layer{binLayer}
 	if len(s.Extra) > 0 {
-		b, err := tarOfExtra(root, s.Extra)
+		files, err := extraFiles(root, s.Extra)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", s.Name, err)
 		}
-		extra, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, tarball.WithMediaType(types.OCILayer))
+		extra, err := layer(files)
 		if err != nil {
 			return nil, fmt.Errorf("layer: %w", err)
 		}
@@ -244,54 +244,22 @@ func (s Spec) write(img v1.Image, ref name.Tag, out string) (string, error) {
 	return tarPath, nil
 }
 
-// tarOf is the layer: the binary at entrypoint, owned by root, executable by all.
-func tarOf(entrypoint string, bin []byte) (io.ReadCloser, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if parent := path.Dir(entrypoint[1:]); parent != "." {
-		dir := ""
-		for _, seg := range strings.Split(parent, "/") {
-			dir += seg + "/"
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: entrypoint[1:], Mode: 0o755, Size: int64(len(bin)), ModTime: time.Unix(0, 0)}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(bin); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
+// file is one entry of a layer: a file with its contents and mode, or a
+// symbolic link. Every entry is owned by root.
+type file struct {
+	path string // absolute, in the image
+	data []byte
+	mode int64
+	link string
 }
 
-// tarOfExtra is the layer of extra files, each directory on their paths
-// written once.
-func tarOfExtra(root string, extra []Extra) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dirs := map[string]bool{}
+// extraFiles reads the Spec's Extra files from the repository at root or
+// the build host; an executable source stays executable.
+func extraFiles(root string, extra []Extra) ([]file, error) {
+	var files []file
 	for _, e := range extra {
-		parent := path.Dir(e.Path[1:])
-		dir := ""
-		for _, seg := range strings.Split(parent, "/") {
-			dir += seg + "/"
-			if dirs[dir] {
-				continue
-			}
-			dirs[dir] = true
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
-				return nil, err
-			}
-		}
 		if e.Link != "" {
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: e.Path[1:], Linkname: e.Link, Mode: 0o777, ModTime: time.Unix(0, 0)}); err != nil {
-				return nil, err
-			}
+			files = append(files, file{path: e.Path, link: e.Link, mode: 0o777})
 			continue
 		}
 		src := e.Source
@@ -310,10 +278,39 @@ func tarOfExtra(root string, extra []Extra) ([]byte, error) {
 		if fi.Mode()&0o111 != 0 {
 			mode = 0o755
 		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: e.Path[1:], Mode: mode, Size: int64(len(b)), ModTime: time.Unix(0, 0)}); err != nil {
+		files = append(files, file{path: e.Path, data: b, mode: mode})
+	}
+	return files, nil
+}
+
+// tarOf is a layer holding files, each directory on their paths written
+// once, before them; every time stamp is the epoch (reproducible).
+func tarOf(files []file) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, f := range files {
+		dir := ""
+		if parent := path.Dir(f.path[1:]); parent != "." {
+			for _, seg := range strings.Split(parent, "/") {
+				dir += seg + "/"
+				if dirs[dir] {
+					continue
+				}
+				dirs[dir] = true
+				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		h := &tar.Header{Typeflag: tar.TypeReg, Name: f.path[1:], Mode: f.mode, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}
+		if f.link != "" {
+			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, f.link, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
 			return nil, err
 		}
-		if _, err := tw.Write(b); err != nil {
+		if _, err := tw.Write(f.data); err != nil {
 			return nil, err
 		}
 	}
@@ -321,4 +318,13 @@ func tarOfExtra(root string, extra []Extra) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// layer is files as an OCI layer.
+func layer(files []file) (v1.Layer, error) {
+	b, err := tarOf(files)
+	if err != nil {
+		return nil, err
+	}
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, tarball.WithMediaType(types.OCILayer))
 }
