@@ -86,7 +86,9 @@ func checkItem(i int, n *yaml.RNode, seen map[ref]int) (finding, bool) {
 // missing "---" merges two documents: YAML forbids it, kubectl refuses it,
 // and a reader keeps only one of the values, silently. It returns the key's
 // path and both lines. Aliases are not followed: their targets are checked
-// where they are defined.
+// where they are defined. (yaml.v3 reports a key given twice only while it
+// decodes into Go values, expanding every alias on the way: one walk of the
+// nodes is cheaper and cannot be made to explode.)
 func duplicateKey(n *yaml.Node, path string) (string, int, int, bool) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
