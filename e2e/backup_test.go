@@ -36,7 +36,8 @@ func TestBackupObjectsValidateAgainstTheirCRDs(t *testing.T) {
 	t.Run("the Velero Schedule: prod's namespace, CSI snapshots, no file-system backup", func(t *testing.T) {
 		out, err := render.Krusty(filepath.Join(e2e.root, "backup", "velero"))
 		require.NoError(t, err)
-		objs := objects(t, out)
+		objs, err := cluster.Objects(out)
+		require.NoError(t, err)
 		require.Len(t, objs, 1)
 		s := objs[0]
 		assert.Equal(t, "Schedule", s.GetKind())
@@ -48,7 +49,7 @@ func TestBackupObjectsValidateAgainstTheirCRDs(t *testing.T) {
 		fs, found, _ := unstructured.NestedBool(s.Object, "spec", "template", "defaultVolumesToFsBackup")
 		assert.True(t, found && !fs, "a file-system backup needs a pod on the ReadWriteOncePod claim")
 		ensureNamespace(t, "velero")
-		strictly(t, objs)
+		appliesWithoutWarning(t, objs)
 	})
 
 	t.Run("the runbook's VolumeSnapshot and the claim made from it", func(t *testing.T) {
@@ -67,22 +68,15 @@ func TestBackupObjectsValidateAgainstTheirCRDs(t *testing.T) {
 		name, _, _ := unstructured.NestedString(snapshot[0].Object, "spec", "source", "persistentVolumeClaimName")
 		assert.Equal(t, c.GetName(), name, "the snapshot is of the claim it restores")
 		ensureNamespace(t, prod.Namespace)
-		strictly(t, append(snapshot, claim...))
+		appliesWithoutWarning(t, append(snapshot, claim...))
 	})
 }
 
-// strictly server-side applies objs as a dry run and wants no warning: the
+// appliesWithoutWarning server-side applies objs as a dry run and wants no warning: the
 // server warns of every field its schema does not know.
-func strictly(t *testing.T, objs []*unstructured.Unstructured) {
+func appliesWithoutWarning(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
 	a := applier(t)
 	require.NoError(t, a.Apply(context.Background(), objs, true))
 	assert.Empty(t, a.Warnings())
-}
-
-func objects(t *testing.T, rendered []byte) []*unstructured.Unstructured {
-	t.Helper()
-	objs, err := cluster.Objects(rendered)
-	require.NoError(t, err)
-	return objs
 }

@@ -169,7 +169,7 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^Uid:\s+10001\s+10001\s+10001\s+10001$`, string(status), "runs as uid 10001")
 	assert.Regexp(t, `(?m)^Groups:.*\b10001\b`, string(status), "fsGroup 10001 is a supplementary group")
-	assert.True(t, rootReadOnly(t, pid), "the root filesystem is mounted read-only")
+	assert.True(t, mountHas(t, pid, "/", "ro"), "the root filesystem is mounted read-only")
 
 	// The claim, written through fsGroup: the kubelet gave the directory to
 	// group 10001, and the Hub's files are there.
@@ -204,10 +204,9 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 // hubPod is the Hub's one pod.
 func hubPod(t *testing.T) *corev1.Pod {
 	t.Helper()
-	pods, err := e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: hubSelector})
-	require.NoError(t, err)
-	require.Len(t, pods.Items, 1)
-	return &pods.Items[0]
+	pod := hubPodIn(t, overlayRow(t, "kind").Namespace)
+	require.NotNil(t, pod, "want exactly one Hub pod")
+	return pod
 }
 
 // hubPID is the host PID of the Hub's process.
@@ -218,19 +217,6 @@ func hubPID(t *testing.T, pod *corev1.Pod) int {
 	pid, err := e2e.cluster.Node.ContainerPID(context.Background(), id)
 	require.NoError(t, err)
 	return pid
-}
-
-func rootReadOnly(t *testing.T, pid int) bool {
-	t.Helper()
-	info, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(info), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 5 && f[4] == "/" {
-			return slices.Contains(strings.Split(f[5], ","), "ro")
-		}
-	}
-	return false
 }
 
 // readJournal reads the stand-in's journal from the claim's directory on

@@ -79,7 +79,7 @@ func LoadConfig(cfg Config) (Loaded, error) {
 		if err := hub.CheckJSONObject(b); err != nil {
 			return l, fmt.Errorf("settings %s: %w", settings, err)
 		}
-		l.SettingsFile, l.SettingsSHA256 = settings, digest(b)
+		l.SettingsFile, l.SettingsSHA256 = settings, Digest(b)
 	}
 
 	if path := cfg.DeploymentFile; path != "" {
@@ -94,7 +94,7 @@ func LoadConfig(cfg Config) (Loaded, error) {
 		if err := json.Unmarshal(b, &d); err != nil || d.Version == nil || *d.Version != 0 || d.Fragments == nil {
 			return l, fmt.Errorf("%s %s: want an object with \"version\": 0 and a list of \"fragments\"", hub.DeploymentFileEnv, path)
 		}
-		l.DeploymentFile, l.DeploymentSHA256 = path, digest(b)
+		l.DeploymentFile, l.DeploymentSHA256 = path, Digest(b)
 		l.DeploymentRepos, l.DeploymentFragments = len(d.Repos), len(d.Fragments)
 	}
 
@@ -113,7 +113,7 @@ func LoadConfig(cfg Config) (Loaded, error) {
 	} else if err != nil {
 		return l, fmt.Errorf("certificate store: %w", err)
 	}
-	l.CertificateStoreSHA256 = digest(b)
+	l.CertificateStoreSHA256 = Digest(b)
 	return l, nil
 }
 
@@ -125,7 +125,9 @@ func (c Config) settingsPath() string {
 	return filepath.Join(c.AppData, hub.SettingsFile)
 }
 
-func digest(b []byte) string {
+// Digest is how GET /debug/standin names a file it loaded: the sha256 of
+// its contents, in hex.
+func Digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -28,18 +28,18 @@ func TestLoadConfig(t *testing.T) {
 			assert.True(t, l.CertificateStoreCreated)
 			b, err := os.ReadFile(filepath.Join(appData, hub.CertificateStoreFile))
 			require.NoError(t, err)
-			assert.Equal(t, digest(b), l.CertificateStoreSHA256)
+			assert.Equal(t, Digest(b), l.CertificateStoreSHA256)
 		}},
 		{name: "settings in appData", appData: map[string]string{hub.SettingsFile: settings}, check: func(t *testing.T, l Loaded, appData string) {
 			assert.Equal(t, filepath.Join(appData, hub.SettingsFile), l.SettingsFile)
-			assert.Equal(t, digest([]byte(settings)), l.SettingsSHA256)
+			assert.Equal(t, Digest([]byte(settings)), l.SettingsSHA256)
 		}},
 		{name: "HIGHBYTE_SETTINGS_FILE wins over appData", appData: map[string]string{hub.SettingsFile: `{}`}, settings: settings, check: func(t *testing.T, l Loaded, _ string) {
-			assert.Equal(t, digest([]byte(settings)), l.SettingsSHA256)
+			assert.Equal(t, Digest([]byte(settings)), l.SettingsSHA256)
 		}},
 		{name: "a certificate store in appData is used, never replaced", appData: map[string]string{hub.CertificateStoreFile: "key"}, check: func(t *testing.T, l Loaded, _ string) {
 			assert.False(t, l.CertificateStoreCreated)
-			assert.Equal(t, digest([]byte("key")), l.CertificateStoreSHA256)
+			assert.Equal(t, Digest([]byte("key")), l.CertificateStoreSHA256)
 		}},
 		{name: "a deployment file: its repositories and fragments counted", deployment: dep, check: func(t *testing.T, l Loaded, _ string) {
 			assert.Equal(t, 1, l.DeploymentRepos)

@@ -259,7 +259,7 @@ func (a *App) routes() http.Handler {
 			return
 		}
 		fmt.Fprintf(a.log, "settings written back to %s\n", a.cfg.settingsPath())
-		writeJSON(w, map[string]string{"settingsFile": a.cfg.settingsPath(), "settingsSHA256": digest(body)})
+		writeJSON(w, map[string]string{"settingsFile": a.cfg.settingsPath(), "settingsSHA256": Digest(body)})
 	})
 	mux.HandleFunc("POST /crash", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(a.log, "crashing on request")
