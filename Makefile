@@ -146,13 +146,13 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 
 .PHONY: e2e
 e2e: tools ## Run only the end-to-end tests: a kwok cluster with a real node (or HUBKIT_E2E_KUBECONFIG's).
-	go test -count=1 -timeout 20m -v ./e2e/
+	go test -count=1 -timeout 20m -v ./test/e2e/
 
 .PHONY: bench
 bench: tools ## Measure the function against its floors and peers (docs/benchmarks.md, .png) and crash recovery on the simulated and the real node.
 	go run ./bench/run -sizes 100,1000,10000,50000 -runs 5
 	@rm -f $(BUILD)/e2e/*.txt
-	go test -count=1 -timeout 20m -run 'TestHub|TestRealNode' ./e2e/ > /dev/null
+	go test -count=1 -timeout 20m -run 'TestHub|TestRealNode' ./test/e2e/ > /dev/null
 	@cat $(BUILD)/e2e/*.txt
 
 # The Hub's image, as base/kustomization.yaml names it.

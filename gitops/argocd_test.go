@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/overlays"
-	"github.com/hubkit/hubkit/internal/render"
-	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // The parts of Argo CD's objects these tests read.

@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/overlays"
-	"github.com/hubkit/hubkit/internal/render"
-	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // fluxBuild builds dir (relative to root) as kustomize-controller does: the

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/contract"
-	"github.com/hubkit/hubkit/internal/render"
+	"github.com/hubkit/hubkit/test/render"
 )
 
 // The kind cluster must publish on the host the very nodePort that the kind

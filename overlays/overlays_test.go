@@ -14,8 +14,8 @@ import (
 
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/overlays"
-	"github.com/hubkit/hubkit/internal/render"
-	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // table is overlays/overlays.yaml: each overlay and what differs between

@@ -18,8 +18,8 @@ import (
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/overlays"
-	"github.com/hubkit/hubkit/internal/render"
-	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 var fns testenv.Functions

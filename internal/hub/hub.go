@@ -1,7 +1,7 @@
 // Package hub holds what HighByte documents about the Intelligence Hub's
 // files ("Application Settings", "Git Deployment Integration", "Application
 // State" in its user guide): the one place the stand-in that plays the Hub
-// (internal/standin) and the contract its renders keep (internal/contract)
+// (test/standin) and the contract its renders keep (internal/contract)
 // both read them from.
 package hub
 

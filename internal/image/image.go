@@ -4,9 +4,8 @@
 // an OCI layout and a tarball that `docker load`, `crane push` and
 // `ctr images import` take.
 //
-// The images, one row each in Images: the singleton function; the Hub
-// stand-in the real-node tests run under the Hub's own image name; and the
-// pause image the real node's containerd uses for pod sandboxes.
+// The image hubkit ships is Function's; the harness's images (the Hub
+// stand-in, pause) are defined in test/images with the same Spec.
 package image
 
 import (
@@ -33,7 +32,7 @@ import (
 
 // Spec is one image hubkit builds.
 type Spec struct {
-	Name        string // how `make image`, `make images` and tests name it
+	Name        string // how `make image` and tests name it
 	Package     string // the Go package built into the layer, relative to the repo
 	Entrypoint  string // where the binary lives in the image
 	User        string // uid:gid it runs as unless the pod says otherwise
@@ -56,49 +55,15 @@ type Extra struct {
 	Link   string
 }
 
-// Images are the images hubkit builds.
-func Images() []Spec {
-	return []Spec{
-		{
-			Name: "singleton", Package: "./plugin", Entrypoint: "/usr/local/bin/singleton", User: "65534:65534",
-			Repository:  "ghcr.io/hubkit/singleton",
-			Description: "KRM function that keeps single-instance stateful workloads single",
-		},
-		{
-			Name: "hub-standin", Package: "./tools/standin", Entrypoint: "/usr/local/bin/standin", User: "10001:10001",
-			// No name of its own: it is built under the Hub's image name, read
-			// from the rendered overlay, so the overlay runs it unchanged.
-			Description: "hubkit's stand-in for HighByte Intelligence Hub, for tests on a real node",
-			VersionEnv:  "HUBKIT_STANDIN_VERSION",
-			// As the Hub's image: a shell, cp and mv (Debian's static busybox),
-			// which hubkit's init containers use, and appData as the Hub
-			// ships it: a default settings file and templates.
-			Extra: []Extra{
-				{Path: "/bin/busybox", Source: "/bin/busybox"},
-				{Path: "/bin/sh", Link: "busybox"},
-				{Path: "/bin/cp", Link: "busybox"},
-				{Path: "/bin/mv", Link: "busybox"},
-				{Path: "/usr/local/highbyte/appData/intelligencehub-settings.json", Source: "tools/standin/appdata/intelligencehub-settings.json"},
-				{Path: "/usr/local/highbyte/appData/intelligencehub-systemvariables.json.template", Source: "tools/standin/appdata/intelligencehub-systemvariables.json.template"},
-			},
-		},
-		{
-			Name: "pause", Package: "./tools/pause", Entrypoint: "/pause", User: "65535:65535",
-			Repository:  "hubkit.dev/pause",
-			Description: "the pod sandbox's process, for the real node's containerd",
-		}}
-}
-
-// Lookup returns the Spec called name.
-func Lookup(name string) (Spec, error) {
-	var names []string
-	for _, s := range Images() {
-		if s.Name == name {
-			return s, nil
-		}
-		names = append(names, s.Name)
+// Function is the image hubkit ships: the singleton function, static, as
+// user 65534, with no shell. It is the one definition of that image (`make
+// image`); the test harness's images are in test/images.
+func Function() Spec {
+	return Spec{
+		Name: "singleton", Package: "./plugin", Entrypoint: "/usr/local/bin/singleton", User: "65534:65534",
+		Repository:  "ghcr.io/hubkit/singleton",
+		Description: "KRM function that keeps single-instance stateful workloads single",
 	}
-	return Spec{}, fmt.Errorf("no image %q: want one of %s", name, strings.Join(names, ", "))
 }
 
 // Ref is the image's name at version; for an image without a Repository,
@@ -123,15 +88,10 @@ type Built struct {
 	Layout string // the OCI layout's directory
 }
 
-// Make builds the image called which at version from the repository at
-// root and writes it into out, as `make image` does: it compiles the
-// image's package statically, builds the image and writes the OCI layout
-// and the tarball.
-func Make(ctx context.Context, root, which, version, revision, out string) (Built, error) {
-	spec, err := Lookup(which)
-	if err != nil {
-		return Built{}, err
-	}
+// Make builds spec's image at version from the repository at root and
+// writes it into out, as `make image` does: it compiles the image's package
+// statically, builds the image and writes the OCI layout and the tarball.
+func Make(ctx context.Context, root string, spec Spec, version, revision, out string) (Built, error) {
 	ref, err := spec.Ref(version)
 	if err != nil {
 		return Built{}, err

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -16,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // Build the image as `make image` does, open it from its OCI layout, and
@@ -27,7 +26,7 @@ import (
 func TestSingletonImage(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	dir := t.TempDir()
-	built, err := Make(context.Background(), root, "singleton", "v0.0.0-test", "abc123", dir)
+	built, err := Make(context.Background(), root, Function(), "v0.0.0-test", "abc123", dir)
 	require.NoError(t, err)
 
 	p, err := layout.FromPath(built.Layout)
@@ -98,65 +97,24 @@ func TestSingletonImage(t *testing.T) {
 
 func TestRef(t *testing.T) {
 	for _, tc := range []struct {
-		image, version, want, err string
+		name    string
+		spec    Spec
+		version string
+		want    string
+		err     string
 	}{
-		{image: "singleton", version: "v1.2.3", want: "ghcr.io/hubkit/singleton:v1.2.3"},
-		{image: "pause", version: "3.10", want: "hubkit.dev/pause:3.10"},
-		{image: "hub-standin", version: "docker.io/library/highbyte:4.3.3", want: "docker.io/library/highbyte:4.3.3"},
-		{image: "hub-standin", version: "4.3.3", err: "tag"},
-		{image: "nope", err: `no image "nope": want one of singleton, hub-standin, pause`},
+		{name: "a repository's tag", spec: Function(), version: "v1.2.3", want: "ghcr.io/hubkit/singleton:v1.2.3"},
+		{name: "no repository: the version is the whole name", spec: Spec{Name: "nameless"}, version: "docker.io/library/highbyte:4.3.3", want: "docker.io/library/highbyte:4.3.3"},
+		{name: "no repository and a bare tag", spec: Spec{Name: "nameless"}, version: "4.3.3", err: "tag"},
 	} {
-		t.Run(tc.image+"/"+tc.version, func(t *testing.T) {
-			spec, err := Lookup(tc.image)
-			if err == nil {
-				var ref fmt.Stringer
-				ref, err = spec.Ref(tc.version)
-				if err == nil {
-					assert.Equal(t, tc.want, ref.String())
-				}
-			}
-			if tc.err == "" {
-				assert.NoError(t, err)
-			} else {
+		t.Run(tc.name, func(t *testing.T) {
+			ref, err := tc.spec.Ref(tc.version)
+			if tc.err != "" {
 				assert.ErrorContains(t, err, tc.err)
+				return
 			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, ref.String())
 		})
 	}
-}
-
-// The stand-in's image carries what the Hub's image has and hubkit's init
-// containers use: a shell and cp, and appData as the Hub ships it (a
-// default settings file and a template), in a second layer.
-func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
-	built, err := Make(context.Background(), testenv.RepoRoot(t), "hub-standin", "docker.io/library/highbyte:test", "", t.TempDir())
-	require.NoError(t, err)
-	layers, err := built.Image.Layers()
-	require.NoError(t, err)
-	require.Len(t, layers, 2, "the binary, then the extra files")
-	rc, err := layers[1].Uncompressed()
-	require.NoError(t, err)
-	defer rc.Close()
-	got := map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		switch h.Typeflag {
-		case tar.TypeSymlink:
-			got[h.Name] = "-> " + h.Linkname
-		case tar.TypeReg:
-			got[h.Name] = fmt.Sprintf("%o", h.Mode)
-		}
-	}
-	assert.Equal(t, map[string]string{
-		"bin/busybox": "755",
-		"bin/sh":      "-> busybox",
-		"bin/cp":      "-> busybox",
-		"bin/mv":      "-> busybox",
-		"usr/local/highbyte/appData/intelligencehub-settings.json":                 "644",
-		"usr/local/highbyte/appData/intelligencehub-systemvariables.json.template": "644",
-	}, got)
 }

@@ -25,12 +25,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
-	"github.com/hubkit/hubkit/internal/cluster"
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/hub"
-	"github.com/hubkit/hubkit/internal/render"
-	"github.com/hubkit/hubkit/internal/standin"
-	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/standin"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // Credentials the test puts in prod's Secrets; no log may show them.

@@ -17,20 +17,21 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/hubkit/hubkit/internal/cluster"
 	"github.com/hubkit/hubkit/internal/image"
-	"github.com/hubkit/hubkit/internal/node"
-	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/images"
+	"github.com/hubkit/hubkit/test/node"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // env is what every test here shares: one cluster for the test binary.
 type env struct {
-	cluster *cluster.Cluster
-	client  kubernetes.Interface
-	fns     testenv.Functions
-	root    string
-	images  string // where the images built for the real node go
-	real    realHub
+	cluster  *cluster.Cluster
+	client   kubernetes.Interface
+	fns      testenv.Functions
+	root     string
+	imageDir string // where the images built for the real node go
+	real     realHub
 }
 
 // realHub is the Hub deployed on the real node, for the scenarios that
@@ -56,12 +57,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	e2e.root = root
-	e2e.images = filepath.Join(root, "build", "e2e", "images")
+	e2e.imageDir = filepath.Join(root, "build", "e2e", "images")
 	defer e2e.fns.Cleanup()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	pause, pauseTar, err := buildImage(ctx, "pause", pauseVersion)
+	pause, pauseTar, err := buildImage(ctx, images.Pause(), pauseVersion)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -93,9 +94,9 @@ func run(m *testing.M) int {
 // buildImage builds one of hubkit's images as make image does, into a
 // folder of its own per version (hex: a version may be a whole name), and
 // returns its name and tarball.
-func buildImage(ctx context.Context, which, version string) (ref, tar string, err error) {
-	out := filepath.Join(e2e.images, fmt.Sprintf("%s-%x", which, version))
-	built, err := image.Make(ctx, e2e.root, which, version, "", out)
+func buildImage(ctx context.Context, spec image.Spec, version string) (ref, tar string, err error) {
+	out := filepath.Join(e2e.imageDir, fmt.Sprintf("%s-%x", spec.Name, version))
+	built, err := image.Make(ctx, e2e.root, spec, version, "", out)
 	if err != nil {
 		return "", "", err
 	}

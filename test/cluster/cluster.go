@@ -2,7 +2,7 @@
 // tests: kube-apiserver, etcd, kube-controller-manager and kube-scheduler
 // built from their Go modules (tools/cluster), with kwok simulating nodes,
 // started by kwokctl's binary runtime, and, when asked, one real node
-// (internal/node: kubelet, kube-proxy, containerd) beside them. Or it
+// (test/node: kubelet, kube-proxy, containerd) beside them. Or it
 // connects to a cluster the user names, for those who have kind or a cloud
 // cluster.
 package cluster
@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/hubkit/hubkit/internal/node"
+	"github.com/hubkit/hubkit/test/node"
 )
 
 // ExternalEnv names a kubeconfig to test against instead of starting a

@@ -25,8 +25,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	kubeletconfig "k8s.io/kubelet/config/v1beta1"
 
-	"github.com/hubkit/hubkit/internal/cluster"
-	"github.com/hubkit/hubkit/internal/standin"
+	"github.com/hubkit/hubkit/internal/image"
+	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/images"
+	"github.com/hubkit/hubkit/test/standin"
 )
 
 // The real node's scenarios: the kind overlay, rendered by the function and
@@ -42,7 +44,7 @@ func TestRealNode(t *testing.T) {
 	hub := hubImage(t, objs)
 	loadStandin(t, hub)
 	t.Run("the function's image imports into containerd", func(t *testing.T) {
-		ref, tar, err := buildImage(context.Background(), "singleton", "v0.0.0-e2e")
+		ref, tar, err := buildImage(context.Background(), image.Function(), "v0.0.0-e2e")
 		require.NoError(t, err)
 		require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "containerd refuses an image whose config lacks rootfs.diff_ids")
 		require.NoError(t, e2e.cluster.Node.HasImage(context.Background(), ref))
@@ -122,7 +124,7 @@ func hubImage(t *testing.T, objs []*unstructured.Unstructured) string {
 // node's containerd, as `kind load` does.
 func loadStandin(t *testing.T, ref string) {
 	t.Helper()
-	_, tar, err := buildImage(context.Background(), "hub-standin", ref)
+	_, tar, err := buildImage(context.Background(), images.Standin(), ref)
 	require.NoError(t, err)
 	require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "import %s into the real node's containerd", ref)
 }

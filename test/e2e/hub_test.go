@@ -24,10 +24,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/hubkit/hubkit/internal/cluster"
 	"github.com/hubkit/hubkit/internal/overlays"
-	"github.com/hubkit/hubkit/internal/render"
-	"github.com/hubkit/hubkit/internal/testenv"
+	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 const (

@@ -1,5 +1,5 @@
 // Command standin is the Hub stand-in the real-node tests run in place of
-// HighByte Intelligence Hub (see internal/standin). `make images` packages it
+// HighByte Intelligence Hub (see test/standin). `make images` packages it
 // as docker.io/library/highbyte:<tag>, so the kind overlay runs unchanged.
 package main
 
@@ -11,7 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/hubkit/hubkit/internal/standin"
+	"github.com/hubkit/hubkit/test/standin"
 )
 
 func main() {

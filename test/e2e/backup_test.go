@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/hubkit/hubkit/internal/cluster"
-	"github.com/hubkit/hubkit/internal/render"
+	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/render"
 )
 
 // The releases whose own CRDs validate hubkit's backup objects: Velero's

@@ -1,0 +1,62 @@
+// Package images defines the images the test harness builds beside the one
+// hubkit ships (internal/image.Function): the Hub stand-in, which the real
+// node runs under the Hub's own image name, and the pause image its
+// containerd uses for pod sandboxes. They are built like the shipped image,
+// without a Docker engine.
+package images
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hubkit/hubkit/internal/image"
+)
+
+// Standin is the stand-in for HighByte Intelligence Hub (test/cmd/standin).
+// It has no name of its own: it is built under the Hub's image name, read
+// from the rendered overlay, so the overlay runs it unchanged.
+func Standin() image.Spec {
+	return image.Spec{
+		Name: "hub-standin", Package: "./test/cmd/standin", Entrypoint: "/usr/local/bin/standin", User: "10001:10001",
+		Description: "hubkit's stand-in for HighByte Intelligence Hub, for tests on a real node",
+		VersionEnv:  "HUBKIT_STANDIN_VERSION",
+		// As the Hub's image: a shell, cp and mv (Debian's static busybox),
+		// which hubkit's init containers use, and appData as the Hub ships
+		// it: a default settings file and templates.
+		Extra: []image.Extra{
+			{Path: "/bin/busybox", Source: "/bin/busybox"},
+			{Path: "/bin/sh", Link: "busybox"},
+			{Path: "/bin/cp", Link: "busybox"},
+			{Path: "/bin/mv", Link: "busybox"},
+			{Path: "/usr/local/highbyte/appData/intelligencehub-settings.json", Source: "test/cmd/standin/appdata/intelligencehub-settings.json"},
+			{Path: "/usr/local/highbyte/appData/intelligencehub-systemvariables.json.template", Source: "test/cmd/standin/appdata/intelligencehub-systemvariables.json.template"},
+		},
+	}
+}
+
+// Pause is the pod sandbox's process (test/cmd/pause).
+func Pause() image.Spec {
+	return image.Spec{
+		Name: "pause", Package: "./test/cmd/pause", Entrypoint: "/pause", User: "65535:65535",
+		Repository:  "hubkit.dev/pause",
+		Description: "the pod sandbox's process, for the real node's containerd",
+	}
+}
+
+// All are the images the harness may build: the shipped function's, then
+// its own.
+func All() []image.Spec {
+	return []image.Spec{image.Function(), Standin(), Pause()}
+}
+
+// Lookup returns the image called name.
+func Lookup(name string) (image.Spec, error) {
+	var names []string
+	for _, s := range All() {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	return image.Spec{}, fmt.Errorf("no image %q: want one of %s", name, strings.Join(names, ", "))
+}

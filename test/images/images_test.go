@@ -1,0 +1,75 @@
+package images
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubkit/hubkit/internal/image"
+	"github.com/hubkit/hubkit/test/testenv"
+)
+
+func TestLookup(t *testing.T) {
+	for _, tc := range []struct {
+		image, version, want, err string
+	}{
+		{image: "singleton", version: "v1.2.3", want: "ghcr.io/hubkit/singleton:v1.2.3"},
+		{image: "pause", version: "3.10", want: "hubkit.dev/pause:3.10"},
+		{image: "hub-standin", version: "docker.io/library/highbyte:4.3.3", want: "docker.io/library/highbyte:4.3.3"},
+		{image: "nope", err: `no image "nope": want one of singleton, hub-standin, pause`},
+	} {
+		t.Run(tc.image+"/"+tc.version, func(t *testing.T) {
+			spec, err := Lookup(tc.image)
+			if tc.err != "" {
+				assert.EqualError(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			ref, err := spec.Ref(tc.version)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, ref.String())
+		})
+	}
+}
+
+// The stand-in's image carries what the Hub's image has and hubkit's init
+// containers use: a shell and cp, and appData as the Hub ships it (a
+// default settings file and a template), in a second layer.
+func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
+	built, err := image.Make(context.Background(), testenv.RepoRoot(t), Standin(), "docker.io/library/highbyte:test", "", t.TempDir())
+	require.NoError(t, err)
+	layers, err := built.Image.Layers()
+	require.NoError(t, err)
+	require.Len(t, layers, 2, "the binary, then the extra files")
+	rc, err := layers[1].Uncompressed()
+	require.NoError(t, err)
+	defer rc.Close()
+	got := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		switch h.Typeflag {
+		case tar.TypeSymlink:
+			got[h.Name] = "-> " + h.Linkname
+		case tar.TypeReg:
+			got[h.Name] = fmt.Sprintf("%o", h.Mode)
+		}
+	}
+	assert.Equal(t, map[string]string{
+		"bin/busybox": "755",
+		"bin/sh":      "-> busybox",
+		"bin/cp":      "-> busybox",
+		"bin/mv":      "-> busybox",
+		"usr/local/highbyte/appData/intelligencehub-settings.json":                 "644",
+		"usr/local/highbyte/appData/intelligencehub-systemvariables.json.template": "644",
+	}, got)
+}
