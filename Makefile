@@ -11,52 +11,55 @@ BUILD := $(CURDIR)/build
 # Overlays name the singleton function bare, as GitOps images need: bin/ first.
 export PATH := $(BIN):$(PATH)
 
-## Pinned tools, each in one place. Go tools are pinned here; kind by go.mod
-## (the tests use its config types); the Kubernetes control plane, the real
-## node's kubelet and kube-proxy, kubectl and etcd by tools/cluster/go.mod. The
-## lines below read those versions. The real node's containerd, runc and CNI
-## plugins are Debian's (DEBIAN_PACKAGES).
-KUSTOMIZE_VERSION ?= v5.8.2
-KWOK_VERSION      ?= v0.7.0
-KUBE_SCORE_VERSION ?= v1.20.0
-KIND_VERSION      := $(shell awk '$$1 == "sigs.k8s.io/kind" {print $$2; exit}' go.mod)
-K8S_VERSION       := $(shell awk '{for (i = 1; i < NF; i++) if ($$i == "k8s.io/kubernetes" && $$(i+1) ~ /^v/) {print $$(i+1); exit}}' tools/cluster/go.mod)
-K8S_MINOR         := $(word 2,$(subst ., ,$(K8S_VERSION)))
+## Pinned tools: tools/pins.mk holds every version no go.mod holds (the Go
+## tools below, the releases whose CRDs the tests use); the Kubernetes control
+## plane, the real node's kubelet and kube-proxy, kubectl and etcd are pinned
+## by tools/cluster/go.mod, kind by go.mod. The real node's containerd, runc
+## and CNI plugins are Debian's (DEBIAN_PACKAGES).
+include tools/pins.mk
+KIND_VERSION := $(shell awk '$$1 == "sigs.k8s.io/kind" {print $$2; exit}' go.mod)
+K8S_VERSION  := $(shell awk '{for (i = 1; i < NF; i++) if ($$i == "k8s.io/kubernetes" && $$(i+1) ~ /^v/) {print $$(i+1); exit}}' tools/cluster/go.mod)
+K8S_MINOR    := $(word 2,$(subst ., ,$(K8S_VERSION)))
 
 # Built tools live in a cache shared by every clone, one file per version;
-# bin/ links to them. A fresh clone links instead of rebuilding.
-TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hubkit/tools
+# bin/ links to them (tools/install.sh). A fresh clone links instead of rebuilding.
+export TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hubkit/tools
+export BIN
+INSTALL := tools/install.sh
 
-KUSTOMIZE := $(BIN)/kustomize
-KIND      := $(BIN)/kind
-KWOK      := $(BIN)/kwok $(BIN)/kwokctl
+KUSTOMIZE  := $(BIN)/kustomize
+KIND       := $(BIN)/kind
+KWOK       := $(BIN)/kwok $(BIN)/kwokctl
 KUBE_SCORE := $(BIN)/kube-score
 # The control plane, the real node's kubelet and kube-proxy, and the kubectl
 # of the same release that the guard's tests drive it with.
-CLUSTER   := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd \
-             $(BIN)/kubelet $(BIN)/kube-proxy $(BIN)/kubectl
+CLUSTER    := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd \
+              $(BIN)/kubelet $(BIN)/kube-proxy $(BIN)/kubectl
 
 OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kustomization.yaml))
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: $(KUSTOMIZE) $(KUBE_SCORE) $(KWOK) $(CLUSTER) debian-packages ## Install the pinned tools into bin/ and the real node's Debian packages (first time: ~10 min, Kubernetes).
+tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time: ~10 min, Kubernetes); says what it builds.
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) cluster debian
+
+# What the cluster and its real node need; make render, build, image, hydrate,
+# score, fuzz and bench's function part need none of it.
+E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) debian-packages
 
 # From Debian: strace shows that the function opens no file and no socket;
 # the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)
 # and iproute2 (its bridge); the Hub stand-in's image carries busybox-static
 # (a shell and cp, as the Hub's image has). Installed only when one is missing.
-DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static
-DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip /bin/busybox
+export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static
+export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip /bin/busybox
 
 .PHONY: debian-packages
 debian-packages:
-	@for c in $(DEBIAN_COMMANDS); do command -v $$c >/dev/null || [ -x $$c ] || missing=1; done; \
-	  [ -z "$${missing:-}" ] || { echo "installing from Debian: $(DEBIAN_PACKAGES)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; }
+	@$(INSTALL) debian
 
 .PHONY: build
 build: ## Build the singleton function into bin/singleton.
@@ -73,7 +76,7 @@ KPT_PACKAGE := gitops/kpt/hub
 HYDRATED    := deploy $(KPT_PACKAGE)
 
 .PHONY: hydrate
-hydrate: tools build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), deploy/guard/, the kpt package's base.
+hydrate: $(KUSTOMIZE) build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), deploy/guard/, the kpt package's base.
 	@for o in $(OVERLAYS); do \
 	  mkdir -p deploy/$$o; \
 	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/$$o > deploy/$$o/hub.yaml; \
@@ -91,7 +94,7 @@ hydrate-check: hydrate ## Fail when the committed renders are stale (CI runs it)
 	  [ -z "$$untracked" ] || { echo "stale: untracked $$untracked; run make hydrate and commit"; exit 1; }
 
 .PHONY: render
-render: tools build ## Render every overlay (function applied, then audited and held to its contract) into build/render/.
+render: $(KUSTOMIZE) build ## Render every overlay (function applied, then audited and held to its contract) into build/render/; needs Go alone.
 	@mkdir -p $(BUILD)/render
 	@go build -o $(BIN)/contract ./tools/contract
 	@for o in $(OVERLAYS); do \
@@ -122,7 +125,9 @@ score: render $(KUBE_SCORE) ## Score every rendered overlay with kube-score; any
 	done
 
 .PHONY: test
-test: tools ## Run everything CI runs: format, vet, all tests, fuzzing, kube-score, stale renders.
+test: ## Run everything CI runs: format, vet, all tests (the real node's among them), fuzzing, kube-score, stale renders.
+	@tools/preflight.sh
+	@$(MAKE) --no-print-directory tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
@@ -145,12 +150,18 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 	done
 
 .PHONY: e2e
-e2e: tools ## Run only the end-to-end tests: a kwok cluster with a real node (or HUBKIT_E2E_KUBECONFIG's).
+e2e: $(E2E_TOOLS) ## Run only the end-to-end tests: a kwok cluster with a real node (or HUBKIT_E2E_KUBECONFIG's).
 	go test -count=1 -timeout 20m -v ./test/e2e/
 
 .PHONY: bench
-bench: tools ## Measure the function against its floors and peers (docs/benchmarks.md, .png) and crash recovery on the simulated and the real node.
+bench: bench-function bench-recovery ## Measure the function against its floors and peers, then crash recovery on the simulated and the real node (docs/benchmarks.md, .png).
+
+.PHONY: bench-function
+bench-function: build $(KUSTOMIZE) $(KUBE_SCORE) ## The function part of make bench: no cluster.
 	go run ./bench/run -sizes 100,1000,10000,50000 -runs 5
+
+.PHONY: bench-recovery
+bench-recovery: $(E2E_TOOLS) ## The recovery part of make bench: the e2e cluster and its real node.
 	@rm -f $(BUILD)/e2e/*.txt
 	go test -count=1 -timeout 20m -run 'TestHub|TestRealNode' ./test/e2e/ > /dev/null
 	@cat $(BUILD)/e2e/*.txt
@@ -159,7 +170,7 @@ bench: tools ## Measure the function against its floors and peers (docs/benchmar
 HUB_IMAGE = $(shell awk '/newName:/ {n = $$2} /newTag:/ {t = $$2} END {print n ":" t}' base/kustomization.yaml)
 
 .PHONY: kind-up
-kind-up: tools build $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).
+kind-up: $(KUSTOMIZE) build $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).
 	$(KIND) create cluster --config overlays/kind/kind-config.yaml
 	$(KIND) load docker-image $(HUB_IMAGE) --name hubkit
 	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/kind | kubectl apply -f -
@@ -172,48 +183,27 @@ kind-down: $(KIND) ## Delete the kind cluster.
 clean: ## Remove build output (bin/ and the tools cache are kept).
 	rm -rf $(BUILD)
 
-$(KUSTOMIZE): Makefile
-	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+# Each tool's link in bin/, installed by tools/install.sh from its pin.
+$(KUSTOMIZE): tools/pins.mk
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG)
 
-$(KUBE_SCORE): Makefile
-	$(call go-install-tool,$@,github.com/zegl/kube-score/cmd/kube-score,$(KUBE_SCORE_VERSION))
+$(KUBE_SCORE): tools/pins.mk
+	@$(INSTALL) go:kube-score=$(KUBE_SCORE_PKG)
 
-$(KIND): Makefile
-	$(call go-install-tool,$(KIND),sigs.k8s.io/kind,$(KIND_VERSION))
+$(BIN)/kwok: tools/pins.mk
+	@$(INSTALL) go:kwok=$(KWOK_PKG)
 
-$(BIN)/kwok: Makefile
-	$(call go-install-tool,$@,sigs.k8s.io/kwok/cmd/kwok,$(KWOK_VERSION))
+$(BIN)/kwokctl: tools/pins.mk
+	@$(INSTALL) go:kwokctl=$(KWOKCTL_PKG)
 
-$(BIN)/kwokctl: Makefile
-	$(call go-install-tool,$@,sigs.k8s.io/kwok/cmd/kwokctl,$(KWOK_VERSION))
+$(KIND): go.mod
+	@$(INSTALL) go:kind=sigs.k8s.io/kind@$(KIND_VERSION)
 
 # The control plane, built from k8s.io/kubernetes with each staging module
 # replaced by its published version (tools/cluster/go.mod), stamped with its
 # version (clients refuse v0.0.0-master), and etcd at the version Kubernetes pins.
-K8S_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+export K8S_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
   -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(K8S_MINOR)
-CLUSTER_DIR := $(TOOLS_CACHE)/cluster-$(K8S_VERSION)-$(shell cat tools/cluster/go.sum | cksum | cut -d' ' -f1)
 
-$(CLUSTER_DIR)/.built: tools/cluster/go.mod tools/cluster/go.sum tools/cluster/etcd/main.go
-	@[ -n "$(K8S_VERSION)" ] || { echo "cannot read the k8s.io/kubernetes version from tools/cluster/go.mod"; exit 1; }
-	@echo "building the Kubernetes $(K8S_VERSION) control plane and etcd (first time ~10 min on 2 cores)"
-	@mkdir -p $(CLUSTER_DIR)
-	cd tools/cluster && go build -ldflags '$(K8S_LDFLAGS)' -o $(CLUSTER_DIR)/ \
-	  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-	  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy \
-	  k8s.io/kubernetes/cmd/kubectl ./etcd
-	@touch $@
-
-$(CLUSTER): $(CLUSTER_DIR)/.built
-	@mkdir -p $(BIN)
-	@ln -sf $(CLUSTER_DIR)/$(notdir $@) $@
-
-# go-install-tool installs package $(2) at version $(3) into the tools cache
-# as name-version and links $(1) to it: changing a pin installs the new
-# version and nothing else.
-define go-install-tool
-@mkdir -p $(BIN) $(TOOLS_CACHE)
-@[ -f "$(TOOLS_CACHE)/$(notdir $(1))-$(3)" ] || { echo "installing $(2)@$(3)"; \
-  d=$$(mktemp -d); GOBIN=$$d go install $(2)@$(3); mv "$$d"/* "$(TOOLS_CACHE)/$(notdir $(1))-$(3)"; rmdir "$$d"; }
-@ln -sf "$(TOOLS_CACHE)/$(notdir $(1))-$(3)" "$(1)"; touch -h "$(1)"
-endef
+$(CLUSTER) &: tools/cluster/go.mod tools/cluster/go.sum tools/cluster/etcd/main.go
+	@$(INSTALL) cluster

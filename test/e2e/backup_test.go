@@ -10,14 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
-)
-
-// The releases whose own CRDs validate hubkit's backup objects: Velero's
-// Schedule, and the CSI snapshot API that Velero and the restore runbook use.
-const (
-	velero      = "github.com/vmware-tanzu/velero@v1.18.0"
-	snapshotAPI = "github.com/kubernetes-csi/external-snapshotter/client/v8@v8.6.0"
 )
 
 // backup/ holds what the backups are made of: a Velero Schedule of prod's
@@ -27,6 +21,9 @@ const (
 // unknown field is one), and holds prod's facts: its namespace, size and
 // access mode.
 func TestBackupObjectsValidateAgainstTheirCRDs(t *testing.T) {
+	// The releases whose own CRDs validate them: Velero's Schedule, and the
+	// CSI snapshot API that Velero and the restore runbook use.
+	velero, snapshotAPI := pins.Get(t, "VELERO_MODULE"), pins.Get(t, "SNAPSHOT_API_MODULE")
 	installCRD(t, filepath.Join(moduleDir(t, velero), "config", "crd", "v1", "bases", "velero.io_schedules.yaml"))
 	for _, crd := range []string{"volumesnapshotclasses", "volumesnapshotcontents", "volumesnapshots"} {
 		installCRD(t, filepath.Join(moduleDir(t, snapshotAPI), "config", "crd", "snapshot.storage.k8s.io_"+crd+".yaml"))

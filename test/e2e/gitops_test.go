@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,12 +20,9 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/testenv"
 )
-
-// argoCD is the Argo CD release whose own CRDs validate hubkit's Argo CD
-// objects: a version whose go.mod works with this Go (v3.6 needs Go 1.27).
-const argoCD = "github.com/argoproj/argo-cd/v3@v3.5.7"
 
 // moduleDir downloads a module through the Go module proxy and returns its directory.
 func moduleDir(t *testing.T, module string) string {
@@ -95,6 +91,9 @@ func manifests(t *testing.T, glob string) []*unstructured.Unstructured {
 
 // The Argo CD objects hubkit ships are what Argo CD's own CRDs accept.
 func TestArgoCDObjectsAreValid(t *testing.T) {
+	// Argo CD's own CRDs, of a release whose go.mod works with this Go (v3.6
+	// needs Go 1.27).
+	argoCD := pins.Get(t, "ARGOCD_MODULE")
 	crds := filepath.Join(moduleDir(t, argoCD), "manifests", "crds")
 	installCRD(t, filepath.Join(crds, "application-crd.yaml"))
 	ensureNamespace(t, "argocd")
@@ -106,8 +105,7 @@ func TestArgoCDObjectsAreValid(t *testing.T) {
 
 	sidecar, err := os.ReadFile(filepath.Join(e2e.root, "gitops", "argocd", "repo-server", "sidecar.yaml"))
 	require.NoError(t, err)
-	version := argoCD[strings.LastIndex(argoCD, "@")+1:]
-	assert.Contains(t, string(sidecar), "quay.io/argoproj/argocd:"+version, "the sidecar runs the Argo CD release whose CRDs are tested")
+	assert.Contains(t, string(sidecar), "quay.io/argoproj/argocd:"+pins.Version(argoCD), "the sidecar runs the Argo CD release whose CRDs are tested")
 }
 
 // The repo-server with hubkit's sidecar (on the stand-in for Argo CD's own
@@ -124,15 +122,10 @@ func TestArgoCDRepoServerSidecarIsValid(t *testing.T) {
 	assert.Empty(t, a.Warnings())
 }
 
-// The Flux controllers whose own CRDs validate hubkit's Flux objects: the
-// last releases whose go.mod works with this Go.
-const (
-	fluxSource    = "github.com/fluxcd/source-controller@v1.9.6"
-	fluxKustomize = "github.com/fluxcd/kustomize-controller@v1.9.6"
-)
-
-// The Flux objects hubkit ships are what Flux's own CRDs accept.
+// The Flux objects hubkit ships are what Flux's own CRDs accept: those of
+// the last Flux releases whose go.mod works with this Go.
 func TestFluxObjectsAreValid(t *testing.T) {
+	fluxSource, fluxKustomize := pins.Get(t, "FLUX_SOURCE_MODULE"), pins.Get(t, "FLUX_KUSTOMIZE_MODULE")
 	source := filepath.Join(moduleDir(t, fluxSource), "config", "crd", "bases")
 	installCRD(t, filepath.Join(source, "source.toolkit.fluxcd.io_gitrepositories.yaml"))
 	installCRD(t, filepath.Join(source, "source.toolkit.fluxcd.io_ocirepositories.yaml"))

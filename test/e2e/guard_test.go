@@ -27,12 +27,10 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/testenv"
 )
-
-// keda is the KEDA release whose own ScaledObject CRD the guard is tried on.
-const keda = "github.com/kedacore/keda/v2@v2.18.0"
 
 // The guard (guard/), installed on the real apiserver, refuses every way to
 // a second Hub that the issue lists, with the function's rule IDs, and
@@ -52,7 +50,8 @@ func TestGuard(t *testing.T) {
 	require.NoError(t, applier(t).Apply(context.Background(), guard, false))
 	t.Cleanup(func() { require.NoError(t, applier(t).Delete(context.Background(), guard)) })
 	t.Run("the apiserver type-checks every policy's CEL with no warning", testGuardTypeChecks)
-	installCRD(t, filepath.Join(moduleDir(t, keda), "config", "crd", "bases", "keda.sh_scaledobjects.yaml"))
+	// KEDA's own ScaledObject CRD, at the pinned release.
+	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "KEDA_MODULE")), "config", "crd", "bases", "keda.sh_scaledobjects.yaml"))
 
 	for _, o := range overlayTable(t) {
 		t.Run(o.Name, func(t *testing.T) {

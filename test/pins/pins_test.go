@@ -1,0 +1,48 @@
+package pins
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hubkit/hubkit/test/testenv"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     map[string]string
+		err      string
+	}{
+		{name: "assignments, comments and blank lines", in: "# c\n\nA := x@v1\nB ?= v2\n", want: map[string]string{"A": "x@v1", "B": "v2"}},
+		{name: "a line that is no assignment", in: "A = x\n", err: `tools/pins.mk:1: want NAME := value, got "A = x"`},
+		{name: "a pin without a value", in: "A :=\n", err: "tools/pins.mk:1: want NAME := value"},
+		{name: "a pin given twice", in: "A := 1\nA := 2\n", err: "tools/pins.mk:2: A is pinned twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse([]byte(tc.in))
+			if tc.err != "" {
+				assert.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// The repository's pins parse, and every package or module pin names its
+// version.
+func TestTheRepositorysPinsParse(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), File))
+	require.NoError(t, err)
+	pins, err := Parse(data)
+	require.NoError(t, err)
+	require.NotEmpty(t, pins)
+	for name, v := range pins {
+		assert.Regexp(t, `^[a-z0-9./-]+@v[0-9]+\.[0-9]+\.[0-9]+$`, v, "%s", name)
+	}
+}

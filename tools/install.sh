@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Installs hubkit's pinned tools into bin/ (make tools, and each make target
+# for the one tool it needs). Each tool is built once into a cache shared by
+# every clone, one file (or folder) per version, and bin/ links to it, so a
+# fresh clone links instead of rebuilding and a changed pin builds only
+# itself. It says which tool it builds, how many remain and how long each
+# took; a run that builds nothing says it used the cache.
+#
+#   tools/install.sh STEP...
+#     go:NAME=PACKAGE@VERSION   go install PACKAGE@VERSION as bin/NAME
+#     cluster                   the Kubernetes control plane, the real node's kubelet
+#                               and kube-proxy, kubectl and etcd (tools/cluster/go.mod)
+#     debian                    the real node's Debian packages ($DEBIAN_PACKAGES), when
+#                               one of $DEBIAN_COMMANDS is missing (needs root)
+#
+# Environment: BIN (bin/), TOOLS_CACHE (the cache), K8S_LDFLAGS (cluster).
+set -euo pipefail
+
+: "${BIN:?}" "${TOOLS_CACHE:?}"
+mkdir -p "$BIN" "$TOOLS_CACHE"
+total=$#
+i=0
+built=0
+
+say() { printf 'tools: [%d/%d] %s\n' "$i" "$total" "$*"; }
+
+# timed NAME CMD...: runs CMD, saying what it builds and how long it took.
+timed() {
+  local what=$1 start=$SECONDS
+  shift
+  say "$what: building ($((total - i)) more after it)"
+  "$@"
+  say "$what: built in $((SECONDS - start)) s"
+  built=$((built + 1))
+}
+
+go_tool() { # NAME PACKAGE@VERSION
+  local name=$1 pkg=${2%@*} version=${2##*@}
+  local cached="$TOOLS_CACHE/$name-$version"
+  if [ ! -f "$cached" ]; then
+    local d
+    d=$(mktemp -d)
+    timed "$name $version" env GOBIN="$d" go install "$pkg@$version"
+    mv "$d"/* "$cached"
+    rm -rf "$d"
+  fi
+  ln -sf "$cached" "$BIN/$name"
+  touch -h "$BIN/$name"
+}
+
+cluster() {
+  local mod=tools/cluster/go.mod version sum dir
+  version=$(awk '{for (i = 1; i < NF; i++) if ($i == "k8s.io/kubernetes" && $(i+1) ~ /^v/) {print $(i+1); exit}}' "$mod")
+  [ -n "$version" ] || { echo "tools: cannot read the k8s.io/kubernetes version from $mod" >&2; exit 1; }
+  sum=$(cksum < tools/cluster/go.sum | cut -d' ' -f1)
+  dir="$TOOLS_CACHE/cluster-$version-$sum"
+  if [ ! -f "$dir/.built" ]; then
+    mkdir -p "$dir"
+    timed "Kubernetes $version control plane, kubelet, kube-proxy, kubectl and etcd (about 10 min on 2 cores)" \
+      bash -c 'cd tools/cluster && go build -ldflags "$0" -o "$1/" \
+        k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+        k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy \
+        k8s.io/kubernetes/cmd/kubectl ./etcd' "${K8S_LDFLAGS:?}" "$dir"
+    touch "$dir/.built"
+  fi
+  for b in kube-apiserver kube-controller-manager kube-scheduler etcd kubelet kube-proxy kubectl; do
+    ln -sf "$dir/$b" "$BIN/$b"
+  done
+}
+
+debian() {
+  local c missing=()
+  for c in ${DEBIAN_COMMANDS:?}; do
+    command -v "$c" >/dev/null || [ -x "$c" ] || missing+=("$c")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  [ "$(id -u)" = 0 ] || { echo "tools: ${missing[*]} missing; installing Debian's ${DEBIAN_PACKAGES:?} needs root" >&2; exit 1; }
+  timed "Debian packages ${DEBIAN_PACKAGES:?}" bash -c \
+    'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $0 >/dev/null' "$DEBIAN_PACKAGES"
+}
+
+for step in "$@"; do
+  i=$((i + 1))
+  case $step in
+    go:*=*@*) spec=${step#go:}; go_tool "${spec%%=*}" "${spec#*=}" ;;
+    cluster) cluster ;;
+    debian) debian ;;
+    *) echo "tools: unknown step $step" >&2; exit 2 ;;
+  esac
+done
+if [ "$built" = 0 ]; then
+  echo "tools: $total of $total from the cache ($TOOLS_CACHE)"
+fi

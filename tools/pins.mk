@@ -1,0 +1,20 @@
+# Every version hubkit builds or tests against that is not in a go.mod, in one
+# place: the Makefile includes this file and the tests read it (test/pins).
+# One `NAME := value` a line. The Kubernetes control plane and etcd are pinned
+# by tools/cluster/go.mod, kind by go.mod (the tests use its config types).
+
+# Tools `make tools` builds into bin/ (package@version).
+KUSTOMIZE_PKG  := sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
+KUBE_SCORE_PKG := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
+KWOK_PKG       := sigs.k8s.io/kwok/cmd/kwok@v0.7.0
+KWOKCTL_PKG    := sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0
+
+# Releases whose own CRDs the end-to-end tests validate hubkit's objects with
+# (module@version, read from the Go module cache).
+ARGOCD_MODULE         := github.com/argoproj/argo-cd/v3@v3.5.7
+# (Argo CD v3.6 and Flux after v1.9 need Go 1.27.)
+FLUX_SOURCE_MODULE    := github.com/fluxcd/source-controller@v1.9.6
+FLUX_KUSTOMIZE_MODULE := github.com/fluxcd/kustomize-controller@v1.9.6
+KEDA_MODULE           := github.com/kedacore/keda/v2@v2.18.0
+VELERO_MODULE         := github.com/vmware-tanzu/velero@v1.18.0
+SNAPSHOT_API_MODULE   := github.com/kubernetes-csi/external-snapshotter/client/v8@v8.6.0
