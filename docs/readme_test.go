@@ -1,6 +1,8 @@
 // Package docs_test keeps the repository's front door true: the README's
-// layout table names every top-level directory, and every target `make help`
-// lists is mentioned in the README.
+// sections come in the reader's order, its layout table names every
+// top-level directory and only paths that exist, every target `make help`
+// lists is mentioned, every link in the README and docs/ reaches a file and
+// heading that exist, and the promise's figures are the measured ones.
 package docs_test
 
 import (
@@ -100,4 +102,138 @@ func TestReadmeOverlayTableMatchesTheOverlayTable(t *testing.T) {
 			assert.Contains(t, cells[4], fmt.Sprint(o.NodePort), "%s's node port", o.Name)
 		}
 	}
+}
+
+// The README reads in the order its reader needs: what hubkit is and its
+// promise, how to start, what it deploys, what keeps it single in the
+// cluster, how to configure and back up the Hub, then how it reaches a
+// cluster and how it is tested; the repository's layout last.
+func TestReadmeSectionsComeInTheReadersOrder(t *testing.T) {
+	want := []string{
+		"Quickstart",
+		"Overlays",
+		"Components",
+		"In the cluster: the guard",
+		"Configuring the Hub",
+		"Backup and restore",
+		"GitOps and pipelines",
+		"The `singleton` function",
+		"How it is tested",
+		"What it costs",
+		"Layout",
+		"Adapting hubkit to another app",
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`(?m)^## (.+)$`).FindAllStringSubmatch(readme(t), -1) {
+		got = append(got, m[1])
+	}
+	// Sections may be added between these, never moved out of order.
+	i := 0
+	for _, h := range got {
+		if i < len(want) && h == want[i] {
+			i++
+		}
+	}
+	assert.Equal(t, len(want), i, "README sections out of order: want %q in this order, got %q", want, got)
+}
+
+// Every path the layout table names exists: a moved directory moves its row.
+func TestLayoutTableNamesOnlyPathsThatExist(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	section := sectionOf(t, readme(t), "Layout")
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 {
+			continue
+		}
+		for _, m := range regexp.MustCompile("`([a-z][a-z0-9./-]*)`").FindAllStringSubmatch(cells[1], -1) {
+			_, err := os.Stat(filepath.Join(root, m[1]))
+			assert.NoError(t, err, "README's layout table names %s", m[1])
+		}
+	}
+}
+
+// Every relative link in the README and in docs/*.md reaches a file that
+// exists and, with a #fragment, a heading in it (GitHub's anchors).
+func TestLinksReachFilesAndHeadings(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	require.NoError(t, err)
+	pages = append(pages, filepath.Join(root, "README.md"))
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		require.NoError(t, err)
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file, fragment, _ := strings.Cut(target, "#")
+			path := page
+			if file != "" {
+				path = filepath.Join(filepath.Dir(page), file)
+			}
+			rel, _ := filepath.Rel(root, page)
+			if _, err := os.Stat(path); !assert.NoError(t, err, "%s links to %s", rel, target) {
+				continue
+			}
+			if fragment != "" && strings.HasSuffix(path, ".md") {
+				assert.Contains(t, anchors(t, path), fragment, "%s links to %s: no such heading", rel, target)
+			}
+		}
+	}
+}
+
+// The promise's figures at the top of the README are the ones make bench
+// measured, as docs/benchmarks.md records them.
+func TestPromiseFiguresAreTheMeasuredOnes(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "benchmarks.md"))
+	require.NoError(t, err)
+	measured := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) == 6 {
+			measured[strings.TrimSpace(cells[1])] = strings.TrimSpace(cells[4])
+		}
+	}
+	promise := sectionOf(t, "\n## Promise\n"+readme(t), "Promise")
+	for _, tc := range []struct{ row, figure string }{
+		{"first crash, kubelet defaults", `^(\d+(\.\d+)? s)$`},
+		{"second crash within minutes, kubelet defaults", `^(\d+(\.\d+)? s) `},
+		{"20 crashes, `crashLoopBackOff.maxContainerRestartPeriod: 1s`", `^median (\d+(\.\d+)? s)`},
+		{"node loss, out-of-service taint", `^(\d+(\.\d+)? s)$`},
+	} {
+		m := regexp.MustCompile(tc.figure).FindStringSubmatch(measured[tc.row])
+		if assert.NotNil(t, m, "docs/benchmarks.md has no figure for %q (got %q)", tc.row, measured[tc.row]) {
+			assert.Contains(t, promise, m[1], "the README's promise does not say %s for %q", m[1], tc.row)
+		}
+	}
+}
+
+// sectionOf is the text of the README section titled title, up to the next.
+func sectionOf(t *testing.T, text, title string) string {
+	t.Helper()
+	start := strings.Index(text, "\n## "+title+"\n")
+	require.GreaterOrEqual(t, start, 0, "no section %q", title)
+	section := text[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	return section
+}
+
+// anchors are the fragment names of a Markdown file's headings, as GitHub
+// makes them: lower case, punctuation dropped, spaces as hyphens.
+func anchors(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []string
+	drop := regexp.MustCompile(`[^\p{L}\p{N} _-]`)
+	for _, m := range regexp.MustCompile(`(?m)^#+ (.+)$`).FindAllStringSubmatch(string(b), -1) {
+		a := strings.ToLower(drop.ReplaceAllString(m[1], ""))
+		out = append(out, strings.ReplaceAll(a, " ", "-"))
+	}
+	return out
 }
