@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	openapierrors "k8s.io/kube-openapi/pkg/validation/errors"
 	"k8s.io/kube-openapi/pkg/validation/spec"
@@ -197,17 +196,8 @@ func (s *Spec) validate(root *field.Path) field.ErrorList {
 // validate checks the probe settings at path that the schema cannot.
 func (p Probes) validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if port := p.Port; port != nil {
-		var msgs []string
-		var value any = port.StrVal
-		if port.Type == intstr.Int {
-			msgs, value = validation.IsValidPortNum(int(port.IntVal)), port.IntVal
-		} else {
-			msgs = validation.IsValidPortName(port.StrVal)
-		}
-		for _, m := range msgs {
-			errs = append(errs, field.Invalid(path.Child("port"), value, m+"; use a port name or a number from 1 to 65535"))
-		}
+	if p.Port != nil {
+		errs = append(errs, validatePort(*p.Port, path.Child("port"), "use a port name or a number from 1 to 65535")...)
 	}
 	if p.Path != nil && *p.Path != "" && !strings.HasPrefix(*p.Path, "/") {
 		errs = append(errs, field.Invalid(path.Child("path"), *p.Path, "an HTTP path starts with /"))

@@ -6,6 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -79,7 +80,8 @@ type index struct {
 	byNamespace map[string][]*workload
 	// byName finds singletons by namespace and name.
 	byName map[key][]*workload
-	// unreadable are the items whose fields could not be read.
+	// unreadable are the items whose fields could not be read, or hold what
+	// the apiserver would refuse.
 	unreadable []finding
 }
 
@@ -91,17 +93,23 @@ func buildIndex(items []*yaml.RNode, spec *Spec) *index {
 			ix.unreadable = append(ix.unreadable, f)
 			continue
 		}
-		if err := ix.add(n); err != nil {
+		refusals, err := ix.add(n)
+		if err != nil {
 			r := refOf(n)
 			ix.unreadable = append(ix.unreadable, finding{target: r, node: n, severity: errorSeverity,
 				message: fmt.Sprintf("cannot read %s: %v; fix the manifest", r, firstTypeError(err))})
+		}
+		for _, e := range refusals {
+			ix.unreadable = append(ix.unreadable, refused(n, e))
 		}
 	}
 	ix.findSingletons()
 	return ix
 }
 
-func (ix *index) add(n *yaml.RNode) error {
+// add indexes n, unless a field the rules read does not decode (the error)
+// or is one the apiserver would refuse (the list).
+func (ix *index) add(n *yaml.RNode) (field.ErrorList, error) {
 	r := refOf(n)
 	switch r.APIVersion + " " + r.Kind {
 	case "apps/v1 Deployment", "apps/v1 StatefulSet":
@@ -110,58 +118,64 @@ func (ix *index) add(n *yaml.RNode) error {
 		// on a map that is not one: such a workload is unreadable instead.
 		var err error
 		if w.labels, err = stringMap(n, "metadata", "labels"); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := stringMap(n, "metadata", "annotations"); err != nil {
-			return err
+			return nil, err
 		}
 		if err := decodeField(n, &w.template, "spec", "template"); err != nil {
-			return fmt.Errorf("spec.template: %w", err)
+			return nil, fmt.Errorf("spec.template: %w", err)
 		}
-		if err := w.template.checkPorts(); err != nil {
-			return err
+		if errs := w.template.validate(field.NewPath("spec", "template")); len(errs) > 0 {
+			return errs, nil
 		}
 		ix.workloads = append(ix.workloads, w)
 	case "v1 PersistentVolumeClaim":
 		var s claimSpec
 		if err := n.YNode().Decode(&s); err != nil {
-			return err
+			return nil, err
 		}
 		ix.claims[key{r.Namespace, r.Name}] = &claim{node: n, ref: r, accessModes: s.Spec.AccessModes}
 	case "v1 Service":
 		s := &service{node: n, ref: r}
 		if err := n.YNode().Decode(&s.spec); err != nil {
-			return err
+			return nil, err
+		}
+		if errs := s.spec.validate(); len(errs) > 0 {
+			return errs, nil
 		}
 		ix.services = append(ix.services, s)
 		ix.serviceByName[key{r.Namespace, r.Name}] = s
 	case "networking.k8s.io/v1 Ingress":
 		i := &ingress{node: n, ref: r}
 		if err := n.YNode().Decode(&i.spec); err != nil {
-			return err
+			return nil, err
+		}
+		if errs := i.spec.validate(); len(errs) > 0 {
+			return errs, nil
 		}
 		ix.ingresses = append(ix.ingresses, i)
 	case "autoscaling/v1 HorizontalPodAutoscaler", "autoscaling/v2 HorizontalPodAutoscaler",
 		"autoscaling/v2beta2 HorizontalPodAutoscaler", "autoscaling/v2beta1 HorizontalPodAutoscaler",
 		"keda.sh/v1alpha1 ScaledObject":
-		return ix.addAutoscaler(n, r, "scaleTargetRef")
+		return nil, ix.addAutoscaler(n, r, "scaleTargetRef")
 	case "autoscaling.k8s.io/v1 VerticalPodAutoscaler":
-		return ix.addAutoscaler(n, r, "targetRef")
+		return nil, ix.addAutoscaler(n, r, "targetRef")
 	case "v1 ConfigMap":
 		labels, _ := stringMap(n, "metadata", "labels") // unreadable: not the guard's
 		if r.Name == GuardParamsName || labels[GuardParamsLabel] == GuardParamsValue {
 			ix.guardConfigMaps[key{r.Namespace, r.Name}] = n
 		}
 	case "policy/v1 PodDisruptionBudget", "policy/v1beta1 PodDisruptionBudget":
-		return ix.addPDB(n, r)
+		return nil, ix.addPDB(n, r)
 	}
-	return nil
+	return nil, nil
 }
 
-func (ix *index) addAutoscaler(n *yaml.RNode, r ref, field string) error {
+func (ix *index) addAutoscaler(n *yaml.RNode, r ref, targetField string) error {
 	a := &autoscaler{node: n, ref: r}
-	if err := decodeField(n, &a.target, "spec", field); err != nil {
-		return fmt.Errorf("spec.%s: %w", field, err)
+	if err := decodeField(n, &a.target, "spec", targetField); err != nil {
+		return fmt.Errorf("spec.%s: %w", targetField, err)
 	}
 	if a.target.Kind == "" && r.Kind == "ScaledObject" {
 		a.target.Kind = "Deployment" // KEDA's default

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -56,20 +55,6 @@ type containerPort struct {
 	ContainerPort int32  `yaml:"containerPort"`
 }
 
-// checkPorts wants every declared container port to be a port number, as
-// Kubernetes does: a port given without one (`containerPort:` left empty)
-// decodes as 0 and would be written back as an empty string.
-func (t podTemplate) checkPorts() error {
-	for _, c := range t.Spec.Containers {
-		for i, p := range c.Ports {
-			if msgs := validation.IsValidPortNum(int(p.ContainerPort)); len(msgs) > 0 {
-				return fmt.Errorf("spec.template.spec.containers[name=%s].ports[%d].containerPort is %d: %s", c.Name, i, p.ContainerPort, strings.Join(msgs, "; "))
-			}
-		}
-	}
-	return nil
-}
-
 // hasPort reports whether the container declares port p (by name or number).
 func (c container) hasPort(p intstr.IntOrString) bool {
 	for _, cp := range c.Ports {
@@ -111,6 +96,7 @@ type serviceSpec struct {
 			Name       string       `yaml:"name"`
 			Port       int32        `yaml:"port"`
 			TargetPort *intOrString `yaml:"targetPort"`
+			NodePort   int32        `yaml:"nodePort"`
 		} `yaml:"ports"`
 	} `yaml:"spec"`
 }

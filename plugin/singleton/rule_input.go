@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Rule input: every item is an object the rules can name, once.
+// Rule input: every item is an object the rules can name, once, whose
+// fields the rules read are ones the apiserver would take.
 //
 // Reads each item's apiVersion, kind, metadata.name (or generateName) and,
 // for the kinds the rules read, the fields they decode. An item without
@@ -17,11 +21,26 @@ import (
 // error in both modes, naming the item and the fix. (An items field that is
 // not a list is caught before, when stdin is read: Input.)
 //
+// The ports the rules read and write are checked as the apiserver checks
+// them (k8s.io/apimachinery's validation), each refusal an error in both
+// modes naming the item, the field and the fix: in every Deployment and
+// StatefulSet, each container's ports (containerPort from 1 to 65535, a
+// name an IANA_SVC_NAME: at most 15 characters of a-z, 0-9 and '-', with a
+// letter) and the port of each httpGet, tcpSocket and grpc probe (such a
+// number or name; gRPC's a number); in every Service, each port's name (a
+// DNS label), port, targetPort (such a number or name; 0 or "" means the
+// port) and nodePort (from 1 to 65535 when set: the node port range itself,
+// 30000-32767 by default, is the apiserver's --service-node-port-range and
+// not the function's to know); in every Ingress, each backend's service
+// port (a name or a number, not both). Such an item is not indexed: no other
+// rule reads it.
+//
 // Why: without a name no rule can say what to fix, Kubernetes would refuse
 // the item anyway, and a field the function cannot read is a field it cannot
-// check; passing such input through would make every promise conditional.
+// check; passing such input through would make every promise conditional. A
+// probe on port 70000 passes every rule and is refused at apply time.
 func inputRule() rule {
-	return rule{id: "input", summary: "every item is an object with apiVersion, kind and a name, given once, whose fields decode", check: checkInput}
+	return rule{id: "input", summary: "every item is an object with apiVersion, kind and a name, given once, whose fields decode and whose ports the apiserver takes", check: checkInput}
 }
 
 // checkInput returns what buildIndex could not read.
@@ -119,4 +138,121 @@ func duplicateKey(n *yaml.Node, path string) (string, int, int, bool) {
 		}
 	}
 	return "", 0, 0, false
+}
+
+// refused is the finding for a field of item n the apiserver would refuse.
+func refused(n *yaml.RNode, e *field.Error) finding {
+	r := refOf(n)
+	f := finding{target: r, node: n, field: e.Field, severity: errorSeverity,
+		message: fmt.Sprintf("the apiserver would refuse this %s: %s", r.Kind, e.ErrorBody())}
+	if e.Type != field.ErrorTypeRequired {
+		f.current = e.BadValue
+	}
+	return f
+}
+
+// What to do instead, for each port the apiserver refuses.
+const (
+	containerPortFix     = "declare a port number from 1 to 65535"
+	containerPortNameFix = "name it with at most 15 characters of a-z, 0-9 and '-', one of them a letter, or leave it unnamed"
+	probePortFix         = "probe a port number from 1 to 65535, or the name of a port the container declares"
+	servicePortFix       = "use a port number from 1 to 65535"
+	servicePortNameFix   = "rename it (and every Ingress backend that names it)"
+	targetPortFix        = "target a container port's number, from 1 to 65535, or its name"
+	nodePortFix          = "use a port of the cluster's node port range (30000-32767 by default), or leave it unset for the cluster to pick"
+	backendPortFix       = "name a port of the Service by its name or by its number, from 1 to 65535"
+)
+
+// validate checks what the apiserver would refuse in the ports of a pod
+// template at path: each container's ports and the port of each probe.
+func (t podTemplate) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	containers := path.Child("spec", "containers")
+	for i, c := range t.Spec.Containers {
+		at := containers.Index(i)
+		if c.Name != "" {
+			at = containers.Key("name=" + c.Name) // as the rules' results name it
+		}
+		for j, p := range c.Ports {
+			port := at.Child("ports").Index(j)
+			errs = append(errs, validatePortNum(p.ContainerPort, port.Child("containerPort"), containerPortFix)...)
+			if p.Name != "" {
+				errs = append(errs, invalid(port.Child("name"), p.Name, validation.IsValidPortName(p.Name), containerPortNameFix)...)
+			}
+		}
+		for _, p := range []struct {
+			field string
+			probe *probe
+		}{{"readinessProbe", c.ReadinessProbe}, {"livenessProbe", c.LivenessProbe}, {"startupProbe", c.StartupProbe}} {
+			if p.probe != nil {
+				errs = append(errs, p.probe.validate(at.Child(p.field))...)
+			}
+		}
+	}
+	return errs
+}
+
+// validate checks the port of each action of the probe at path.
+func (p *probe) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, a := range []struct {
+		field  string
+		action *probeAction
+	}{{"httpGet", p.HTTPGet}, {"tcpSocket", p.TCPSocket}, {"grpc", p.GRPC}} {
+		if a.action == nil {
+			continue
+		}
+		port := path.Child(a.field, "port")
+		switch {
+		case a.action.Port == nil:
+			errs = append(errs, field.Required(port, probePortFix))
+		case a.field == "grpc" && a.action.Port.Type == intstr.String:
+			errs = append(errs, field.Invalid(port, a.action.Port.StrVal, "a gRPC probe's port is a number: probe the port's number, from 1 to 65535"))
+		default:
+			errs = append(errs, validatePort(a.action.Port.IntOrString, port, probePortFix)...)
+		}
+	}
+	return errs
+}
+
+// validate checks what the apiserver would refuse in a Service's ports.
+func (s serviceSpec) validate() field.ErrorList {
+	var errs field.ErrorList
+	ports := field.NewPath("spec", "ports")
+	for i, p := range s.Spec.Ports {
+		at := ports.Index(i)
+		if p.Name != "" {
+			errs = append(errs, invalid(at.Child("name"), p.Name, validation.IsDNS1123Label(p.Name), servicePortNameFix)...)
+		}
+		errs = append(errs, validatePortNum(p.Port, at.Child("port"), servicePortFix)...)
+		if p.TargetPort != nil && isSet(p.TargetPort.IntOrString) && p.TargetPort.IntOrString != intstr.FromInt32(0) {
+			errs = append(errs, validatePort(p.TargetPort.IntOrString, at.Child("targetPort"), targetPortFix)...)
+		}
+		if p.NodePort != 0 {
+			errs = append(errs, validatePortNum(p.NodePort, at.Child("nodePort"), nodePortFix)...)
+		}
+	}
+	return errs
+}
+
+// validate checks what the apiserver would refuse in an Ingress's backend ports.
+func (ing ingressSpec) validate() field.ErrorList {
+	var errs field.ErrorList
+	for _, b := range ing.backends() {
+		if b.backend.Service == nil {
+			continue
+		}
+		port, at := b.backend.Service.Port, b.path.Child("port")
+		switch {
+		case port.Name != "" && port.Number != 0:
+			errs = append(errs, field.Invalid(at, port.Name, fmt.Sprintf("gives both a name and the number %d; %s", port.Number, backendPortFix)))
+		case port.Name != "":
+			errs = append(errs, invalid(at.Child("name"), port.Name, validation.IsValidPortName(port.Name), backendPortFix)...)
+		case port.Number != 0:
+			errs = append(errs, validatePortNum(port.Number, at.Child("number"), backendPortFix)...)
+		default:
+			errs = append(errs, field.Required(at, backendPortFix))
+		}
+	}
+	return errs
 }

@@ -2,8 +2,10 @@ package singleton
 
 import (
 	"fmt"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Rule wiring: the paths to a singleton lead to ports it has.
@@ -46,29 +48,31 @@ func checkWiring(ix *index) []finding {
 		}
 	}
 	for _, ing := range ix.ingresses {
-		for _, b := range ing.backends() {
-			out = append(out, ix.checkBackend(ing, b.field, b.backend)...)
+		for _, b := range ing.spec.backends() {
+			out = append(out, ix.checkBackend(ing, b.path.String(), b.backend)...)
 		}
 	}
 	return out
 }
 
+// fieldBackend is an Ingress backend and the path of its service field.
 type fieldBackend struct {
-	field   string
+	path    *field.Path
 	backend ingressBackend
 }
 
-func (ing *ingress) backends() []fieldBackend {
+func (ing ingressSpec) backends() []fieldBackend {
 	var out []fieldBackend
-	if b := ing.spec.Spec.DefaultBackend; b != nil {
-		out = append(out, fieldBackend{"spec.defaultBackend.service", *b})
+	if b := ing.Spec.DefaultBackend; b != nil {
+		out = append(out, fieldBackend{field.NewPath("spec", "defaultBackend", "service"), *b})
 	}
-	for i, r := range ing.spec.Spec.Rules {
+	rules := field.NewPath("spec", "rules")
+	for i, r := range ing.Spec.Rules {
 		if r.HTTP == nil {
 			continue
 		}
 		for j, p := range r.HTTP.Paths {
-			out = append(out, fieldBackend{fmt.Sprintf("spec.rules[%d].http.paths[%d].backend.service", i, j), p.Backend})
+			out = append(out, fieldBackend{rules.Index(i).Child("http", "paths").Index(j).Child("backend", "service"), p.Backend})
 		}
 	}
 	return out
