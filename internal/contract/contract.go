@@ -6,11 +6,11 @@ import (
 	"strings"
 
 	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/portref"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	psapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 )
@@ -152,7 +152,7 @@ func checkNetworkPolicy(v *violations, m *Manifest, d *appsv1.Deployment) {
 	i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "http" })
 	admitsHTTP := i >= 0 && slices.ContainsFunc(np.Spec.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool {
 		return slices.ContainsFunc(r.Ports, func(p networkingv1.NetworkPolicyPort) bool {
-			return p.Port != nil && (p.Port.String() == "http" || (p.Port.Type == intstr.Int && p.Port.IntVal == c.Ports[i].ContainerPort))
+			return p.Port != nil && portref.Names(*p.Port, c.Ports[i].Name, c.Ports[i].ContainerPort)
 		})
 	})
 	if !admitsHTTP {
@@ -218,21 +218,17 @@ func checkService(v *violations, m *Manifest, d *appsv1.Deployment, want Expect)
 			v.add("Service %s: spec.selector %s=%s does not match the pod labels of Deployment %s", s.Name, k, val, d.Name)
 		}
 	}
+	// Stricter than the function's wiring rule, which lets a number through
+	// whether or not a container declares it: the Hub's Service sends to a
+	// port its container declares.
 	c := d.Spec.Template.Spec.Containers[0]
 	for _, p := range s.Spec.Ports {
-		if !containerHasPort(c, p.TargetPort) {
-			v.add("Service %s: port %s targets %s, which container %s does not expose", s.Name, p.Name, p.TargetPort.String(), c.Name)
+		target := portref.ServiceTarget(p.Port, p.TargetPort)
+		declared := slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool { return portref.Names(target, cp.Name, cp.ContainerPort) })
+		if !declared {
+			v.add("Service %s: port %s targets %s, which container %s does not expose", s.Name, p.Name, target.String(), c.Name)
 		}
 	}
-}
-
-func containerHasPort(c corev1.Container, target intstr.IntOrString) bool {
-	return slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool {
-		if target.Type == intstr.String {
-			return p.Name == target.StrVal
-		}
-		return p.ContainerPort == target.IntVal
-	})
 }
 
 func checkIngress(v *violations, m *Manifest, want Expect) {
@@ -278,9 +274,8 @@ func checkBackend(v *violations, m *Manifest, ingress string, b *networkingv1.In
 		v.add("Ingress %s: backend Service %q is not rendered", ingress, b.Name)
 		return
 	}
-	ok := slices.ContainsFunc(m.Services[i].Spec.Ports, func(p corev1.ServicePort) bool {
-		return (b.Port.Name != "" && p.Name == b.Port.Name) || (b.Port.Number != 0 && p.Port == b.Port.Number)
-	})
+	port := portref.IngressBackend(b.Port.Name, b.Port.Number)
+	ok := slices.ContainsFunc(m.Services[i].Spec.Ports, func(p corev1.ServicePort) bool { return portref.Names(port, p.Name, p.Port) })
 	if !ok {
 		v.add("Ingress %s: backend port %q/%d is not a port of Service %s", ingress, b.Port.Name, b.Port.Number, b.Name)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/hubkit/hubkit/internal/portref"
 )
 
 // The views below hold only the fields the rules read. They are decoded
@@ -58,7 +60,7 @@ type containerPort struct {
 // hasPort reports whether the container declares port p (by name or number).
 func (c container) hasPort(p intstr.IntOrString) bool {
 	for _, cp := range c.Ports {
-		if (p.Type == intstr.Int && cp.ContainerPort == p.IntVal) || (p.Type == intstr.String && p.StrVal != "" && cp.Name == p.StrVal) {
+		if portref.Names(p, cp.Name, cp.ContainerPort) {
 			return true
 		}
 	}
@@ -92,13 +94,24 @@ type claimSpec struct {
 type serviceSpec struct {
 	Spec struct {
 		Selector map[string]string `yaml:"selector"`
-		Ports    []struct {
-			Name       string       `yaml:"name"`
-			Port       int32        `yaml:"port"`
-			TargetPort *intOrString `yaml:"targetPort"`
-			NodePort   int32        `yaml:"nodePort"`
-		} `yaml:"ports"`
+		Ports    []servicePort     `yaml:"ports"`
 	} `yaml:"spec"`
+}
+
+type servicePort struct {
+	Name       string       `yaml:"name"`
+	Port       int32        `yaml:"port"`
+	TargetPort *intOrString `yaml:"targetPort"`
+	NodePort   int32        `yaml:"nodePort"`
+}
+
+// target is the pod port p sends to: targetPort, or unset, port.
+func (p servicePort) target() intstr.IntOrString {
+	var t intstr.IntOrString
+	if p.TargetPort != nil {
+		t = p.TargetPort.IntOrString
+	}
+	return portref.ServiceTarget(p.Port, t)
 }
 
 // scaleTarget is the workload an autoscaler acts on.

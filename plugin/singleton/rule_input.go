@@ -225,7 +225,7 @@ func (s serviceSpec) validate() field.ErrorList {
 			errs = append(errs, invalid(at.Child("name"), p.Name, validation.IsDNS1123Label(p.Name), servicePortNameFix)...)
 		}
 		errs = append(errs, validatePortNum(p.Port, at.Child("port"), servicePortFix)...)
-		if p.TargetPort != nil && isSet(p.TargetPort.IntOrString) && p.TargetPort.IntOrString != intstr.FromInt32(0) {
+		if p.TargetPort != nil && p.target() == p.TargetPort.IntOrString { // set, not defaulted to port
 			errs = append(errs, validatePort(p.TargetPort.IntOrString, at.Child("targetPort"), targetPortFix)...)
 		}
 		if p.NodePort != 0 {

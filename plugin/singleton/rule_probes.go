@@ -2,7 +2,6 @@ package singleton
 
 import (
 	"fmt"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"slices"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -57,10 +56,7 @@ func appContainer(cfg Probes, containers []container, services []*service) (c co
 	}
 	for _, s := range services {
 		for _, p := range s.spec.Spec.Ports {
-			target := intstr.FromInt32(p.Port)
-			if p.TargetPort != nil && isSet(p.TargetPort.IntOrString) {
-				target = p.TargetPort.IntOrString
-			}
+			target := p.target()
 			for _, c := range containers {
 				if c.hasPort(target) {
 					return c, fmt.Sprintf("Service %s targets its port %s", s.ref.Name, target.String()), true

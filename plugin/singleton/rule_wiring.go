@@ -6,14 +6,16 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/hubkit/hubkit/internal/portref"
 )
 
 // Rule wiring: the paths to a singleton lead to ports it has.
 //
 // Reads the selector and ports of each Service that selects a singleton's pod
 // (same namespace), and the service backends of each Ingress
-// (networking.k8s.io/v1). A Service port whose targetPort (or, unset, its
-// port) is a name no container of the pod declares: an error. A number is
+// (networking.k8s.io/v1). A Service port whose targetPort (or, unset, 0 or
+// "", its port) is a name no container of the pod declares: an error. A number is
 // reached whether or not a container declares it. An Ingress
 // backend whose Service selects a singleton but has no such port: an error.
 // An Ingress backend naming a Service that is not in the input: a warning.
@@ -30,10 +32,7 @@ func checkWiring(ix *index) []finding {
 	for _, s := range ix.services {
 		for _, w := range ix.singletonsSelectedBy(s.ref.Namespace, s.spec.Spec.Selector) {
 			for i, p := range s.spec.Spec.Ports {
-				target := intstr.FromInt32(p.Port)
-				if p.TargetPort != nil {
-					target = p.TargetPort.IntOrString
-				}
+				target := p.target()
 				if podHasPort(w, target) {
 					continue
 				}
@@ -92,19 +91,16 @@ func (ix *index) checkBackend(ing *ingress, field string, b ingressBackend) []fi
 	if len(ix.singletonsSelectedBy(s.ref.Namespace, s.spec.Spec.Selector)) == 0 {
 		return nil
 	}
+	port := portref.IngressBackend(b.Service.Port.Name, b.Service.Port.Number)
 	var names []string
 	for _, p := range s.spec.Spec.Ports {
-		if (b.Service.Port.Name != "" && p.Name == b.Service.Port.Name) || (b.Service.Port.Number != 0 && p.Port == b.Service.Port.Number) {
+		if portref.Names(port, p.Name, p.Port) {
 			return nil
 		}
 		names = append(names, fmt.Sprintf("%s (%d)", p.Name, p.Port))
 	}
-	port := b.Service.Port.Name
-	if port == "" {
-		port = fmt.Sprint(b.Service.Port.Number)
-	}
 	f.severity = errorSeverity
-	f.message = fmt.Sprintf("backend port %s is not a port of Service %s; use one of %s", port, b.Service.Name, strings.Join(names, ", "))
+	f.message = fmt.Sprintf("backend port %s is not a port of Service %s; use one of %s", port.String(), b.Service.Name, strings.Join(names, ", "))
 	return []finding{f}
 }
 
