@@ -54,8 +54,8 @@ E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) debian-packages
 # the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)
 # and iproute2 (its bridge); the Hub stand-in's image carries busybox-static
 # (a shell and cp, as the Hub's image has). Installed only when one is missing.
-export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static
-export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip /bin/busybox
+export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static postgresql
+export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip /bin/busybox $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres) /usr/lib/postgresql/15/bin/postgres)
 
 .PHONY: debian-packages
 debian-packages:
