@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	psapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 )
@@ -33,70 +34,167 @@ type Expect struct {
 	GitBackup        bool   `json:"gitBackup,omitempty"`        // scheduled Git Backup, its password from a Secret
 }
 
-// Check returns every way m breaks the contract for an overlay expected to look
-// like want. Each violation names the object and the field.
-func Check(m *Manifest, want Expect) []string {
-	var v violations
-	checkNamespace(&v, m, want)
-	dep := checkDeployment(&v, m)
-	checkProbes(&v, dep)
-	checkHardening(&v, m, dep, want)
-	checkClaim(&v, m, dep, want)
-	checkService(&v, m, dep, want)
-	checkIngress(&v, m, want)
-	checkNoAutoscaler(&v, m)
-	checkPodSecurity(&v, m)
-	checkConfiguration(&v, m, dep, want)
-	return v
+// Check returns every way m breaks the contract for an overlay expected to
+// look like want: one field.Error per broken promise, its Field rooted at the
+// object (Deployment[hbih].spec.replicas) and its Origin the ID of the check
+// that found it (CheckIDs). An empty list means the overlay keeps the contract.
+func Check(m *Manifest, want Expect) field.ErrorList {
+	var f findings
+	checkNamespace(&f, m, want)
+	dep := checkDeployment(&f, m)
+	checkProbes(&f, dep)
+	checkHardening(&f, m, dep, want)
+	checkClaim(&f, m, dep, want)
+	checkService(&f, m, dep, want)
+	checkIngress(&f, m, want)
+	checkNoAutoscaler(&f, m)
+	checkPodSecurity(&f, m)
+	checkConfiguration(&f, m, dep, want)
+	return f.list
 }
 
-type violations []string
+// The checks' IDs: stable, so that users and tests can grep for them;
+// tools/contract prints each finding as [id], as the singleton function
+// prints its rules' results. A check that holds a promise one of the
+// function's rules also keeps has the rule's ID (replicas, rollout, probes,
+// claims, wiring, autoscalers); one that holds a configuration component's
+// promise has the component's name.
+const (
+	checkIDNamespace        = "namespace"         // one Namespace, Pod Security restricted, every object in it
+	checkIDDeployment       = "deployment"        // one Deployment with one container
+	checkIDReplicas         = "replicas"          // spec.replicas is 1
+	checkIDRollout          = "rollout"           // spec.strategy is Recreate
+	checkIDProbes           = "probes"            // readiness, liveness and startup probes
+	checkIDHardening        = "hardening"         // no API token, its own ServiceAccount, bounded resources, image by digest
+	checkIDNetworkPolicy    = "network-policy"    // one NetworkPolicy, selecting the Hub and admitting http
+	checkIDClaims           = "claims"            // appData on the rendered claim, its size and access mode
+	checkIDService          = "service"           // one Service, its type and nodePort
+	checkIDWiring           = "wiring"            // the Service selects the pod and targets its ports; the Ingress routes to the Service's ports
+	checkIDIngress          = "ingress"           // an Ingress with a class and TLS where promised, none elsewhere
+	checkIDAutoscalers      = "autoscalers"       // no autoscaler
+	checkIDPodSecurity      = "pod-security"      // every pod template passes Pod Security restricted
+	checkIDJSON             = "json"              // every JSON file in a ConfigMap parses
+	checkIDAppDataDefaults  = "appdata-defaults"  // components/appdata-defaults, after the others
+	checkIDInitContainers   = "init-containers"   // every init container runs the Hub's image, hardened
+	checkIDSettings         = "settings"          // components/settings-seeded or settings-managed, as promised
+	checkIDCertificateStore = "certificate-store" // components/certificate-store, as promised
+	checkIDProjectFromGit   = "project-from-git"  // components/project-from-git, as promised
+	checkIDGitBackup        = "git-backup"        // components/git-backup, as promised
+)
 
-func (v *violations) add(format string, args ...any) { *v = append(*v, fmt.Sprintf(format, args...)) }
+// CheckIDs lists the ID of every check.
+func CheckIDs() []string {
+	return []string{
+		checkIDNamespace, checkIDDeployment, checkIDReplicas, checkIDRollout, checkIDProbes,
+		checkIDHardening, checkIDNetworkPolicy, checkIDClaims, checkIDService, checkIDWiring,
+		checkIDIngress, checkIDAutoscalers, checkIDPodSecurity, checkIDJSON, checkIDAppDataDefaults,
+		checkIDInitContainers, checkIDSettings, checkIDCertificateStore, checkIDProjectFromGit, checkIDGitBackup,
+	}
+}
 
-func checkNamespace(v *violations, m *Manifest, want Expect) {
-	if len(m.Namespaces) != 1 || m.Namespaces[0].Name != want.Namespace {
-		v.add("want exactly one Namespace %q, got %d", want.Namespace, len(m.Namespaces))
-	} else if got := m.Namespaces[0].Labels[psapi.EnforceLevelLabel]; got != string(psapi.LevelRestricted) {
-		v.add("Namespace %s: label %s is %q, want %q", want.Namespace, psapi.EnforceLevelLabel, got, psapi.LevelRestricted)
+// findings collects what the checks find.
+type findings struct{ list field.ErrorList }
+
+// add records err as found by check.
+func (f *findings) add(check string, err *field.Error) {
+	f.list = append(f.list, err.WithOrigin(check))
+}
+
+// object is the path of a rendered object, the root of its fields' paths.
+func object(kind, name string) *field.Path { return field.NewPath(kind).Key(name) }
+
+// named is the path of the element called name of the list at path, as the
+// singleton function's results name it (containers[name=hub]), or its index
+// when it has no name.
+func named(path *field.Path, i int, name string) *field.Path {
+	if name == "" {
+		return path.Index(i)
+	}
+	return path.Key("name=" + name)
+}
+
+// exactlyOne is the finding for n items at path where one is wanted.
+func exactlyOne(path *field.Path, n int, why string) *field.Error {
+	if n == 0 {
+		return field.Required(path, "want exactly one: "+why)
+	}
+	return field.TooMany(path, n, 1)
+}
+
+// wantBool is the finding for a boolean at path that is not value.
+func wantBool(path *field.Path, got *bool, value bool, why string) *field.Error {
+	if got == nil {
+		return field.Required(path, fmt.Sprintf("want %t: %s", value, why))
+	}
+	return field.Invalid(path, *got, fmt.Sprintf("want %t: %s", value, why))
+}
+
+func checkNamespace(f *findings, m *Manifest, want Expect) {
+	switch {
+	case len(m.Namespaces) != 1:
+		f.add(checkIDNamespace, exactlyOne(field.NewPath("Namespace"), len(m.Namespaces), fmt.Sprintf("%q, where every object lives", want.Namespace)))
+	case m.Namespaces[0].Name != want.Namespace:
+		ns := m.Namespaces[0].Name
+		f.add(checkIDNamespace, field.Invalid(object("Namespace", ns).Child("metadata", "name"), ns, fmt.Sprintf("want %q", want.Namespace)))
+	default:
+		ns := m.Namespaces[0]
+		if got := ns.Labels[psapi.EnforceLevelLabel]; got != string(psapi.LevelRestricted) {
+			f.add(checkIDNamespace, field.Invalid(object("Namespace", ns.Name).Child("metadata", "labels").Key(psapi.EnforceLevelLabel), got, fmt.Sprintf("want %q", psapi.LevelRestricted)))
+		}
 	}
 	for _, o := range m.Objects {
 		if o.Kind != "Namespace" && o.Namespace != want.Namespace {
-			v.add("%s: metadata.namespace is %q, want %q", o, o.Namespace, want.Namespace)
+			f.add(checkIDNamespace, field.Invalid(object(o.Kind, o.Name).Child("metadata", "namespace"), o.Namespace, fmt.Sprintf("want %q", want.Namespace)))
 		}
 	}
 }
 
 // checkDeployment returns the Hub's Deployment, or nil when there is not exactly one.
-func checkDeployment(v *violations, m *Manifest) *appsv1.Deployment {
+func checkDeployment(f *findings, m *Manifest) *appsv1.Deployment {
 	if len(m.Deployments) != 1 {
-		v.add("want exactly one Deployment, got %d", len(m.Deployments))
+		f.add(checkIDDeployment, exactlyOne(field.NewPath("Deployment"), len(m.Deployments), "the Hub's"))
 		return nil
 	}
 	d := &m.Deployments[0]
-	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
-		v.add("Deployment %s: spec.replicas is %s, want 1: the Hub must never run twice", d.Name, intPtr(d.Spec.Replicas))
+	spec := object("Deployment", d.Name).Child("spec")
+	const once = "want 1: the Hub must never run twice"
+	if d.Spec.Replicas == nil {
+		f.add(checkIDReplicas, field.Required(spec.Child("replicas"), once))
+	} else if *d.Spec.Replicas != 1 {
+		f.add(checkIDReplicas, field.Invalid(spec.Child("replicas"), *d.Spec.Replicas, once))
 	}
 	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-		v.add("Deployment %s: spec.strategy.type is %q, want Recreate: a rolling update runs two Hubs on one claim", d.Name, d.Spec.Strategy.Type)
+		f.add(checkIDRollout, field.Invalid(spec.Child("strategy", "type"), d.Spec.Strategy.Type, "want Recreate: a rolling update runs two Hubs on one claim"))
 	}
-	if len(d.Spec.Template.Spec.Containers) != 1 {
-		v.add("Deployment %s: want one container, got %d", d.Name, len(d.Spec.Template.Spec.Containers))
+	if n := len(d.Spec.Template.Spec.Containers); n != 1 {
+		f.add(checkIDDeployment, exactlyOne(spec.Child("template", "spec", "containers"), n, "the Hub's"))
 		return nil
 	}
 	return d
 }
 
+// podPath is the path of d's pod spec; containerPath, of its container c.
+func podPath(d *appsv1.Deployment) *field.Path {
+	return object("Deployment", d.Name).Child("spec", "template", "spec")
+}
+
+func containerPath(d *appsv1.Deployment, c corev1.Container) *field.Path {
+	return podPath(d).Child("containers").Key("name=" + c.Name)
+}
+
 // checkProbes wants the probes that the singleton function injects: the Hub is
 // restarted when it hangs, gets traffic only when it answers, and has time to start.
-func checkProbes(v *violations, d *appsv1.Deployment) {
+func checkProbes(f *findings, d *appsv1.Deployment) {
 	if d == nil {
 		return
 	}
 	c := d.Spec.Template.Spec.Containers[0]
-	for name, p := range map[string]*corev1.Probe{"readinessProbe": c.ReadinessProbe, "livenessProbe": c.LivenessProbe, "startupProbe": c.StartupProbe} {
-		if p == nil {
-			v.add("Deployment %s: container %s has no %s", d.Name, c.Name, name)
+	for _, p := range []struct {
+		field string
+		probe *corev1.Probe
+	}{{"readinessProbe", c.ReadinessProbe}, {"livenessProbe", c.LivenessProbe}, {"startupProbe", c.StartupProbe}} {
+		if p.probe == nil {
+			f.add(checkIDProbes, field.Required(containerPath(d, c).Child(p.field), "the singleton function injects it: render with the function"))
 		}
 	}
 }
@@ -104,48 +202,50 @@ func checkProbes(v *violations, d *appsv1.Deployment) {
 // checkHardening wants what a production pod needs beyond Pod Security: its
 // own identity with no API token, bounded resources, a NetworkPolicy that
 // admits http to it, and, where asked, an image pinned by digest.
-func checkHardening(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
+func checkHardening(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
 	if d == nil {
 		return
 	}
 	pod := d.Spec.Template.Spec
-	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-		v.add("Deployment %s: spec.template.spec.automountServiceAccountToken is not false", d.Name)
+	if t := pod.AutomountServiceAccountToken; t == nil || *t {
+		f.add(checkIDHardening, wantBool(podPath(d).Child("automountServiceAccountToken"), t, false, "the Hub needs no API token"))
 	}
 	i := slices.IndexFunc(m.ServiceAccounts, func(sa corev1.ServiceAccount) bool { return sa.Name == pod.ServiceAccountName })
 	if pod.ServiceAccountName == "" || i < 0 {
-		v.add("Deployment %s: serviceAccountName %q is not a rendered ServiceAccount", d.Name, pod.ServiceAccountName)
+		f.add(checkIDHardening, field.Invalid(podPath(d).Child("serviceAccountName"), pod.ServiceAccountName, "not a rendered ServiceAccount: the Hub runs as its own"))
 	} else if sa := m.ServiceAccounts[i]; sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
-		v.add("ServiceAccount %s: automountServiceAccountToken is not false", sa.Name)
+		f.add(checkIDHardening, wantBool(object("ServiceAccount", sa.Name).Child("automountServiceAccountToken"), sa.AutomountServiceAccountToken, false, "the Hub needs no API token"))
 	}
 	c := pod.Containers[0]
+	resources := containerPath(d, c).Child("resources")
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
 		if _, ok := c.Resources.Requests[r]; !ok {
-			v.add("Deployment %s: container %s has no %s request", d.Name, c.Name, r)
+			f.add(checkIDHardening, field.Required(resources.Child("requests").Key(string(r)), "the scheduler places the pod by it"))
 		}
 		if _, ok := c.Resources.Limits[r]; !ok {
-			v.add("Deployment %s: container %s has no %s limit", d.Name, c.Name, r)
+			f.add(checkIDHardening, field.Required(resources.Child("limits").Key(string(r)), "an unbounded pod can starve its node"))
 		}
 	}
 	if want.ImageDigest && !strings.Contains(c.Image, "@sha256:") {
-		v.add("Deployment %s: image %s is not pinned by digest", d.Name, c.Image)
+		f.add(checkIDHardening, field.Invalid(containerPath(d, c).Child("image"), c.Image, "not pinned by digest (@sha256:...): the overlay promises it"))
 	}
-	checkNetworkPolicy(v, m, d)
+	checkNetworkPolicy(f, m, d)
 }
 
-func checkNetworkPolicy(v *violations, m *Manifest, d *appsv1.Deployment) {
+func checkNetworkPolicy(f *findings, m *Manifest, d *appsv1.Deployment) {
 	if len(m.NetworkPolicies) != 1 {
-		v.add("want exactly one NetworkPolicy, got %d", len(m.NetworkPolicies))
+		f.add(checkIDNetworkPolicy, exactlyOne(field.NewPath("NetworkPolicy"), len(m.NetworkPolicies), "the one that admits http to the Hub"))
 		return
 	}
 	np := m.NetworkPolicies[0]
+	spec := object("NetworkPolicy", np.Name).Child("spec")
 	for k, val := range np.Spec.PodSelector.MatchLabels {
 		if d.Spec.Template.Labels[k] != val {
-			v.add("NetworkPolicy %s: spec.podSelector %s=%s does not select the pods of Deployment %s", np.Name, k, val, d.Name)
+			f.add(checkIDNetworkPolicy, field.Invalid(spec.Child("podSelector", "matchLabels").Key(k), val, "does not select the pods of Deployment "+d.Name))
 		}
 	}
 	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
-		v.add("NetworkPolicy %s: spec.policyTypes does not include Ingress", np.Name)
+		f.add(checkIDNetworkPolicy, field.Invalid(spec.Child("policyTypes"), np.Spec.PolicyTypes, "want Ingress among them"))
 	}
 	// The http port, as a rule may name it: by name, or by the container's number.
 	c := d.Spec.Template.Spec.Containers[0]
@@ -156,166 +256,164 @@ func checkNetworkPolicy(v *violations, m *Manifest, d *appsv1.Deployment) {
 		})
 	})
 	if !admitsHTTP {
-		v.add("NetworkPolicy %s: no ingress rule admits the http port", np.Name)
+		f.add(checkIDNetworkPolicy, field.Required(spec.Child("ingress"), "no rule admits the http port (by name, or by the container's number)"))
 	}
 }
 
-func checkClaim(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
+func checkClaim(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
 	if d == nil {
 		return
 	}
 	c := d.Spec.Template.Spec.Containers[0]
 	i := slices.IndexFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.MountPath == hub.AppData })
 	if i < 0 {
-		v.add("Deployment %s: container %s mounts nothing at %s", d.Name, c.Name, hub.AppData)
+		f.add(checkIDClaims, field.Required(containerPath(d, c).Child("volumeMounts"), fmt.Sprintf("mounts nothing at %s: the Hub's state lives on its claim", hub.AppData)))
 		return
 	}
 	mount := c.VolumeMounts[i]
-	j := slices.IndexFunc(d.Spec.Template.Spec.Volumes, func(vol corev1.Volume) bool { return vol.Name == mount.Name })
-	if j < 0 || d.Spec.Template.Spec.Volumes[j].PersistentVolumeClaim == nil {
-		v.add("Deployment %s: volume %q mounted at %s is not a persistentVolumeClaim", d.Name, mount.Name, hub.AppData)
+	volumes := d.Spec.Template.Spec.Volumes
+	volume := podPath(d).Child("volumes").Key("name=" + mount.Name)
+	j := slices.IndexFunc(volumes, func(vol corev1.Volume) bool { return vol.Name == mount.Name })
+	if j < 0 || volumes[j].PersistentVolumeClaim == nil {
+		f.add(checkIDClaims, field.Required(volume.Child("persistentVolumeClaim"), fmt.Sprintf("the volume mounted at %s is not a persistentVolumeClaim", hub.AppData)))
 		return
 	}
-	claimName := d.Spec.Template.Spec.Volumes[j].PersistentVolumeClaim.ClaimName
+	claimName := volumes[j].PersistentVolumeClaim.ClaimName
 	k := slices.IndexFunc(m.Claims, func(pvc corev1.PersistentVolumeClaim) bool { return pvc.Name == claimName })
 	if k < 0 {
-		v.add("Deployment %s: volume %q names claim %q, which is not rendered", d.Name, mount.Name, claimName)
+		f.add(checkIDClaims, field.Invalid(volume.Child("persistentVolumeClaim", "claimName"), claimName, "not a rendered PersistentVolumeClaim"))
 		return
 	}
 	pvc := m.Claims[k]
+	spec := object("PersistentVolumeClaim", pvc.Name).Child("spec")
 	got := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 	if wantQ := resource.MustParse(want.Storage); got.Cmp(wantQ) != 0 {
-		v.add("PersistentVolumeClaim %s: spec.resources.requests.storage is %s, want %s", pvc.Name, got.String(), want.Storage)
+		f.add(checkIDClaims, field.Invalid(spec.Child("resources", "requests").Key(string(corev1.ResourceStorage)), got.String(), "want "+want.Storage))
 	}
 	if !slices.Equal(pvc.Spec.AccessModes, []corev1.PersistentVolumeAccessMode{want.AccessMode}) {
-		v.add("PersistentVolumeClaim %s: spec.accessModes is %v, want [%s]", pvc.Name, pvc.Spec.AccessModes, want.AccessMode)
+		f.add(checkIDClaims, field.Invalid(spec.Child("accessModes"), pvc.Spec.AccessModes, fmt.Sprintf("want only %s", want.AccessMode)))
 	}
 }
 
-func checkService(v *violations, m *Manifest, d *appsv1.Deployment, want Expect) {
+func checkService(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
 	if len(m.Services) != 1 {
-		v.add("want exactly one Service, got %d", len(m.Services))
+		f.add(checkIDService, exactlyOne(field.NewPath("Service"), len(m.Services), "the Hub's"))
 		return
 	}
 	s := m.Services[0]
+	spec := object("Service", s.Name).Child("spec")
 	if s.Spec.Type != want.ServiceType {
-		v.add("Service %s: spec.type is %q, want %q", s.Name, s.Spec.Type, want.ServiceType)
+		f.add(checkIDService, field.Invalid(spec.Child("type"), s.Spec.Type, fmt.Sprintf("want %s", want.ServiceType)))
 	}
 	i := slices.IndexFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
 	if i < 0 {
-		v.add("Service %s: no port named http", s.Name)
+		f.add(checkIDService, field.Required(spec.Child("ports"), "no port named http"))
 	} else if got := s.Spec.Ports[i].NodePort; got != want.NodePort {
-		v.add("Service %s: spec.ports[http].nodePort is %d, want %d", s.Name, got, want.NodePort)
+		f.add(checkIDService, field.Invalid(spec.Child("ports").Key("name=http").Child("nodePort"), got, fmt.Sprintf("want %d", want.NodePort)))
 	}
 	if d == nil {
 		return
 	}
 	if len(s.Spec.Selector) == 0 {
-		v.add("Service %s: spec.selector is empty", s.Name)
+		f.add(checkIDWiring, field.Required(spec.Child("selector"), "select the pods of Deployment "+d.Name))
 	}
 	for k, val := range s.Spec.Selector {
 		if d.Spec.Template.Labels[k] != val {
-			v.add("Service %s: spec.selector %s=%s does not match the pod labels of Deployment %s", s.Name, k, val, d.Name)
+			f.add(checkIDWiring, field.Invalid(spec.Child("selector").Key(k), val, "does not match the pod labels of Deployment "+d.Name))
 		}
 	}
 	// Stricter than the function's wiring rule, which lets a number through
 	// whether or not a container declares it: the Hub's Service sends to a
 	// port its container declares.
 	c := d.Spec.Template.Spec.Containers[0]
-	for _, p := range s.Spec.Ports {
+	for i, p := range s.Spec.Ports {
 		target := portref.ServiceTarget(p.Port, p.TargetPort)
 		declared := slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool { return portref.Names(target, cp.Name, cp.ContainerPort) })
 		if !declared {
-			v.add("Service %s: port %s targets %s, which container %s does not expose", s.Name, p.Name, target.String(), c.Name)
+			f.add(checkIDWiring, field.Invalid(named(spec.Child("ports"), i, p.Name).Child("targetPort"), target.String(), fmt.Sprintf("container %s declares no such port", c.Name)))
 		}
 	}
 }
 
-func checkIngress(v *violations, m *Manifest, want Expect) {
+func checkIngress(f *findings, m *Manifest, want Expect) {
 	if !want.Ingress {
-		if len(m.Ingresses) != 0 {
-			v.add("want no Ingress, got %d", len(m.Ingresses))
+		for _, ing := range m.Ingresses {
+			f.add(checkIDIngress, field.Forbidden(object("Ingress", ing.Name), "the overlay promises no Ingress"))
 		}
 		return
 	}
 	if len(m.Ingresses) != 1 {
-		v.add("want exactly one Ingress, got %d", len(m.Ingresses))
+		f.add(checkIDIngress, exactlyOne(field.NewPath("Ingress"), len(m.Ingresses), "the overlay promises one, with TLS"))
 		return
 	}
 	ing := m.Ingresses[0]
+	spec := object("Ingress", ing.Name).Child("spec")
 	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName == "" {
-		v.add("Ingress %s: spec.ingressClassName is unset", ing.Name)
+		f.add(checkIDIngress, field.Required(spec.Child("ingressClassName"), "name the controller that serves it"))
 	}
+	secret := spec.Child("tls").Index(0).Child("secretName")
 	if len(ing.Spec.TLS) == 0 || ing.Spec.TLS[0].SecretName == "" {
-		v.add("Ingress %s: spec.tls has no secretName", ing.Name)
+		f.add(checkIDIngress, field.Required(secret, "the Hub is served over TLS"))
 	} else if want.TLSSecret != "" && ing.Spec.TLS[0].SecretName != want.TLSSecret {
-		v.add("Ingress %s: spec.tls[0].secretName is %s, want %s", ing.Name, ing.Spec.TLS[0].SecretName, want.TLSSecret)
+		f.add(checkIDIngress, field.Invalid(secret, ing.Spec.TLS[0].SecretName, "want "+want.TLSSecret))
 	}
-	for _, rule := range ing.Spec.Rules {
+	for i, rule := range ing.Spec.Rules {
 		if !slices.ContainsFunc(ing.Spec.TLS, func(t networkingv1.IngressTLS) bool { return slices.Contains(t.Hosts, rule.Host) }) {
-			v.add("Ingress %s: host %q is not covered by spec.tls", ing.Name, rule.Host)
+			f.add(checkIDIngress, field.Invalid(spec.Child("rules").Index(i).Child("host"), rule.Host, "not covered by spec.tls"))
 		}
 		if rule.HTTP == nil {
 			continue
 		}
-		for _, p := range rule.HTTP.Paths {
-			checkBackend(v, m, ing.Name, p.Backend.Service)
+		for j, p := range rule.HTTP.Paths {
+			checkBackend(f, m, spec.Child("rules").Index(i).Child("http", "paths").Index(j).Child("backend", "service"), p.Backend.Service)
 		}
 	}
 }
 
-func checkBackend(v *violations, m *Manifest, ingress string, b *networkingv1.IngressServiceBackend) {
+func checkBackend(f *findings, m *Manifest, path *field.Path, b *networkingv1.IngressServiceBackend) {
 	if b == nil {
-		v.add("Ingress %s: a path has no service backend", ingress)
+		f.add(checkIDWiring, field.Required(path, "route to the Hub's Service"))
 		return
 	}
 	i := slices.IndexFunc(m.Services, func(s corev1.Service) bool { return s.Name == b.Name })
 	if i < 0 {
-		v.add("Ingress %s: backend Service %q is not rendered", ingress, b.Name)
+		f.add(checkIDWiring, field.Invalid(path.Child("name"), b.Name, "not a rendered Service"))
 		return
 	}
 	port := portref.IngressBackend(b.Port.Name, b.Port.Number)
-	ok := slices.ContainsFunc(m.Services[i].Spec.Ports, func(p corev1.ServicePort) bool { return portref.Names(port, p.Name, p.Port) })
-	if !ok {
-		v.add("Ingress %s: backend port %q/%d is not a port of Service %s", ingress, b.Port.Name, b.Port.Number, b.Name)
+	if !slices.ContainsFunc(m.Services[i].Spec.Ports, func(p corev1.ServicePort) bool { return portref.Names(port, p.Name, p.Port) }) {
+		f.add(checkIDWiring, field.Invalid(path.Child("port"), port.String(), "not a port of Service "+b.Name))
 	}
 }
 
-func checkNoAutoscaler(v *violations, m *Manifest) {
+func checkNoAutoscaler(f *findings, m *Manifest) {
 	for _, o := range m.Objects {
 		if o.Kind == "HorizontalPodAutoscaler" || o.Kind == "ScaledObject" {
-			v.add("%s: the Hub must never be autoscaled", o)
+			f.add(checkIDAutoscalers, field.Forbidden(object(o.Kind, o.Name), "the Hub must never be autoscaled"))
 		}
 	}
 }
 
 // checkPodSecurity evaluates every pod template with the same checks that
 // kube-apiserver's PodSecurity admission runs, at the restricted level.
-func checkPodSecurity(v *violations, m *Manifest) {
+func checkPodSecurity(f *findings, m *Manifest) {
 	eval, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
 	if err != nil {
-		v.add("pod security evaluator: %v", err)
+		f.add(checkIDPodSecurity, field.InternalError(field.NewPath("PodSecurity"), fmt.Errorf("pod security evaluator: %w", err)))
 		return
 	}
 	lv := psapi.LevelVersion{Level: psapi.LevelRestricted, Version: psapi.LatestVersion()}
-	check := func(owner string, t *corev1.PodTemplateSpec) {
+	check := func(owner *field.Path, t *corev1.PodTemplateSpec) {
 		for _, r := range eval.EvaluatePod(lv, &t.ObjectMeta, &t.Spec) {
 			if !r.Allowed {
-				v.add("%s: pod template violates Pod Security restricted: %s (%s)", owner, r.ForbiddenReason, r.ForbiddenDetail)
+				f.add(checkIDPodSecurity, field.Forbidden(owner.Child("spec", "template"), fmt.Sprintf("violates Pod Security restricted: %s (%s)", r.ForbiddenReason, r.ForbiddenDetail)))
 			}
 		}
 	}
 	for i := range m.Deployments {
-		check("Deployment "+m.Deployments[i].Name, &m.Deployments[i].Spec.Template)
+		check(object("Deployment", m.Deployments[i].Name), &m.Deployments[i].Spec.Template)
 	}
 	for i := range m.StatefulSets {
-		check("StatefulSet "+m.StatefulSets[i].Name, &m.StatefulSets[i].Spec.Template)
+		check(object("StatefulSet", m.StatefulSets[i].Name), &m.StatefulSets[i].Spec.Template)
 	}
-}
-
-func intPtr(p *int32) string {
-	if p == nil {
-		return "unset"
-	}
-	return fmt.Sprint(*p)
 }

@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/contract"
@@ -49,135 +51,161 @@ func renderedProd(t *testing.T) *contract.Manifest {
 	return m
 }
 
-// Each case breaks one promise in the real prod render and names the violation
-// that must be reported: a check that cannot fail is no check.
+// Each case breaks one promise in the real prod render and names the check
+// that must report it and what its finding says: a check that cannot fail is
+// no check.
 func TestCheckReportsEachBrokenPromise(t *testing.T) {
 	prod := prodRow(t)
 	cases := []struct {
 		name   string
 		mutate func(m *contract.Manifest)
-		want   string
+		check  string // the ID the finding carries
+		want   string // in the finding's text
 	}{
 		{"two replicas", func(m *contract.Manifest) { m.Deployments[0].Spec.Replicas = ptr.To[int32](2) },
-			"Deployment hbih: spec.replicas is 2, want 1"},
+			"replicas", "Deployment[hbih].spec.replicas: Invalid value: 2: want 1"},
 		{"replicas unset", func(m *contract.Manifest) { m.Deployments[0].Spec.Replicas = nil },
-			"spec.replicas is unset, want 1"},
+			"replicas", "Deployment[hbih].spec.replicas: Required value: want 1"},
 		{"rolling update", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
-		}, `spec.strategy.type is "RollingUpdate", want Recreate`},
+		}, "rollout", `Deployment[hbih].spec.strategy.type: Invalid value: "RollingUpdate": want Recreate`},
 		{"no readiness probe", func(m *contract.Manifest) { m.Deployments[0].Spec.Template.Spec.Containers[0].ReadinessProbe = nil },
-			"Deployment hbih: container hub has no readinessProbe"},
+			"probes", "Deployment[hbih].spec.template.spec.containers[name=hub].readinessProbe: Required value"},
 		{"a second Deployment", func(m *contract.Manifest) { m.Deployments = append(m.Deployments, m.Deployments[0]) },
-			"want exactly one Deployment, got 2"},
+			"deployment", "Deployment: Too many: 2: must have at most 1 item"},
 		{"an autoscaler", func(m *contract.Manifest) {
 			m.Objects = append(m.Objects, contract.Object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler", Namespace: prod.Namespace, Name: "hbih"})
-		}, "HorizontalPodAutoscaler " + prod.Namespace + "/hbih: the Hub must never be autoscaled"},
+		}, "autoscalers", "HorizontalPodAutoscaler[hbih]: Forbidden: the Hub must never be autoscaled"},
 		{"appData not mounted", func(m *contract.Manifest) {
 			appDataMount(t, m).MountPath = "/data"
-		}, "mounts nothing at /usr/local/highbyte/appData"},
+		}, "claims", "containers[name=hub].volumeMounts: Required value: mounts nothing at /usr/local/highbyte/appData"},
 		{"appData on an emptyDir", func(m *contract.Manifest) {
 			volumeNamed(t, m, appDataMount(t, m).Name).VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
-		}, "is not a persistentVolumeClaim"},
+		}, "claims", "persistentVolumeClaim: Required value: the volume mounted at /usr/local/highbyte/appData is not a persistentVolumeClaim"},
 		{"claim not rendered", func(m *contract.Manifest) { m.Claims = nil },
-			`names claim "hbih-appdata", which is not rendered`},
+			"claims", `persistentVolumeClaim.claimName: Invalid value: "hbih-appdata": not a rendered PersistentVolumeClaim`},
 		{"wrong size", func(m *contract.Manifest) {
 			m.Claims[0].Spec.Resources.Requests[corev1.ResourceStorage] = contractQuantity(t, "1Gi")
-		}, "spec.resources.requests.storage is 1Gi, want " + prod.Storage},
+		}, "claims", `PersistentVolumeClaim[hbih-appdata].spec.resources.requests[storage]: Invalid value: "1Gi": want ` + prod.Storage},
 		{"wrong TLS secret", func(m *contract.Manifest) { m.Ingresses[0].Spec.TLS[0].SecretName = "other-tls" },
-			"spec.tls[0].secretName is other-tls, want " + prod.TLSSecret},
+			"ingress", `Ingress[hbih].spec.tls[0].secretName: Invalid value: "other-tls": want ` + prod.TLSSecret},
 		{"shared claim", func(m *contract.Manifest) {
 			m.Claims[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
-		}, "spec.accessModes is [ReadWriteMany], want [ReadWriteOncePod]"},
+		}, "claims", `spec.accessModes: Invalid value: ["ReadWriteMany"]: want only ` + string(prod.AccessMode)},
 		{"service type", func(m *contract.Manifest) { m.Services[0].Spec.Type = corev1.ServiceTypeLoadBalancer },
-			`spec.type is "LoadBalancer", want "ClusterIP"`},
+			"service", `Service[hbih].spec.type: Invalid value: "LoadBalancer": want ClusterIP`},
 		{"selector misses the pod", func(m *contract.Manifest) {
 			m.Services[0].Spec.Selector["app.kubernetes.io/name"] = "hub"
-		}, "spec.selector app.kubernetes.io/name=hub does not match the pod labels"},
+		}, "wiring", `Service[hbih].spec.selector[app.kubernetes.io/name]: Invalid value: "hub": does not match the pod labels of Deployment hbih`},
 		{"target port missing", func(m *contract.Manifest) {
 			m.Services[0].Spec.Ports[0].TargetPort = intstr.FromString("web")
-		}, "port http targets web, which container hub does not expose"},
+		}, "wiring", `Service[hbih].spec.ports[name=http].targetPort: Invalid value: "web": container hub declares no such port`},
 		{"ingress backend port missing", func(m *contract.Manifest) {
 			m.Ingresses[0].Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port.Name = "web"
-		}, `backend port "web"/0 is not a port of Service hbih`},
+		}, "wiring", `Ingress[hbih].spec.rules[0].http.paths[0].backend.service.port: Invalid value: "web": not a port of Service hbih`},
 		{"ingress without TLS", func(m *contract.Manifest) { m.Ingresses[0].Spec.TLS = nil },
-			"spec.tls has no secretName"},
+			"ingress", "Ingress[hbih].spec.tls[0].secretName: Required value"},
 		{"privilege escalation", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
-		}, "violates Pod Security restricted: allowPrivilegeEscalation != false"},
+		}, "pod-security", "Deployment[hbih].spec.template: Forbidden: violates Pod Security restricted: allowPrivilegeEscalation != false"},
 		{"API token mounted", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.AutomountServiceAccountToken = nil
-		}, "spec.template.spec.automountServiceAccountToken is not false"},
+		}, "hardening", "Deployment[hbih].spec.template.spec.automountServiceAccountToken: Required value: want false"},
 		{"default ServiceAccount", func(m *contract.Manifest) { m.Deployments[0].Spec.Template.Spec.ServiceAccountName = "" },
-			`serviceAccountName "" is not a rendered ServiceAccount`},
+			"hardening", `spec.template.spec.serviceAccountName: Invalid value: "": not a rendered ServiceAccount`},
 		{"ServiceAccount mounts tokens", func(m *contract.Manifest) { m.ServiceAccounts[0].AutomountServiceAccountToken = nil },
-			"ServiceAccount hbih: automountServiceAccountToken is not false"},
+			"hardening", "ServiceAccount[hbih].automountServiceAccountToken: Required value: want false"},
 		{"no memory limit", func(m *contract.Manifest) {
 			delete(m.Deployments[0].Spec.Template.Spec.Containers[0].Resources.Limits, corev1.ResourceMemory)
-		}, "container hub has no memory limit"},
+		}, "hardening", "containers[name=hub].resources.limits[memory]: Required value"},
 		{"image by tag only", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.Containers[0].Image = "registry.example.com/highbyte/intelligence-hub:4.3.3"
-		}, "is not pinned by digest"},
-		{"no NetworkPolicy", func(m *contract.Manifest) { m.NetworkPolicies = nil }, "want exactly one NetworkPolicy, got 0"},
+		}, "hardening", `containers[name=hub].image: Invalid value: "registry.example.com/highbyte/intelligence-hub:4.3.3": not pinned by digest`},
+		{"no NetworkPolicy", func(m *contract.Manifest) { m.NetworkPolicies = nil },
+			"network-policy", "NetworkPolicy: Required value: want exactly one"},
 		{"NetworkPolicy selects other pods", func(m *contract.Manifest) {
 			m.NetworkPolicies[0].Spec.PodSelector.MatchLabels["app.kubernetes.io/instance"] = "other"
-		}, "does not select the pods of Deployment hbih"},
+		}, "network-policy", `NetworkPolicy[hbih].spec.podSelector.matchLabels[app.kubernetes.io/instance]: Invalid value: "other": does not select the pods of Deployment hbih`},
 		{"NetworkPolicy shuts http", func(m *contract.Manifest) { m.NetworkPolicies[0].Spec.Ingress = m.NetworkPolicies[0].Spec.Ingress[:1] },
-			"no ingress rule admits the http port"},
+			"network-policy", "NetworkPolicy[hbih].spec.ingress: Required value: no rule admits the http port"},
 		{"object outside the namespace", func(m *contract.Manifest) { m.Objects[1].Namespace = "default" },
-			`metadata.namespace is "default", want "hubkit"`},
+			"namespace", `.metadata.namespace: Invalid value: "default": want "` + prod.Namespace + `"`},
 		{"settings that are not JSON", func(m *contract.Manifest) { settingsConfigMap(t, m).Data[hub.SettingsFile] = `{"settings": ` },
-			"intelligencehub-settings.json is not valid JSON (unexpected end of JSON input)"},
+			"json", "data[intelligencehub-settings.json]: Invalid value: not valid JSON (unexpected end of JSON input)"},
 		{"no appData defaults", func(m *contract.Manifest) {
 			pod := &m.Deployments[0].Spec.Template.Spec
 			pod.InitContainers = slices.DeleteFunc(pod.InitContainers, func(c corev1.Container) bool { return c.Name == "appdata-defaults" })
-		}, "no init container appdata-defaults: a fresh claim hides the defaults"},
+		}, "appdata-defaults", "initContainers[name=appdata-defaults]: Required value: a fresh claim hides the defaults"},
 		{"appData defaults before the settings", func(m *contract.Manifest) {
 			slices.Reverse(m.Deployments[0].Spec.Template.Spec.InitContainers)
-		}, "runs after appdata-defaults, whose copy of the image's defaults then stands in for its file"},
+		}, "appdata-defaults", "Forbidden: runs after appdata-defaults, whose copy of the image's defaults then stands in for its file"},
 		{"an init container from another image", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.InitContainers[0].Image = "busybox"
-		}, "runs busybox, want the Hub's image"},
+		}, "init-containers", `.image: Invalid value: "busybox": want the Hub's image`},
 		{"an init container with a writable root", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.InitContainers[0].SecurityContext.ReadOnlyRootFilesystem = nil
-		}, "securityContext.readOnlyRootFilesystem is not true"},
+		}, "init-containers", "securityContext.readOnlyRootFilesystem: Required value: want true"},
 		{"seeded where managed is promised", func(m *contract.Manifest) {
 			initContainer(t, m, "settings-managed").Name = "settings-seeded"
-		}, "no init container settings-managed: the overlay's settings are managed"},
+		}, "settings", "initContainers[name=settings-managed]: Required value: the overlay's settings are managed"},
 		{"certificate store mounted read-write", func(m *contract.Manifest) {
 			for i := range initContainer(t, m, "certificate-store").VolumeMounts {
 				initContainer(t, m, "certificate-store").VolumeMounts[i].ReadOnly = false
 			}
-		}, "mounts /hubkit/certificate-store read-write"},
+		}, "certificate-store", "readOnly: Invalid value: false: want true: /hubkit/certificate-store is configuration from Git or a Secret"},
 		{"deployment file from a ConfigMap", func(m *contract.Manifest) {
 			volumeNamed(t, m, "deployment").VolumeSource = corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "deployment"}}}
-		}, "volume deployment at /hubkit/deployment is not of the kind its component mounts"},
+		}, "project-from-git", "volumes[name=deployment]: Invalid value: mounted at /hubkit/deployment, is not of the kind its component mounts"},
 		{"no deployment file", func(m *contract.Manifest) {
 			m.Deployments[0].Spec.Template.Spec.Containers[0].Env = slices.DeleteFunc(m.Deployments[0].Spec.Template.Spec.Containers[0].Env,
 				func(e corev1.EnvVar) bool { return e.Name == hub.DeploymentFileEnv })
-		}, "sets HIGHBYTE_DEPLOYMENT_FILE: false, promised: true"},
+		}, "project-from-git", "env[name=HIGHBYTE_DEPLOYMENT_FILE]: Required value: the overlay promises the project from Git"},
 		{"Git Backup password in the settings", func(m *contract.Manifest) {
 			settingsConfigMap(t, m).Data[hub.SettingsFile] = `{"settings": {"gitBackup": {"mode": "scheduled", "password": "hunter2"}}}`
-		}, "settings.gitBackup.password does not reference GIT_BACKUP_PASSWORD"},
+		}, "git-backup", "settings.gitBackup.password: Invalid value: does not reference GIT_BACKUP_PASSWORD"},
 		{"namespace not restricted", func(m *contract.Manifest) {
 			delete(m.Namespaces[0].Labels, "pod-security.kubernetes.io/enforce")
-		}, `label pod-security.kubernetes.io/enforce is "", want "restricted"`},
+		}, "namespace", `Namespace[` + prod.Namespace + `].metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: "": want "restricted"`},
 	}
+	ids := contract.CheckIDs()
+	tested := map[string]bool{}
 	for _, tc := range cases {
+		require.Contains(t, ids, tc.check, "case %q names no check", tc.name)
+		tested[tc.check] = true
 		t.Run(tc.name, func(t *testing.T) {
 			m := renderedProd(t)
 			tc.mutate(m)
 			got := contract.Check(m, prod.Expect)
 			require.NotEmpty(t, got)
-			assert.Condition(t, func() bool {
-				for _, v := range got {
-					if strings.Contains(v, tc.want) {
-						return true
-					}
-				}
-				return false
-			}, "want a violation containing %q, got %q", tc.want, got)
+			for _, e := range got {
+				assert.Contains(t, ids, e.Origin, "every finding names its check: %v", e)
+			}
+			assert.True(t, hasFinding(got, tc.check, tc.want), "want a [%s] finding containing %q, got %s", tc.check, tc.want, lines(got))
 		})
 	}
+	for _, id := range ids {
+		assert.True(t, tested[id], "no case breaks the promise of check %s", id)
+	}
+}
+
+// The checks' IDs are stable strings, each given once.
+func TestCheckIDsAreUnique(t *testing.T) {
+	ids := contract.CheckIDs()
+	assert.Len(t, ids, len(slices.Compact(slices.Sorted(slices.Values(ids)))))
+}
+
+// hasFinding reports whether errs holds a finding of check whose text contains want.
+func hasFinding(errs field.ErrorList, check, want string) bool {
+	return slices.ContainsFunc(errs, func(e *field.Error) bool { return e.Origin == check && strings.Contains(e.Error(), want) })
+}
+
+// lines is errs as tools/contract prints them.
+func lines(errs field.ErrorList) string {
+	var b strings.Builder
+	for _, e := range errs {
+		fmt.Fprintf(&b, "\n[%s] %s", e.Origin, e.Error())
+	}
+	return b.String()
 }
 
 // A NetworkPolicy may admit the http port by its number as well as by name.
@@ -194,7 +222,8 @@ func TestNetworkPolicyMayNameTheHTTPPortByNumber(t *testing.T) {
 	}
 	assert.Empty(t, contract.Check(m, prod))
 	np.Spec.Ingress[len(np.Spec.Ingress)-1].Ports[0].Port = ptr.To(intstr.FromInt32(8080))
-	assert.Contains(t, contract.Check(m, prod), "NetworkPolicy hbih: no ingress rule admits the http port")
+	got := contract.Check(m, prod)
+	assert.True(t, hasFinding(got, "network-policy", "NetworkPolicy[hbih].spec.ingress: Required value: no rule admits the http port"), lines(got))
 }
 
 func TestParseRejectsFieldsTheAPIDoesNotKnow(t *testing.T) {

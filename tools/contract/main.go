@@ -5,7 +5,9 @@
 //	go run ./tools/contract -overlay prod build/render/prod.yaml
 //	go run ./tools/contract -json overlays/prod/secrets/deployment.json
 //
-// It prints one line per broken promise and exits 1 when there is any. With
+// It prints one line per broken promise, led by the ID of the check that
+// found it ("contract: overlays/prod: [replicas] Deployment[hbih].spec.replicas:
+// Invalid value: 2: ..."), and exits 1 when there is any. With
 // -json it wants each file to hold one JSON object (the files an overlay's
 // Secrets are made from, which never reach a render).
 package main
@@ -62,11 +64,11 @@ func render(overlay string, files []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", files[0], err)
 	}
-	if v := contract.Check(m, row.Expect); len(v) > 0 {
-		for _, line := range v {
-			fmt.Fprintf(os.Stderr, "contract: overlays/%s: %s\n", overlay, line)
+	if errs := contract.Check(m, row.Expect); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(os.Stderr, "contract: overlays/%s: [%s] %s\n", overlay, e.Origin, e.Error())
 		}
-		return fmt.Errorf("overlays/%s: %d broken promises", overlay, len(v))
+		return fmt.Errorf("overlays/%s: %d broken promises", overlay, len(errs))
 	}
 	return nil
 }
