@@ -40,6 +40,9 @@ import (
 	"time"
 )
 
+// HTTPPort is the port the stand-in serves HTTP on, the Hub's.
+const HTTPPort = 45245
+
 // ExitLockHeld is the exit code when another process holds appData's lock:
 // a second writer was refused.
 const ExitLockHeld = 75
@@ -72,7 +75,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		DeploymentFile: getenv(hub.DeploymentFileEnv),
 		StartDelay:     time.Second,
 		ShutdownDelay:  5 * time.Second,
-		HTTPAddr:       ":45245",
+		HTTPAddr:       fmt.Sprintf(":%d", HTTPPort),
 		ExtraAddrs:     []string{":1885", ":8885"},
 	}
 	if v := getenv("HUBKIT_STANDIN_APPDATA"); v != "" {
