@@ -237,3 +237,26 @@ func anchors(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// docs/testing.md counts the function's golden folders and hostile inputs
+// as they are: a new case changes the count it states.
+func TestTestingPageCountsTheCasesThereAre(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "docs", "testing.md"))
+	require.NoError(t, err)
+	page := strings.Join(strings.Fields(string(b)), " ")
+	golden := 0
+	require.NoError(t, filepath.WalkDir(filepath.Join(root, "plugin", "singleton", "testdata"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && d.Name() == "realworld" {
+			return filepath.SkipDir // its own count, its own README
+		}
+		if err == nil && d.Name() == "input.yaml" {
+			golden++
+		}
+		return err
+	}))
+	bad, err := filepath.Glob(filepath.Join(root, "plugin", "testdata", "badinput", "*", "stdin.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, page, fmt.Sprintf("%d golden folders", golden), "docs/testing.md's count of golden folders")
+	assert.Contains(t, page, fmt.Sprintf("holds %d hostile inputs", len(bad)), "docs/testing.md's count of hostile inputs")
+}
