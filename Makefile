@@ -44,7 +44,7 @@ help: ## List the targets.
 
 .PHONY: tools
 tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time: ~10 min, Kubernetes); says what it builds.
-	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) cluster debian
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
 # score, fuzz and bench's function part need none of it.
@@ -195,6 +195,9 @@ $(BIN)/kwok: tools/pins.mk
 
 $(BIN)/kwokctl: tools/pins.mk
 	@$(INSTALL) go:kwokctl=$(KWOKCTL_PKG)
+
+$(BIN)/promtool: tools/pins.mk
+	@$(INSTALL) go:promtool=$(PROMTOOL_PKG)
 
 $(KIND): go.mod
 	@$(INSTALL) go:kind=sigs.k8s.io/kind@$(KIND_VERSION)

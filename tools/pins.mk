@@ -8,6 +8,8 @@ KUSTOMIZE_PKG  := sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
 KUBE_SCORE_PKG := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 KWOK_PKG       := sigs.k8s.io/kwok/cmd/kwok@v0.7.0
 KWOKCTL_PKG    := sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0
+# Prometheus' own rule checker and tester, for the alerts (components/alerts).
+PROMTOOL_PKG   := github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 
 # Releases whose own CRDs the end-to-end tests validate hubkit's objects with
 # (module@version, read from the Go module cache).

@@ -1,5 +1,5 @@
 // Package testenv gives tests the real parts they run: the singleton function
-// built from this checkout, and the pinned kustomize CLI from bin/.
+// built from this checkout, and the pinned kustomize CLI and promtool from bin/.
 package testenv
 
 import (
@@ -60,6 +60,16 @@ func Kustomize(t testing.TB) string {
 	}
 	_, err := os.Stat(bin)
 	require.NoError(t, err, "the kustomize CLI is missing: run `make tools` (make test does) or set KUSTOMIZE")
+	return bin
+}
+
+// Promtool returns Prometheus' promtool from bin/, built by `make tools` from
+// its pin (PROMTOOL_PKG in tools/pins.mk); the alerts' tests run it.
+func Promtool(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(RepoRoot(t), "bin", "promtool")
+	_, err := os.Stat(bin)
+	require.NoError(t, err, "promtool is missing: run make tools (it builds Prometheus' promtool into bin/)")
 	return bin
 }
 
