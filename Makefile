@@ -53,9 +53,10 @@ E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) debian-packages
 # From Debian: strace shows that the function opens no file and no socket;
 # the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)
 # and iproute2 (its bridge); the Hub stand-in's image carries busybox-static
-# (a shell and cp, as the Hub's image has). Installed only when one is missing.
-export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static postgresql
-export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip /bin/busybox $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres) /usr/lib/postgresql/15/bin/postgres)
+# (a shell and cp, as the Hub's image has); test/csidriver's volumes are
+# subvolumes of a loop-mounted btrfs (btrfs-progs). Installed only when one is missing.
+export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static btrfs-progs postgresql
+export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip /bin/busybox mkfs.btrfs btrfs $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres) /usr/lib/postgresql/15/bin/postgres)
 
 .PHONY: debian-packages
 debian-packages:
