@@ -60,6 +60,11 @@ import (
 	"google.golang.org/grpc"
 )
 
+// DriverName is the driver's name in the e2e cluster: its CSIDriver
+// object's, its StorageClass's provisioner, its VolumeSnapshotClass's
+// driver (manifests/).
+const DriverName = "csi.hubkit.test"
+
 // TopologyKey is the topology segment the driver reports: volumes are
 // reachable on the node whose name is its value.
 const TopologyKey = "topology.csi.hubkit.test/node"
@@ -70,7 +75,7 @@ const DefaultCapacity int64 = 1 << 30
 // Options describe the driver.
 type Options struct {
 	// Name is the driver's name (a CSIDriver object's, a StorageClass's
-	// provisioner), e.g. csi.hubkit.test.
+	// provisioner): DriverName in the e2e cluster.
 	Name string
 	// Version is reported by GetPluginInfo.
 	Version string

@@ -3,7 +3,7 @@
 // volumes in a mounted btrfs file system, and its registration with the
 // node's kubelet. It stops on SIGTERM or SIGINT.
 //
-//	csidriver -name csi.hubkit.test -node-id NODE -pool /mnt/pool \
+//	csidriver -node-id NODE -pool /mnt/pool \
 //	  -endpoint /var/lib/kubelet/plugins/csi.hubkit.test/csi.sock \
 //	  -plugins-registry /var/lib/kubelet/plugins_registry
 package main
@@ -22,7 +22,7 @@ import (
 
 func main() {
 	var o csidriver.Options
-	flag.StringVar(&o.Name, "name", "csi.hubkit.test", "the driver's name (CSIDriver, StorageClass provisioner)")
+	flag.StringVar(&o.Name, "name", csidriver.DriverName, "the driver's name (CSIDriver, StorageClass provisioner)")
 	flag.StringVar(&o.NodeID, "node-id", "", "the node's name, as the kubelet registers it (required)")
 	flag.StringVar(&o.Pool, "pool", "", "mount point of the btrfs file system the volumes live in (required)")
 	endpoint := flag.String("endpoint", "", "the CSI socket's path (required)")
