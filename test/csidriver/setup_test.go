@@ -65,3 +65,8 @@ func newDriver(t *testing.T, disk *Disk) *Driver {
 	require.NoError(t, err)
 	return d
 }
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
