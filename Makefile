@@ -36,6 +36,12 @@ KUBE_SCORE := $(BIN)/kube-score
 CLUSTER    := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd \
               $(BIN)/kubelet $(BIN)/kube-proxy $(BIN)/kubectl
 
+# The CSI sidecars test/csidriver runs with, as a cluster runs them beside its
+# storage driver: each a tools/install.sh module step (MODULE@VERSION:CMD,...).
+CSI_SIDECAR_STEPS := module:$(CSI_PROVISIONER_MODULE):cmd/csi-provisioner \
+                     module:$(CSI_RESIZER_MODULE):cmd/csi-resizer \
+                     module:$(CSI_SNAPSHOTTER_MODULE):cmd/snapshot-controller,cmd/csi-snapshotter
+
 OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kustomization.yaml))
 
 .PHONY: help
@@ -43,8 +49,8 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time: ~10 min, Kubernetes); says what it builds.
-	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster debian
+tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores: ~10 min Kubernetes, ~13 min the CSI sidecars); says what it builds.
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
 # score, fuzz and bench's function part need none of it.
@@ -199,6 +205,15 @@ $(BIN)/kwokctl: tools/pins.mk
 
 $(BIN)/promtool: tools/pins.mk
 	@$(INSTALL) go:promtool=$(PROMTOOL_PKG)
+
+$(BIN)/csi-provisioner: tools/pins.mk
+	@$(INSTALL) module:$(CSI_PROVISIONER_MODULE):cmd/csi-provisioner
+
+$(BIN)/csi-resizer: tools/pins.mk
+	@$(INSTALL) module:$(CSI_RESIZER_MODULE):cmd/csi-resizer
+
+$(BIN)/snapshot-controller $(BIN)/csi-snapshotter &: tools/pins.mk
+	@$(INSTALL) module:$(CSI_SNAPSHOTTER_MODULE):cmd/snapshot-controller,cmd/csi-snapshotter
 
 $(KIND): go.mod
 	@$(INSTALL) go:kind=sigs.k8s.io/kind@$(KIND_VERSION)

@@ -8,6 +8,12 @@
 #
 #   tools/install.sh STEP...
 #     go:NAME=PACKAGE@VERSION   go install PACKAGE@VERSION as bin/NAME
+#     module:MODULE@VERSION:CMD[,CMD...]
+#                               each CMD (a package directory of MODULE) as bin/<its base
+#                               name>, built in a copy of the module so that its go.mod's
+#                               replaces apply (`go install` refuses a module that has
+#                               them); a replace by a directory the module's zip lacks is
+#                               dropped, so the module's own required version is used
 #     cluster                   the Kubernetes control plane, the real node's kubelet
 #                               and kube-proxy, kubectl and etcd (tools/cluster/go.mod)
 #     debian                    the real node's Debian packages ($DEBIAN_PACKAGES), when
@@ -48,6 +54,49 @@ go_tool() { # NAME PACKAGE@VERSION
   touch -h "$BIN/$name"
 }
 
+module_tool() { # MODULE@VERSION CMD[,CMD...]
+  local mod=${1%@*} version=${1##*@} cmds c missing=() d src
+  IFS=, read -ra cmds <<< "$2"
+  for c in "${cmds[@]}"; do
+    [ -f "$TOOLS_CACHE/${c##*/}-$version" ] || missing+=("$c")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    src=$(go mod download -json "$mod@$version" | awk -F'"' '$2 == "Dir" {print $4}')
+    [ -n "$src" ] || { echo "tools: go mod download $mod@$version gave no directory" >&2; exit 1; }
+    d=$(mktemp -d)
+    cp -r "$src" "$d/src"
+    chmod -R u+w "$d/src"
+    timed "${missing[*]##*/} $version ($mod)" build_module "$d" "$version" "${missing[@]}"
+    for c in "${missing[@]}"; do
+      mv "$d/out/${c##*/}" "$TOOLS_CACHE/${c##*/}-$version"
+    done
+    rm -rf "$d"
+  fi
+  for c in "${cmds[@]}"; do
+    ln -sf "$TOOLS_CACHE/${c##*/}-$version" "$BIN/${c##*/}"
+    touch -h "$BIN/${c##*/}"
+  done
+}
+
+# build_module DIR VERSION CMD...: builds DIR/src's CMDs into DIR/out, stamped
+# with VERSION (the sidecars' main.version), after dropping each replace by a
+# directory that is not there.
+build_module() {
+  local d=$1 version=$2 path dir
+  shift 2
+  (
+    cd "$d/src"
+    awk '{sub(/^replace[ \t]+/, "")} $2 == "=>" || $3 == "=>" {for (i = 1; i < NF; i++) if ($i == "=>") print $1, $(i+1)}' go.mod |
+      while read -r path dir; do
+        case $dir in ./* | ../*) ;; *) continue ;; esac
+        [ ! -e "$dir" ] || continue
+        echo "tools: $path is replaced by $dir, which the module lacks: using its required version"
+        go mod edit -dropreplace "$path"
+      done
+    GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$d/out/" "${@/#/./}"
+  )
+}
+
 cluster() {
   local mod=tools/cluster/go.mod version sum dir
   version=$(awk '{for (i = 1; i < NF; i++) if ($i == "k8s.io/kubernetes" && $(i+1) ~ /^v/) {print $(i+1); exit}}' "$mod")
@@ -83,6 +132,7 @@ for step in "$@"; do
   i=$((i + 1))
   case $step in
     go:*=*@*) spec=${step#go:}; go_tool "${spec%%=*}" "${spec#*=}" ;;
+    module:*@*:*) spec=${step#module:}; module_tool "${spec%:*}" "${spec##*:}" ;;
     cluster) cluster ;;
     debian) debian ;;
     *) echo "tools: unknown step $step" >&2; exit 2 ;;

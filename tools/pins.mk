@@ -11,6 +11,15 @@ KWOKCTL_PKG    := sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0
 # Prometheus' own rule checker and tester, for the alerts (components/alerts).
 PROMTOOL_PKG   := github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 
+# The CSI sidecars that run beside test/csidriver as they run beside a
+# cluster's storage driver (module@version; tools/install.sh builds each
+# from a copy of the module: their go.mod files replace, which `go install`
+# refuses, and the snapshotter's replaces its client/v8 by a directory its
+# module lacks, so that module's required version is used).
+CSI_PROVISIONER_MODULE := github.com/kubernetes-csi/external-provisioner/v5@v5.3.0
+CSI_RESIZER_MODULE     := github.com/kubernetes-csi/external-resizer@v1.14.0
+CSI_SNAPSHOTTER_MODULE := github.com/kubernetes-csi/external-snapshotter/v8@v8.7.0
+
 # Releases whose own CRDs the end-to-end tests validate hubkit's objects with
 # (module@version, read from the Go module cache).
 ARGOCD_MODULE         := github.com/argoproj/argo-cd/v3@v3.5.7
@@ -20,3 +29,5 @@ FLUX_KUSTOMIZE_MODULE := github.com/fluxcd/kustomize-controller@v1.9.6
 KEDA_MODULE           := github.com/kedacore/keda/v2@v2.18.0
 VELERO_MODULE         := github.com/vmware-tanzu/velero@v1.18.0
 SNAPSHOT_API_MODULE   := github.com/kubernetes-csi/external-snapshotter/client/v8@v8.6.0
+# prometheus-operator's PrometheusRule CRD, for the alerts.
+PROMETHEUS_OPERATOR_MODULE := github.com/prometheus-operator/prometheus-operator@v0.85.0
