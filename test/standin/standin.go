@@ -19,6 +19,34 @@
 // Tests drive it over HTTP: POST /journal appends an entry, GET /journal
 // lists them, PUT /settings changes the settings, POST /crash kills the
 // process, GET /debug/standin reports what it is and what it loaded.
+//
+// It serves HighByte's health endpoints: /v2/livez (200 on every live
+// node) and /v2/readyz (200 once started, and in HA mode only on the
+// primary), both with the documented {"deployment":{...}} body.
+//
+// HA mode (hacmd.go, ha.go): run as `HAMain create|start -n <node> -j <jdbc
+// uri>`, nodes coordinate through PostgreSQL alone, with heartbeats, a
+// lease that makes one node primary, the preferred primary (the node that
+// ran create) taking control back when it returns, and the settings file
+// synced from the primary to the secondaries. A secondary refuses PUT
+// /settings, and GET /debug/ha reports its role, epoch and transitions.
+// HighByte documents none of HA mode's timings nor how it prevents two
+// primaries; the stand-in's are assumptions, each a flag:
+//
+//   - heartbeat: every node heartbeats, and the primary renews its lease,
+//     every second (-standin-heartbeat);
+//   - lease: a primary's lease lasts 5 s after its last renewal began, on
+//     the database's clock; only then may another node take over, at its
+//     next heartbeat, so a killed primary is replaced 4 to 6 s after its
+//     death (-standin-lease);
+//   - demote margin: a primary that could not renew stops acting as one
+//     1 s before its lease can end (-standin-demote-margin), so there are
+//     never two primaries;
+//   - failback: the preferred primary, once it heartbeats again, gets the
+//     lease back within two heartbeats; a node stopped with SIGTERM hands
+//     its lease over at once;
+//   - -j reads the environment as ${NAME} (the guide says only that it
+//     "can use environment variables").
 package standin
 
 import (
@@ -62,8 +90,8 @@ type Config struct {
 	ShutdownDelay  time.Duration // HUBKIT_STANDIN_SHUTDOWN_DELAY, default 5s
 	SettingsFile   string        // HIGHBYTE_SETTINGS_FILE: settings outside appData
 	DeploymentFile string        // HIGHBYTE_DEPLOYMENT_FILE: the project's fragments from Git
-	HTTPAddr       string        // default :45245
-	ExtraAddrs     []string      // default :1885 and :8885
+	HTTPAddr       string        // HUBKIT_STANDIN_HTTP_ADDR, default :45245
+	ExtraAddrs     []string      // HUBKIT_STANDIN_EXTRA_ADDRS (comma-separated), default :1885 and :8885
 }
 
 // ConfigFromEnv reads the Config from environment variables.
@@ -80,6 +108,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv("HUBKIT_STANDIN_APPDATA"); v != "" {
 		c.AppData = v
+	}
+	if v := getenv("HUBKIT_STANDIN_HTTP_ADDR"); v != "" {
+		c.HTTPAddr = v
+	}
+	if v := getenv("HUBKIT_STANDIN_EXTRA_ADDRS"); v != "" {
+		c.ExtraAddrs = strings.Split(v, ",")
 	}
 	for name, d := range map[string]*time.Duration{"HUBKIT_STANDIN_START_DELAY": &c.StartDelay, "HUBKIT_STANDIN_SHUTDOWN_DELAY": &c.ShutdownDelay} {
 		if v := getenv(name); v != "" {
@@ -102,6 +136,7 @@ type App struct {
 	started time.Time
 	ready   chan struct{}
 	loaded  Loaded
+	ha      *HA // HA mode's node, once JoinHA ran
 }
 
 // ErrLockHeld says another process holds appData's lock.
@@ -212,6 +247,7 @@ type Status struct {
 
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
+	a.healthRoutes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		select {
 		case <-a.ready:
@@ -249,6 +285,9 @@ func (a *App) routes() http.Handler {
 	// A settings change made in the UI: the Hub writes it back to the file
 	// it read the settings from.
 	mux.HandleFunc("PUT /settings", func(w http.ResponseWriter, r *http.Request) {
+		if a.refuseOnSecondary(w) {
+			return
+		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err == nil {
 			err = hub.CheckJSONObject(body)

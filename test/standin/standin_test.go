@@ -86,6 +86,12 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 250*time.Millisecond, c.StartDelay)
 	assert.Equal(t, "/data", c.AppData)
+	assert.Equal(t, ":45245", c.HTTPAddr)
+
+	c, err = ConfigFromEnv(env(map[string]string{"HUBKIT_STANDIN_HTTP_ADDR": "127.0.0.1:1", "HUBKIT_STANDIN_EXTRA_ADDRS": "127.0.0.1:2,127.0.0.1:3"}))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:1", c.HTTPAddr)
+	assert.Equal(t, []string{"127.0.0.1:2", "127.0.0.1:3"}, c.ExtraAddrs)
 
 	_, err = ConfigFromEnv(env(map[string]string{"HUBKIT_STANDIN_SHUTDOWN_DELAY": "soon"}))
 	assert.ErrorContains(t, err, `HUBKIT_STANDIN_SHUTDOWN_DELAY="soon": want a duration such as 2s`)

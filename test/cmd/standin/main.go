@@ -1,6 +1,10 @@
 // Command standin is the Hub stand-in the real-node tests run in place of
 // HighByte Intelligence Hub (see test/standin). `make images` packages it
 // as docker.io/library/highbyte:<tag>, so the kind overlay runs unchanged.
+//
+// With `ha <create|start|help> -n <node> -j <jdbc uri>`, or the Hub's own
+// `java -cp ... com.highbyte.intelligencehub.runtime.HAMain ...` (an image
+// whose java is this binary), it runs the Hub's HA mode (ha.go).
 package main
 
 import (
@@ -23,6 +27,9 @@ func run() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "standin:", err)
 		return 1
+	}
+	if args, ok := standin.HAArgs(os.Args[1:]); ok {
+		return runHA(cfg, args)
 	}
 	app, err := standin.Open(cfg, os.Stderr)
 	if errors.Is(err, standin.ErrLockHeld) {
