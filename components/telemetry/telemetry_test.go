@@ -46,8 +46,8 @@ func collector(t *testing.T) string {
 	return cm.Data["collector"]
 }
 
-// hubContainers builds dir and returns the Hub's containers and init
-// containers, and every ConfigMap's name.
+// hubPod builds dir as users do (the function on PATH) and returns the
+// Hub's pod template and the name of every ConfigMap the render keeps.
 func hubPod(t *testing.T, dir string) (corev1.PodSpec, []string) {
 	t.Helper()
 	fns.OnPath(t)
