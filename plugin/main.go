@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework/command"
 
@@ -25,8 +26,14 @@ func main() {
 		// Standalone: singleton config.yaml [file|-]...
 		err = singleton.Standalone(p, args, in, os.Stdout)
 	} else {
+		// kyaml's command for its flags and help; singleton.Execute reads
+		// and writes the ResourceList (kyaml's framework.Execute, the
+		// command's own, for what it cannot read as kyaml does).
 		cmd := command.Build(p, command.StandaloneDisabled, true)
 		cmd.Use, cmd.Long = "singleton", singleton.Usage()
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+			return singleton.Execute(p, cmd.InOrStdin(), cmd.OutOrStdout())
+		}
 		cmd.SetIn(in)
 		err = cmd.Execute()
 	}

@@ -20,8 +20,9 @@ const (
 type finding struct {
 	rule   string
 	target ref
-	node   *yaml.RNode
-	field  string
+	// item is what the finding is about, if it is in the input.
+	item  *item
+	field string
 	// severity and message, for a finding without a fix or one not applied:
 	// what is wrong and how to fix it.
 	severity framework.Severity
@@ -69,8 +70,8 @@ func (f finding) result(mode Mode, applied bool) *framework.Result {
 			r.Field.ProposedValue = f.fix.proposed
 		}
 	}
-	if f.node != nil {
-		if path, index, err := kioutil.GetFileAnnotations(f.node); err == nil && path != "" {
+	if f.item != nil {
+		if path, index, err := kioutil.GetFileAnnotations(f.item.node()); err == nil && path != "" {
 			r.File = &framework.File{Path: path}
 			if i, err := strconv.Atoi(index); err == nil {
 				r.File.Index = i

@@ -12,7 +12,7 @@ import (
 
 // workload is an apps/v1 Deployment or StatefulSet.
 type workload struct {
-	node     *yaml.RNode
+	*item
 	ref      ref
 	template podTemplate
 	// why says what made it a singleton; empty when it is not one.
@@ -22,10 +22,13 @@ type workload struct {
 	// probes is how it is probed: spec.probes, under the settings of the
 	// select entry that chose it, if any.
 	probes Probes
+	// selectedBy is the first entry of spec.singletons.select that matches
+	// it, or -1.
+	selectedBy int
 }
 
 type claim struct {
-	node        *yaml.RNode
+	*item
 	ref         ref
 	accessModes []string
 }
@@ -35,25 +38,25 @@ func (c *claim) singleNode() bool {
 }
 
 type service struct {
-	node *yaml.RNode
+	*item
 	ref  ref
 	spec serviceSpec
 }
 
 type ingress struct {
-	node *yaml.RNode
+	*item
 	ref  ref
 	spec ingressSpec
 }
 
 type autoscaler struct {
-	node   *yaml.RNode
+	*item
 	ref    ref
 	target scaleTarget
 }
 
 type pdb struct {
-	node        *yaml.RNode
+	*item
 	ref         ref
 	selector    labels.Selector // nil: selects nothing
 	matchLabels map[string]string
@@ -73,7 +76,7 @@ type index struct {
 	pdbs          []*pdb
 	// guardConfigMaps are the ConfigMaps labelled as the guard's parameters
 	// or named as they are.
-	guardConfigMaps map[key]*yaml.RNode
+	guardConfigMaps map[key]*item
 	// byLabel finds singletons by one pod label: namespace, then "key=value".
 	byLabel map[string]map[string][]*workload
 	// byNamespace lists the singletons of each namespace.
@@ -85,35 +88,51 @@ type index struct {
 	unreadable []finding
 }
 
-func buildIndex(items []*yaml.RNode, spec *Spec) *index {
-	ix := &index{spec: spec, claims: map[key]*claim{}, serviceByName: map[key]*service{}, byLabel: map[string]map[string][]*workload{}, byNamespace: map[string][]*workload{}, byName: map[key][]*workload{}, guardConfigMaps: map[key]*yaml.RNode{}}
+// buildIndex reads each item once, in order: an item that came as bytes is
+// parsed, indexed and let go again (the index keeps what the rules read, and
+// the rules parse an item again only when they read or change more of it).
+// Its error is errUnusual, for an item that came as bytes and that kyaml
+// would read otherwise (kyamlReading) or not at all.
+func buildIndex(items []*item, spec *Spec) (*index, error) {
+	ix := &index{spec: spec, claims: map[key]*claim{}, serviceByName: map[key]*service{}, byLabel: map[string]map[string][]*workload{}, byNamespace: map[string][]*workload{}, byName: map[key][]*workload{}, guardConfigMaps: map[key]*item{}}
 	seen := make(map[ref]int, len(items))
-	for i, n := range items {
-		if f, ok := checkItem(i, n, seen); !ok {
-			ix.unreadable = append(ix.unreadable, f)
-			continue
+	var reading kyamlReading
+	for i, it := range items {
+		if err := it.load(); err != nil || (it.raw != nil && !reading.same(it.n)) {
+			return nil, errUnusual
 		}
-		refusals, err := ix.add(n)
-		if err != nil {
-			r := refOf(n)
-			ix.unreadable = append(ix.unreadable, finding{target: r, node: n, severity: errorSeverity,
-				message: fmt.Sprintf("cannot read %s: %v; fix the manifest", r, firstTypeError(err))})
-		}
-		for _, e := range refusals {
-			ix.unreadable = append(ix.unreadable, refused(n, e))
-		}
+		ix.addItem(i, it, seen)
+		it.release()
 	}
 	ix.findSingletons()
-	return ix
+	return ix, nil
 }
 
-// add indexes n, unless a field the rules read does not decode (the error)
+// addItem checks item i and indexes it, or records why it cannot be read.
+func (ix *index) addItem(i int, it *item, seen map[ref]int) {
+	if f, ok := checkItem(i, it, seen); !ok {
+		ix.unreadable = append(ix.unreadable, f)
+		return
+	}
+	refusals, err := ix.add(it)
+	if err != nil {
+		r := refOf(it.n)
+		ix.unreadable = append(ix.unreadable, finding{target: r, item: it, severity: errorSeverity,
+			message: fmt.Sprintf("cannot read %s: %v; fix the manifest", r, firstTypeError(err))})
+	}
+	for _, e := range refusals {
+		ix.unreadable = append(ix.unreadable, refused(it, e))
+	}
+}
+
+// add indexes it, unless a field the rules read does not decode (the error)
 // or is one the apiserver would refuse (the list).
-func (ix *index) add(n *yaml.RNode) (field.ErrorList, error) {
+func (ix *index) add(it *item) (field.ErrorList, error) {
+	n := it.n
 	r := refOf(n)
 	switch r.APIVersion + " " + r.Kind {
 	case "apps/v1 Deployment", "apps/v1 StatefulSet":
-		w := &workload{node: n, ref: r}
+		w := &workload{item: it, ref: r, selectedBy: -1}
 		// Selectors read labels and annotations through kyaml, which panics
 		// on a map that is not one: such a workload is unreadable instead.
 		var err error
@@ -129,15 +148,16 @@ func (ix *index) add(n *yaml.RNode) (field.ErrorList, error) {
 		if errs := w.template.validate(field.NewPath("spec", "template")); len(errs) > 0 {
 			return errs, nil
 		}
+		w.selectedBy = ix.selectedBy(n)
 		ix.workloads = append(ix.workloads, w)
 	case "v1 PersistentVolumeClaim":
 		var s claimSpec
 		if err := n.YNode().Decode(&s); err != nil {
 			return nil, err
 		}
-		ix.claims[key{r.Namespace, r.Name}] = &claim{node: n, ref: r, accessModes: s.Spec.AccessModes}
+		ix.claims[key{r.Namespace, r.Name}] = &claim{item: it, ref: r, accessModes: s.Spec.AccessModes}
 	case "v1 Service":
-		s := &service{node: n, ref: r}
+		s := &service{item: it, ref: r}
 		if err := n.YNode().Decode(&s.spec); err != nil {
 			return nil, err
 		}
@@ -147,7 +167,7 @@ func (ix *index) add(n *yaml.RNode) (field.ErrorList, error) {
 		ix.services = append(ix.services, s)
 		ix.serviceByName[key{r.Namespace, r.Name}] = s
 	case "networking.k8s.io/v1 Ingress":
-		i := &ingress{node: n, ref: r}
+		i := &ingress{item: it, ref: r}
 		if err := n.YNode().Decode(&i.spec); err != nil {
 			return nil, err
 		}
@@ -158,23 +178,23 @@ func (ix *index) add(n *yaml.RNode) (field.ErrorList, error) {
 	case "autoscaling/v1 HorizontalPodAutoscaler", "autoscaling/v2 HorizontalPodAutoscaler",
 		"autoscaling/v2beta2 HorizontalPodAutoscaler", "autoscaling/v2beta1 HorizontalPodAutoscaler",
 		"keda.sh/v1alpha1 ScaledObject":
-		return nil, ix.addAutoscaler(n, r, "scaleTargetRef")
+		return nil, ix.addAutoscaler(it, r, "scaleTargetRef")
 	case "autoscaling.k8s.io/v1 VerticalPodAutoscaler":
-		return nil, ix.addAutoscaler(n, r, "targetRef")
+		return nil, ix.addAutoscaler(it, r, "targetRef")
 	case "v1 ConfigMap":
 		labels, _ := stringMap(n, "metadata", "labels") // unreadable: not the guard's
 		if r.Name == GuardParamsName || labels[GuardParamsLabel] == GuardParamsValue {
-			ix.guardConfigMaps[key{r.Namespace, r.Name}] = n
+			ix.guardConfigMaps[key{r.Namespace, r.Name}] = it
 		}
 	case "policy/v1 PodDisruptionBudget", "policy/v1beta1 PodDisruptionBudget":
-		return nil, ix.addPDB(n, r)
+		return nil, ix.addPDB(it, r)
 	}
 	return nil, nil
 }
 
-func (ix *index) addAutoscaler(n *yaml.RNode, r ref, targetField string) error {
-	a := &autoscaler{node: n, ref: r}
-	if err := decodeField(n, &a.target, "spec", targetField); err != nil {
+func (ix *index) addAutoscaler(it *item, r ref, targetField string) error {
+	a := &autoscaler{item: it, ref: r}
+	if err := decodeField(it.n, &a.target, "spec", targetField); err != nil {
 		return fmt.Errorf("spec.%s: %w", targetField, err)
 	}
 	if a.target.Kind == "" && r.Kind == "ScaledObject" {
@@ -184,9 +204,9 @@ func (ix *index) addAutoscaler(n *yaml.RNode, r ref, targetField string) error {
 	return nil
 }
 
-func (ix *index) addPDB(n *yaml.RNode, r ref) error {
-	p := &pdb{node: n, ref: r}
-	f, err := n.Pipe(yaml.Lookup("spec", "selector"))
+func (ix *index) addPDB(it *item, r ref) error {
+	p := &pdb{item: it, ref: r}
+	f, err := it.n.Pipe(yaml.Lookup("spec", "selector"))
 	if err != nil {
 		return err
 	}

@@ -30,22 +30,55 @@ type Processor struct {
 // Process checks every singleton against every rule. In enforce mode it
 // applies the fixes, unless a finding that cannot be fixed is an error: then
 // it changes nothing at all. It fails (returns the error results) when any
-// result is an error.
+// result is an error. This is the function on kyaml's reader and writer
+// (framework.Execute); Execute runs it on the items' bytes.
 func (p Processor) Process(rl *framework.ResourceList) error {
-	spec, err := LoadSpec(rl.FunctionConfig)
+	items := make([]*item, len(rl.Items))
+	for i, n := range rl.Items {
+		items[i] = nodeItem(n)
+	}
+	kept, results, err := p.process(rl.FunctionConfig, items)
+	rl.Results = append(rl.Results, results...)
+	rl.Items = rl.Items[:0]
+	for _, it := range kept {
+		rl.Items = append(rl.Items, it.node())
+	}
 	if err != nil {
-		for _, line := range configErrorLines(err) {
-			rl.Results = append(rl.Results, &framework.Result{Severity: errorSeverity, Message: "functionConfig: " + line})
-		}
-		return p.finish(rl)
+		return err // a fix that failed
 	}
-	if len(rl.Items) == 0 {
+	return p.finish(rl.Results)
+}
+
+// process runs the rules over the items with the functionConfig fc. It
+// returns the items to write (fixed in place, the removed ones left out, the
+// added ones last) and the results. Its error is a fix that could not be
+// made, or errUnusual: an item that came as bytes and that kyaml would read
+// otherwise (buildIndex). The items are read before the config, so that an
+// input kyaml cannot read is refused as kyaml refuses it, whatever the config.
+func (p Processor) process(fc *yaml.RNode, items []*item) ([]*item, framework.Results, error) {
+	spec, specErr := LoadSpec(fc)
+	indexed := &spec
+	if specErr != nil {
+		indexed = &Spec{}
+		indexed.defaults()
+	}
+	ix, err := buildIndex(items, indexed)
+	if err != nil {
+		return nil, nil, err
+	}
+	var results framework.Results
+	if specErr != nil {
+		for _, line := range configErrorLines(specErr) {
+			results = append(results, &framework.Result{Severity: errorSeverity, Message: "functionConfig: " + line})
+		}
+		return items, results, nil
+	}
+	if len(items) == 0 {
 		if err := p.Input.checkItems(); err != nil {
-			rl.Results = append(rl.Results, &framework.Result{Severity: errorSeverity, Message: "[input] " + err.Error(), Tags: map[string]string{"rule": "input"}})
-			return p.finish(rl)
+			results = append(results, &framework.Result{Severity: errorSeverity, Message: "[input] " + err.Error(), Tags: map[string]string{"rule": "input"}})
+			return items, results, nil
 		}
 	}
-	ix := buildIndex(rl.Items, &spec)
 	var findings []finding
 	for _, r := range rules() {
 		for _, f := range r.check(ix) {
@@ -54,34 +87,30 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 		}
 	}
 	applying := spec.Mode == Enforce && !hasUnfixableError(findings)
-	removed := map[*yaml.RNode]bool{}
-	var added []*yaml.RNode
+	var added []*item
 	for _, f := range findings {
 		if applying && f.fix != nil {
 			switch {
 			case f.fix.remove:
-				removed[f.node] = true
+				f.item.removed = true
 			case f.fix.add != nil:
-				added = append(added, f.fix.add)
+				added = append(added, nodeItem(f.fix.add))
 			default:
 				if err := f.fix.apply(); err != nil {
-					return fmt.Errorf("%s: %s: %w", f.rule, f.target, err)
+					return items, results, fmt.Errorf("%s: %s: %w", f.rule, f.target, err)
 				}
+				f.item.changed = true
 			}
 		}
-		rl.Results = append(rl.Results, f.result(spec.Mode, applying))
+		results = append(results, f.result(spec.Mode, applying))
 	}
-	if len(removed) > 0 {
-		kept := rl.Items[:0]
-		for _, n := range rl.Items {
-			if !removed[n] {
-				kept = append(kept, n)
-			}
+	kept := make([]*item, 0, len(items)+len(added))
+	for _, it := range items {
+		if !it.removed {
+			kept = append(kept, it)
 		}
-		rl.Items = kept
 	}
-	rl.Items = append(rl.Items, added...)
-	return p.finish(rl)
+	return append(kept, added...), results, nil
 }
 
 func hasUnfixableError(findings []finding) bool {
@@ -95,9 +124,9 @@ func hasUnfixableError(findings []finding) bool {
 
 // finish prints warnings and errors to Stderr, one line each, and returns
 // the error results as the error, or nil (never a typed nil) when there are none.
-func (p Processor) finish(rl *framework.ResourceList) error {
+func (p Processor) finish(results framework.Results) error {
 	var failed framework.Results
-	for _, r := range rl.Results {
+	for _, r := range results {
 		if r.Severity != errorSeverity && r.Severity != warningSeverity {
 			continue
 		}

@@ -30,7 +30,7 @@ func checkAutoscalers(ix *index) []finding {
 			if a.ref.Kind == "VerticalPodAutoscaler" {
 				field = "spec.targetRef"
 			}
-			out = append(out, finding{target: a.ref, node: a.node, field: field, severity: warningSeverity,
+			out = append(out, finding{target: a.ref, item: a.item, field: field, severity: warningSeverity,
 				message: fmt.Sprintf("names no workload to scale, so it cannot be checked against the singletons; set %s.name (and kind)", field)})
 			continue
 		}
@@ -40,18 +40,18 @@ func checkAutoscalers(ix *index) []finding {
 		}
 		if a.ref.Kind == "VerticalPodAutoscaler" {
 			mode := "Auto"
-			if m, err := a.node.Pipe(yaml.Lookup("spec", "updatePolicy", "updateMode")); err == nil && m != nil {
+			if m, err := a.node().Pipe(yaml.Lookup("spec", "updatePolicy", "updateMode")); err == nil && m != nil {
 				mode = m.YNode().Value
 			}
 			if mode == "Off" || mode == "Initial" {
 				continue
 			}
-			out = append(out, finding{target: a.ref, node: a.node, field: "spec.updatePolicy.updateMode",
+			out = append(out, finding{target: a.ref, item: a.item, field: "spec.updatePolicy.updateMode",
 				severity: warningSeverity, current: mode,
 				message: fmt.Sprintf("updateMode %s evicts %s, the only pod, to resize it; set spec.updatePolicy.updateMode to Initial or Off", mode, w.ref)})
 			continue
 		}
-		out = append(out, finding{target: a.ref, node: a.node, field: "spec.scaleTargetRef",
+		out = append(out, finding{target: a.ref, item: a.item, field: "spec.scaleTargetRef",
 			current: a.target.Name,
 			message: fmt.Sprintf("scales %s, a singleton (%s); delete this %s", w.ref, w.why, a.ref.Kind),
 			fix: &fix{severity: warningSeverity, remove: true,

@@ -26,7 +26,7 @@ func checkClaims(ix *index) []finding {
 			if v.PersistentVolumeClaim == nil {
 				continue
 			}
-			f := finding{target: w.ref, node: w.node,
+			f := finding{target: w.ref, item: w.item,
 				field: fmt.Sprintf("spec.template.spec.volumes[name=%s].persistentVolumeClaim.claimName", v.Name)}
 			name := v.PersistentVolumeClaim.ClaimName
 			c := ix.claims[key{w.ref.Namespace, name}]

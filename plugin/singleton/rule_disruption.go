@@ -29,8 +29,8 @@ func checkDisruption(ix *index) []finding {
 			continue
 		}
 		var minAvailable, maxUnavailable intOrString
-		_ = decodeField(p.node, &minAvailable, "spec", "minAvailable") // unreadable: the API server rejects it
-		_ = decodeField(p.node, &maxUnavailable, "spec", "maxUnavailable")
+		_ = decodeField(p.node(), &minAvailable, "spec", "minAvailable") // unreadable: the API server rejects it
+		_ = decodeField(p.node(), &maxUnavailable, "spec", "maxUnavailable")
 		var field string
 		var value intstr.IntOrString
 		switch {
@@ -42,7 +42,7 @@ func checkDisruption(ix *index) []finding {
 			continue
 		}
 		for _, w := range ws {
-			out = append(out, finding{target: p.ref, node: p.node, field: field, severity: errorSeverity, current: value.String(),
+			out = append(out, finding{target: p.ref, item: p.item, field: field, severity: errorSeverity, current: value.String(),
 				message: fmt.Sprintf("%s %s keeps %s, a singleton, from ever being evicted, so draining its node hangs forever; set spec.maxUnavailable: 1 (and remove spec.minAvailable), or delete this PodDisruptionBudget", strings.TrimPrefix(field, "spec."), value.String(), w.ref)})
 		}
 	}

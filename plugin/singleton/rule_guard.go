@@ -48,17 +48,17 @@ func checkGuard(ix *index) []finding {
 		data := want[ns]
 		r := ref{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: GuardParamsName}
 		have := ix.guardConfigMaps[key{ns, GuardParamsName}]
-		f := finding{target: r, node: have}
+		f := finding{target: r, item: have}
 		switch {
 		case have == nil:
 			f.message = fmt.Sprintf("%s is missing: the guard does not know this namespace's singletons; enforce writes it", r)
 			f.fix = &fix{severity: infoSeverity, message: "added for the guard: " + strings.Join(slices.Sorted(maps.Keys(data)), ", "),
 				add: guardParamsNode(ns, data)}
-		case !guardParamsEqual(have, data):
+		case !guardParamsEqual(have.node(), data):
 			f.field = "data"
 			f.message = fmt.Sprintf("%s does not match the singletons (want %s); enforce rewrites it", r, strings.Join(slices.Sorted(maps.Keys(data)), ", "))
 			f.fix = &fix{severity: infoSeverity, message: "updated for the guard: " + strings.Join(slices.Sorted(maps.Keys(data)), ", "),
-				apply: func() error { return setGuardParams(have, data) }}
+				apply: func() error { return setGuardParams(have.node(), data) }}
 		default:
 			continue
 		}
@@ -70,11 +70,12 @@ func checkGuard(ix *index) []finding {
 		if _, ok := want[k.namespace]; ok && k.name == GuardParamsName {
 			continue
 		}
-		n := ix.guardConfigMaps[k]
+		it := ix.guardConfigMaps[k]
+		n := it.node()
 		if labels, _ := stringMap(n, "metadata", "labels"); labels[GuardParamsLabel] != GuardParamsValue {
 			continue // a ConfigMap of the user's that only shares the name
 		}
-		out = append(out, finding{target: refOf(n), node: n,
+		out = append(out, finding{target: refOf(n), item: it,
 			message: fmt.Sprintf("%s names no singleton of this input; remove it (or its %s label)", refOf(n), GuardParamsLabel),
 			fix:     &fix{severity: warningSeverity, message: "removed: it names no singleton of this input", remove: true}})
 	}

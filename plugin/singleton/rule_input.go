@@ -60,9 +60,10 @@ func firstTypeError(err error) error {
 // checkItem wants an object with apiVersion, kind and a name (metadata.name,
 // or generateName), once: without them no rule can name it, and Kubernetes
 // would refuse it anyway.
-func checkItem(i int, n *yaml.RNode, seen map[ref]int) (finding, bool) {
+func checkItem(i int, it *item, seen map[ref]int) (finding, bool) {
+	n := it.node()
 	r := refOf(n)
-	f := finding{target: r, node: n, severity: errorSeverity}
+	f := finding{target: r, item: it, severity: errorSeverity}
 	name := r.Name
 	if name == "" {
 		if g, err := n.Pipe(yaml.Lookup("metadata", "generateName")); err == nil && g != nil {
@@ -141,9 +142,9 @@ func duplicateKey(n *yaml.Node, path string) (string, int, int, bool) {
 }
 
 // refused is the finding for a field of item n the apiserver would refuse.
-func refused(n *yaml.RNode, e *field.Error) finding {
-	r := refOf(n)
-	f := finding{target: r, node: n, field: e.Field, severity: errorSeverity,
+func refused(it *item, e *field.Error) finding {
+	r := refOf(it.node())
+	f := finding{target: r, item: it, field: e.Field, severity: errorSeverity,
 		message: fmt.Sprintf("the apiserver would refuse this %s: %s", r.Kind, e.ErrorBody())}
 	if e.Type != field.ErrorTypeRequired {
 		f.current = e.BadValue

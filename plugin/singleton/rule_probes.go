@@ -76,12 +76,12 @@ func appContainer(cfg Probes, containers []container, services []*service) (c co
 func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding {
 	containers := w.template.Spec.Containers
 	if len(containers) == 0 {
-		return []finding{{target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
+		return []finding{{target: w.ref, item: w.item, field: "spec.template.spec.containers", severity: errorSeverity,
 			message: "the pod template has no containers, so there is nothing to run or probe; add the app's container"}}
 	}
 	c, why, ok := appContainer(cfg, containers, services)
 	if !ok {
-		return []finding{{target: w.ref, node: w.node, field: "spec.template.spec.containers", severity: errorSeverity,
+		return []finding{{target: w.ref, item: w.item, field: "spec.template.spec.containers", severity: errorSeverity,
 			message: fmt.Sprintf("has no container %q to probe; set spec.probes.container to one of %s", cfg.Container, containerNames(containers))}}
 	}
 	assumed := fmt.Sprintf("container %s (%s)", c.Name, why)
@@ -97,7 +97,7 @@ func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding
 		{"livenessProbe", c.LivenessProbe, cfg.Liveness},
 		{"startupProbe", c.StartupProbe, cfg.Startup},
 	} {
-		f := finding{target: w.ref, node: w.node, field: base + "." + p.field}
+		f := finding{target: w.ref, item: w.item, field: base + "." + p.field}
 		if p.existing != nil {
 			out = append(out, checkExistingProbe(f, c, p.existing)...)
 			continue
@@ -112,7 +112,7 @@ func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding
 		f.message = fmt.Sprintf("%s is missing in %s; add one, such as %s", p.field, assumed, what)
 		f.fix = &fix{severity: infoSeverity, proposed: what,
 			message: fmt.Sprintf("%s injected into %s: %s", p.field, assumed, what),
-			apply:   func() error { return injectProbe(w.node, c.Name, field, node) }}
+			apply:   func() error { return injectProbe(w.node(), c.Name, field, node) }}
 		out = append(out, f)
 	}
 	return out

@@ -24,8 +24,8 @@ func replicasRule() rule {
 func checkReplicas(ix *index) []finding {
 	var out []finding
 	for _, w := range ix.singletons {
-		f := finding{target: w.ref, node: w.node, field: "spec.replicas"}
-		n, err := w.node.Pipe(yaml.Lookup("spec", "replicas"))
+		f := finding{target: w.ref, item: w.item, field: "spec.replicas"}
+		n, err := w.node().Pipe(yaml.Lookup("spec", "replicas"))
 		if err != nil {
 			continue // spec is not a map: Kubernetes rejects it, nothing for us to fix
 		}
@@ -33,7 +33,7 @@ func checkReplicas(ix *index) []finding {
 		case n == nil:
 			f.message = "spec.replicas is unset, which leaves the count to whoever scales it next; set it to 1"
 			f.fix = &fix{severity: infoSeverity, message: "spec.replicas was unset; set to 1", proposed: 1,
-				apply: func() error { return setReplicas(w.node) }}
+				apply: func() error { return setReplicas(w.node()) }}
 		case n.YNode().Kind != yaml.ScalarNode || n.YNode().Tag != yaml.NodeTagInt:
 			f.severity, f.current = errorSeverity, n.YNode().Value
 			f.message = fmt.Sprintf("spec.replicas is %q, not an integer; set it to 1", n.YNode().Value)
@@ -48,7 +48,7 @@ func checkReplicas(ix *index) []finding {
 				f.message = fmt.Sprintf("spec.replicas is %d: a singleton must never run twice; set it to 1 (0 pauses it)", count)
 				f.fix = &fix{severity: warningSeverity, proposed: 1,
 					message: fmt.Sprintf("spec.replicas was %d; set to 1: a singleton must never run twice", count),
-					apply:   func() error { return setReplicas(w.node) }}
+					apply:   func() error { return setReplicas(w.node()) }}
 			default:
 				continue
 			}

@@ -38,7 +38,7 @@ func checkRollout(ix *index) []finding {
 				MaxSurge *intOrString `yaml:"maxSurge"`
 			} `yaml:"rollingUpdate"`
 		}
-		if err := decodeField(w.node, &s, "spec", "strategy"); err != nil {
+		if err := decodeField(w.node(), &s, "spec", "strategy"); err != nil {
 			continue // not a strategy Kubernetes would take; nothing for us to fix
 		}
 		current := s.Type
@@ -52,11 +52,11 @@ func checkRollout(ix *index) []finding {
 		if claimName := ix.singleNodeClaimName(w); claimName != "" {
 			why = fmt.Sprintf("would start a second pod on claim %s before the first stops", claimName)
 		}
-		out = append(out, finding{target: w.ref, node: w.node, field: "spec.strategy.type", current: current,
+		out = append(out, finding{target: w.ref, item: w.item, field: "spec.strategy.type", current: current,
 			message: fmt.Sprintf("strategy %s %s; set spec.strategy.type to Recreate and remove spec.strategy.rollingUpdate (or set rollingUpdate.maxSurge to 0)", current, why),
 			fix: &fix{severity: warningSeverity, proposed: "Recreate",
 				message: fmt.Sprintf("spec.strategy was %s; set to Recreate: a singleton runs one pod at a time, also while it rolls out", current),
-				apply:   func() error { return setRecreate(w.node) }}})
+				apply:   func() error { return setRecreate(w.node()) }}})
 	}
 	return out
 }

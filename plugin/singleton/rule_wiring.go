@@ -40,7 +40,7 @@ func checkWiring(ix *index) []finding {
 				if name == "" {
 					name = fmt.Sprint(p.Port)
 				}
-				out = append(out, finding{target: s.ref, node: s.node, field: fmt.Sprintf("spec.ports[%d].targetPort", i),
+				out = append(out, finding{target: s.ref, item: s.item, field: fmt.Sprintf("spec.ports[%d].targetPort", i),
 					severity: errorSeverity, current: target.String(),
 					message: fmt.Sprintf("port %s targets %s, which no container of %s declares; %s", name, target.String(), w.ref, portChoice(podPortNames(w), "target"))})
 			}
@@ -81,7 +81,7 @@ func (ix *index) checkBackend(ing *ingress, field string, b ingressBackend) []fi
 	if b.Service == nil {
 		return nil
 	}
-	f := finding{target: ing.ref, node: ing.node, field: field, current: b.Service.Name}
+	f := finding{target: ing.ref, item: ing.item, field: field, current: b.Service.Name}
 	s := ix.serviceByName[key{ing.ref.Namespace, b.Service.Name}]
 	if s == nil {
 		f.severity = warningSeverity

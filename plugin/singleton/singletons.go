@@ -21,29 +21,13 @@ import (
 
 // findSingletons marks the workloads that are singletons, and says why.
 func (ix *index) findSingletons() {
-	nodes := make([]*yaml.RNode, len(ix.workloads))
-	for j, w := range ix.workloads {
-		nodes[j] = w.node
-	}
-	for i, sel := range ix.spec.Singletons.Select {
-		matched, err := sel.Filter(nodes)
-		if err != nil {
-			continue // plain selectors do not fail; templated ones are not offered
-		}
-		set := make(map[*yaml.RNode]bool, len(matched))
-		for _, n := range matched {
-			set[n] = true
-		}
-		for _, w := range ix.workloads {
-			if w.why == "" && set[w.node] {
-				w.why = fmt.Sprintf("selected by spec.singletons.select[%d]", i)
-				if sel.Probes != nil {
-					w.probes = sel.Probes.over(ix.spec.Probes)
-				}
+	for _, w := range ix.workloads {
+		if i := w.selectedBy; i >= 0 {
+			w.why = fmt.Sprintf("selected by spec.singletons.select[%d]", i)
+			if sel := ix.spec.Singletons.Select[i]; sel.Probes != nil {
+				w.probes = sel.Probes.over(ix.spec.Probes)
 			}
 		}
-	}
-	for _, w := range ix.workloads {
 		if w.probes.Port == nil {
 			w.probes = ix.spec.Probes
 		}
@@ -65,6 +49,19 @@ func (ix *index) findSingletons() {
 			ix.addSingleton(w)
 		}
 	}
+}
+
+// selectedBy returns the first entry of spec.singletons.select that
+// matches workload n, or -1. The entries are matched one workload at a time,
+// as buildIndex reads them: plain selectors match each object on its own.
+func (ix *index) selectedBy(n *yaml.RNode) int {
+	for i := range ix.spec.Singletons.Select {
+		matched, err := ix.spec.Singletons.Select[i].Filter([]*yaml.RNode{n})
+		if err == nil && len(matched) == 1 { // plain selectors do not fail; templated ones are not offered
+			return i
+		}
+	}
+	return -1
 }
 
 func (ix *index) addSingleton(w *workload) {
