@@ -427,7 +427,7 @@ func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
 // parameters on: a lone database StatefulSet and a replicated web app.
 func testGuardedStatefulSet(t *testing.T) {
 	e2e.fns.OnPath(t)
-	out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), filepath.Join(e2e.root, "e2e", "testdata", "guarded-stack"))
+	out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), filepath.Join(e2e.root, "test", "e2e", "testdata", "guarded-stack"))
 	require.NoError(t, err, "%s", stderr)
 	objs, err := cluster.Objects(out)
 	require.NoError(t, err)
