@@ -5,10 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,13 +19,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/contract"
-	"github.com/hubkit/hubkit/internal/hub"
+	hubfiles "github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -69,23 +66,25 @@ func TestProdOnTheRealNode(t *testing.T) {
 	})
 
 	dirs := provideLocal(t, objs)
-	appData := dirs["hbih-appdata"]
+	hub := hubIn(prod.Namespace)
+	hub.AppData = dirs[scenario.Claim]
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
 	t.Cleanup(func() { undeploy(t, objs) })
-	pod := waitForHub(t, prod.Namespace)
-	gitSettings := readRepoFile(t, "overlays", "prod", "settings", hub.SettingsFile)
+	pod := hub.WaitReady(t)
+	gitSettings := readRepoFile(t, "overlays", "prod", "settings", hubfiles.SettingsFile)
 
 	t.Run("a fresh claim: settings from Git, the certificate store from its Secret, the image's defaults, all as the Hub's uid", func(t *testing.T) {
-		st := debugStatus(t, pod)
-		assert.Equal(t, filepath.Join(hub.AppData, hub.SettingsFile), st.Loaded.SettingsFile)
+		st := hub.Status(t, pod)
+		assert.Equal(t, filepath.Join(hubfiles.AppData, hubfiles.SettingsFile), st.Loaded.SettingsFile)
 		assert.Equal(t, standin.Digest(gitSettings), st.Loaded.SettingsSHA256, "the Hub read Git's settings")
 		assert.Equal(t, standin.Digest(store), st.Loaded.CertificateStoreSHA256, "the Hub read the Secret's certificate store")
 		assert.False(t, st.Loaded.CertificateStoreCreated, "it did not have to make one")
-		for _, f := range []string{hub.SettingsFile, hub.CertificateStoreFile, "intelligencehub-systemvariables.json.template"} {
+		for _, f := range []string{hubfiles.SettingsFile, hubfiles.CertificateStoreFile, "intelligencehub-systemvariables.json.template"} {
 			var fi syscall.Stat_t
-			require.NoError(t, syscall.Stat(filepath.Join(appData, f), &fi), "%s is in the claim", f)
+			require.NoError(t, syscall.Stat(filepath.Join(hub.AppData, f), &fi), "%s is in the claim", f)
 			assert.EqualValues(t, 10001, fi.Uid, "%s was written as the Hub's uid", f)
 		}
+		require.NotEmpty(t, pod.Status.InitContainerStatuses, "prod's init containers prepared the claim")
 		for _, s := range pod.Status.InitContainerStatuses {
 			require.NotNil(t, s.State.Terminated, s.Name)
 			assert.Zero(t, s.State.Terminated.ExitCode, "init container %s", s.Name)
@@ -93,70 +92,70 @@ func TestProdOnTheRealNode(t *testing.T) {
 	})
 
 	t.Run("the project from the deployment file, mounted read-only", func(t *testing.T) {
-		st := debugStatus(t, pod)
+		st := hub.Status(t, pod)
 		assert.Equal(t, "/hubkit/deployment/deployment.json", st.Loaded.DeploymentFile)
 		assert.Equal(t, standin.Digest(deployment), st.Loaded.DeploymentSHA256)
 		assert.Equal(t, 1, st.Loaded.DeploymentRepos)
 		assert.Equal(t, 1, st.Loaded.DeploymentFragments)
-		assert.True(t, mountHas(t, hubPID(t, pod), "/hubkit/deployment", "ro"), "the Secret is mounted read-only")
+		assert.True(t, mountHas(t, hub.PID(t, pod), "/hubkit/deployment", "ro"), "the Secret is mounted read-only")
 	})
 
 	t.Run("managed: a change made in the UI lasts until the next start, then Git's settings are back", func(t *testing.T) {
 		ui := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in the UI"}}`)
-		putSettings(t, pod, ui)
-		b, err := os.ReadFile(filepath.Join(appData, hub.SettingsFile))
+		hub.PutSettings(t, pod, ui)
+		b, err := os.ReadFile(filepath.Join(hub.AppData, hubfiles.SettingsFile))
 		require.NoError(t, err)
 		require.Equal(t, string(ui), string(b), "the Hub wrote the change back to appData")
-		pod = restartHub(t, prod.Namespace, pod)
-		assert.Equal(t, standin.Digest(gitSettings), debugStatus(t, pod).Loaded.SettingsSHA256)
+		pod = restartHub(t, hub, pod)
+		assert.Equal(t, standin.Digest(gitSettings), hub.Status(t, pod).Loaded.SettingsSHA256)
 	})
 
 	t.Run("managed: a settings change in Git reaches the Hub after one rollout", func(t *testing.T) {
 		changed := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in Git"}}`)
 		next := renderProdForRealNode(t, changed)
-		pw := watchPods(t, prod.Namespace)
+		pw := hub.Watch(t)
 		require.NoError(t, applier(t).Apply(ctx, next, false))
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
-			p := hubPodIn(t, prod.Namespace)
-			return p != nil && p.UID != pod.UID && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready, nil
-		})
-		require.NoError(t, err, "the settings change did not roll the pod: %s", hubState(ctx, prod.Namespace))
-		pod = hubPodIn(t, prod.Namespace)
-		assert.Equal(t, standin.Digest(changed), debugStatus(t, pod).Loaded.SettingsSHA256, "the new settings, from the new ConfigMap")
-		assert.Equal(t, 1, pw.maxRunning, "one rollout, never two Hubs")
+		pod = hub.WaitReplaced(t, pod)
+		assert.Equal(t, standin.Digest(changed), hub.Status(t, pod).Loaded.SettingsSHA256, "the new settings, from the new ConfigMap")
+		pw.SawRunning(t, pod)
+		assert.Equal(t, 1, pw.MostRunning(), "one rollout, never two Hubs; events: %s", pw.Events())
 		objs = next
 	})
 
 	t.Run("an invalid deployment file stops the start, as it stops the Hub's", func(t *testing.T) {
 		applySecrets(t, prod.Namespace, []byte(`{"version": 0, "fragments": `), store)
 		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+		var broken *corev1.Pod
 		var last *corev1.ContainerStateTerminated
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
-			p := hubPodIn(t, prod.Namespace)
-			if p == nil || p.UID == pod.UID || len(p.Status.ContainerStatuses) == 0 {
-				return false, nil
+		scenario.Until(t, "the replacement's Hub to exit, refusing the invalid deployment file", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+			pods, err := e2e.client.CoreV1().Pods(prod.Namespace).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
+			if err != nil {
+				return false, "", err
 			}
-			st := p.Status.ContainerStatuses[0]
+			live := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
+			if len(live) != 1 || live[0].UID == pod.UID || len(live[0].Status.ContainerStatuses) == 0 {
+				return false, hub.State(ctx), nil
+			}
+			st := live[0].Status.ContainerStatuses[0]
 			last = st.LastTerminationState.Terminated
 			if st.State.Terminated != nil {
 				last = st.State.Terminated
 			}
-			return last != nil && !st.Ready, nil
+			broken = &live[0]
+			return last != nil && !st.Ready, fmt.Sprintf("pod %s: container %s ready=%t, exited=%t", broken.Name, st.Name, st.Ready, last != nil), nil
 		})
-		require.NoError(t, err, "the stand-in started on an invalid deployment file: %s", hubState(ctx, prod.Namespace))
 		assert.EqualValues(t, 1, last.ExitCode)
-		broken := hubPodIn(t, prod.Namespace)
 		// The refusal is the log of the container that exited: the current
 		// one while it waits to be restarted, the previous one after.
-		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-			return strings.Contains(podLogs(t, broken, "hub", false)+podLogs(t, broken, "hub", true), hub.DeploymentFileEnv), nil
+		scenario.Until(t, "the Hub's log to name the deployment file ("+hubfiles.DeploymentFileEnv+")", 30*time.Second, func(context.Context) (bool, string, error) {
+			logs := podLogs(t, broken, scenario.Container, false) + podLogs(t, broken, scenario.Container, true)
+			return strings.Contains(logs, hubfiles.DeploymentFileEnv), fmt.Sprintf("log %q", logs), nil
 		})
-		assert.NoError(t, err, "the refusal names the deployment file")
 
 		applySecrets(t, prod.Namespace, deployment, store)
 		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, broken.Name, metav1.DeleteOptions{}))
-		pod = waitForHub(t, prod.Namespace)
-		assert.Equal(t, standin.Digest(deployment), debugStatus(t, pod).Loaded.DeploymentSHA256, "back once the file is fixed")
+		pod = hub.WaitReady(t)
+		assert.Equal(t, standin.Digest(deployment), hub.Status(t, pod).Loaded.DeploymentSHA256, "back once the file is fixed")
 	})
 
 	t.Run("ReadWriteOncePod holds: a second pod on the claim is never scheduled while the Hub runs", func(t *testing.T) {
@@ -169,10 +168,10 @@ func TestProdOnTheRealNode(t *testing.T) {
 					Name: "restore", Image: pod.Spec.Containers[0].Image, ImagePullPolicy: corev1.PullIfNotPresent,
 					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
 						Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-					VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: hub.AppData}},
+					VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: hubfiles.AppData}},
 				}},
 				Volumes: []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{
-					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "hbih-appdata"}}}},
+					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: scenario.Claim}}}},
 			},
 		}
 		_, err := e2e.client.CoreV1().Pods(prod.Namespace).Create(ctx, second, metav1.CreateOptions{})
@@ -181,23 +180,15 @@ func TestProdOnTheRealNode(t *testing.T) {
 			assert.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
 		})
 		var reason string
-		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		scenario.Until(t, "the scheduler to say why pod "+second.Name+" is not scheduled", time.Minute, func(ctx context.Context) (bool, string, error) {
 			p, err := e2e.client.CoreV1().Pods(prod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
 			if err != nil {
-				return false, nil
+				return false, "", err
 			}
-			for _, c := range p.Status.Conditions {
-				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-					reason = c.Message
-				}
-			}
-			return reason != "", nil
+			reason = unschedulable(p)
+			return reason != "", fmt.Sprintf("pod %s %s on %q, conditions %v", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.Conditions), nil
 		})
-		require.NoError(t, err, "the scheduler gave no reason")
 		assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
-		p, err := e2e.client.CoreV1().Pods(prod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
-		require.NoError(t, err)
-		assert.Empty(t, p.Spec.NodeName, "never scheduled")
 	})
 
 	t.Run("no credential is ever logged", func(t *testing.T) {
@@ -217,20 +208,20 @@ func TestProdOnTheRealNode(t *testing.T) {
 // defaults, once copied, are never copied over. (TestRealNode deploys kind
 // on a fresh claim first.)
 func testRealSeededSettings(t *testing.T) {
-	kind := overlayRow(t, "kind")
-	pod := hubPod(t)
-	gitSettings := readRepoFile(t, "overlays", "kind", "settings", hub.SettingsFile)
-	st := debugStatus(t, pod)
+	hub := e2e.real.hub
+	pod := hub.Pod(t)
+	gitSettings := readRepoFile(t, "overlays", "kind", "settings", hubfiles.SettingsFile)
+	st := hub.Status(t, pod)
 	assert.Equal(t, standin.Digest(gitSettings), st.Loaded.SettingsSHA256, "a fresh claim got Git's settings, not the image's default")
 	assert.True(t, st.Loaded.CertificateStoreCreated, "without a certificate store from a Secret, the Hub made its own")
-	template := filepath.Join(e2e.real.appData, "intelligencehub-systemvariables.json.template")
+	template := filepath.Join(hub.AppData, "intelligencehub-systemvariables.json.template")
 	require.FileExists(t, template, "the image's defaults were copied into the claim")
 	require.NoError(t, os.WriteFile(template, []byte("[]\n"), 0o640))
 
 	ui := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in the UI"}}`)
-	putSettings(t, pod, ui)
-	pod = restartHub(t, kind.Namespace, pod)
-	assert.Equal(t, standin.Digest(ui), debugStatus(t, pod).Loaded.SettingsSHA256, "the Hub's own change survived the restart")
+	hub.PutSettings(t, pod, ui)
+	pod = restartHub(t, hub, pod)
+	assert.Equal(t, standin.Digest(ui), hub.Status(t, pod).Loaded.SettingsSHA256, "the Hub's own change survived the restart")
 	b, err := os.ReadFile(template)
 	require.NoError(t, err)
 	assert.Equal(t, "[]\n", string(b), "the image's defaults never overwrite the claim's files")
@@ -272,8 +263,8 @@ patches:
 - name: ` + contract.SettingsConfigMap + `
   behavior: replace
   files:
-  - ` + hub.SettingsFile + "\n"
-		require.NoError(t, os.WriteFile(filepath.Join(dir, hub.SettingsFile), settings, 0o644))
+  - ` + hubfiles.SettingsFile + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, hubfiles.SettingsFile), settings, 0o644))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644))
 	e2e.fns.OnPath(t)
@@ -320,9 +311,9 @@ func applySecrets(t *testing.T, ns string, deployment, store []byte) {
 	dir := filepath.Join(t.TempDir(), "secrets")
 	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(e2e.root, "overlays", "prod", "secrets"))))
 	for name, body := range map[string][]byte{
-		"deployment.json":        deployment,
-		hub.CertificateStoreFile: store,
-		"git-backup-password":    []byte(e2ePassword),
+		"deployment.json":             deployment,
+		hubfiles.CertificateStoreFile: store,
+		"git-backup-password":         []byte(e2ePassword),
 	} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), body, 0o600))
 	}
@@ -338,52 +329,10 @@ func applySecrets(t *testing.T, ns string, deployment, store []byte) {
 
 // restartHub deletes the Hub's pod, as a node drain or an eviction does,
 // and returns its replacement once it serves.
-func restartHub(t *testing.T, ns string, pod *corev1.Pod) *corev1.Pod {
+func restartHub(t *testing.T, hub *scenario.Hub, pod *corev1.Pod) *corev1.Pod {
 	t.Helper()
-	ctx := context.Background()
-	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
-		p := hubPodIn(t, ns)
-		return p != nil && p.UID != pod.UID && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready, nil
-	})
-	require.NoError(t, err, "the Hub did not come back: %s", hubState(ctx, ns))
-	return hubPodIn(t, ns)
-}
-
-// hubPodIn is the Hub's one pod in ns, or nil while there is not exactly one.
-func hubPodIn(t *testing.T, ns string) *corev1.Pod {
-	t.Helper()
-	pods, err := e2e.client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: hubSelector})
-	require.NoError(t, err)
-	live := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
-	if len(live) != 1 {
-		return nil
-	}
-	return &live[0]
-}
-
-func debugStatus(t *testing.T, pod *corev1.Pod) standin.Status {
-	t.Helper()
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(fmt.Sprintf("http://%s:45245/debug/standin", pod.Status.PodIP))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var st standin.Status
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
-	return st
-}
-
-// putSettings changes the settings as the Hub's UI does.
-func putSettings(t *testing.T, pod *corev1.Pod, body []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("http://%s:45245/settings", pod.Status.PodIP), bytes.NewReader(body))
-	require.NoError(t, err)
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	require.Equal(t, http.StatusOK, resp.StatusCode, "PUT /settings: %s", msg)
+	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(context.Background(), pod.Name, metav1.DeleteOptions{}))
+	return hub.WaitReplaced(t, pod)
 }
 
 // podLogs is a container's log (previous: its last terminated run's), or

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +17,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/pins"
+	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
@@ -48,20 +49,19 @@ func installCRD(t *testing.T, path string) {
 	require.NoError(t, err)
 	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
 	for _, o := range objs {
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		scenario.Until(t, "CRD "+o.GetName()+" Established", 30*time.Second, func(ctx context.Context) (bool, string, error) {
 			u, err := crds.Get(ctx, o.GetName(), metav1.GetOptions{})
 			if err != nil {
-				return false, nil
+				return false, "", err
 			}
 			conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 			for _, c := range conditions {
 				if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
+					return true, "", nil
 				}
 			}
-			return false, nil
+			return false, fmt.Sprintf("conditions %v", conditions), nil
 		})
-		require.NoError(t, err, "CRD %s was not established", o.GetName())
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -21,7 +23,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
@@ -29,6 +30,7 @@ import (
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
@@ -56,9 +58,9 @@ func TestGuard(t *testing.T) {
 	for _, o := range overlayTable(t) {
 		t.Run(o.Name, func(t *testing.T) {
 			objs := rendered(t, o.Name)
-			pod := deploy(t, objs)
+			hub, _ := deploy(t, objs)
 			defer undeploy(t, objs)
-			ns := pod.Namespace
+			ns := hub.Namespace
 			waitForGuard(t, ns)
 			web := createUnrelated(t, ns)
 			t.Run("refused: a second replica, by update, by UpdateScale and by kubectl scale", func(t *testing.T) { testRefusedReplicas(t, ns) })
@@ -89,15 +91,17 @@ func testGuardTypeChecks(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, policies.Items, 4)
 	for _, p := range policies.Items {
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		var checked *admissionregistrationv1.TypeChecking
+		scenario.Until(t, "the apiserver to type-check policy "+p.Name, 30*time.Second, func(ctx context.Context) (bool, string, error) {
 			got, err := e2e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, p.Name, metav1.GetOptions{})
-			if err != nil || got.Status.ObservedGeneration != got.Generation || got.Status.TypeChecking == nil {
-				return false, nil
+			if err != nil {
+				return false, "", err
 			}
-			assert.Empty(t, got.Status.TypeChecking.ExpressionWarnings, "policy %s", p.Name)
-			return true, nil
+			checked = got.Status.TypeChecking
+			return got.Status.ObservedGeneration == got.Generation && checked != nil,
+				fmt.Sprintf("generation %d observed %d, type-checked %t", got.Generation, got.Status.ObservedGeneration, checked != nil), nil
 		})
-		require.NoError(t, err, "policy %s was never type-checked", p.Name)
+		assert.Empty(t, checked.ExpressionWarnings, "policy %s", p.Name)
 	}
 }
 
@@ -125,16 +129,19 @@ func refused(t *testing.T, err error, rule string) {
 
 func testUnguarded(t *testing.T) {
 	objs := rendered(t, "dev")
-	pod := deploy(t, objs)
+	hub, _ := deploy(t, objs)
 	defer undeploy(t, objs)
-	out, err := kubectl(t, "-n", pod.Namespace, "scale", "deployment/hbih", "--replicas=2")
+	out, err := kubectl(t, "-n", hub.Namespace, "scale", "deployment/"+scenario.Name, "--replicas=2")
 	require.NoError(t, err, out)
-	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		pods, err := e2e.client.CoreV1().Pods(pod.Namespace).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
-		return err == nil && len(pods.Items) == 2, nil
-	})
-	require.NoError(t, err, "without the guard, kubectl scale makes a second Hub pod (ReadWriteOncePod then keeps it Pending)")
-	out, err = kubectl(t, "-n", pod.Namespace, "scale", "deployment/hbih", "--replicas=1")
+	scenario.Until(t, "a second Hub pod, made by kubectl scale without the guard (ReadWriteOncePod then keeps it Pending)", 30*time.Second,
+		func(ctx context.Context) (bool, string, error) {
+			pods, err := e2e.client.CoreV1().Pods(hub.Namespace).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
+			if err != nil {
+				return false, "", err
+			}
+			return len(pods.Items) == 2, fmt.Sprintf("%d Hub pods", len(pods.Items)), nil
+		})
+	out, err = kubectl(t, "-n", hub.Namespace, "scale", "deployment/"+scenario.Name, "--replicas=1")
 	require.NoError(t, err, out)
 }
 
@@ -142,8 +149,8 @@ func testUnguarded(t *testing.T) {
 // namespace's parameters: a dry-run scale to 2 is refused.
 func waitForGuard(t *testing.T, ns string) {
 	t.Helper()
-	untilRefused(t, "replicas", "a scale of Deployment hbih to 2 in "+ns, func(ctx context.Context) error {
-		return scale(ctx, e2e.client.AppsV1().Deployments(ns), "hbih", 2, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+	untilRefused(t, "replicas", "a scale of Deployment "+scenario.Name+" to 2 in "+ns, func(ctx context.Context) error {
+		return scale(ctx, e2e.client.AppsV1().Deployments(ns), scenario.Name, 2, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 	})
 }
 
@@ -153,11 +160,16 @@ func waitForGuard(t *testing.T, ns string) {
 func untilRefused(t *testing.T, rule, what string, try func(context.Context) error) error {
 	t.Helper()
 	var last error
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	scenario.Until(t, "the guard to refuse "+what, 30*time.Second, func(ctx context.Context) (bool, string, error) {
 		last = try(ctx)
-		return last != nil && !apierrors.IsConflict(last), nil
+		switch {
+		case last == nil:
+			return false, "allowed", nil
+		case apierrors.IsConflict(last):
+			return false, "a write conflict: " + last.Error(), nil
+		}
+		return true, "", nil
 	})
-	require.NoError(t, err, "the guard never refused %s", what)
 	refused(t, last, rule)
 	return last
 }
@@ -254,7 +266,7 @@ func assertOneHub(t *testing.T, ns string) {
 	d, err := e2e.client.AppsV1().Deployments(ns).Get(ctx, "hbih", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, *d.Spec.Replicas)
-	pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+	pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
 	require.NoError(t, err)
 	assert.Len(t, pods.Items, 1)
 }
@@ -376,19 +388,20 @@ func testRefusedClaimMounts(t *testing.T, ns string) {
 // fieldSelector picks, that carries the guard's [claims] refusal.
 func waitForRefusedPod(t *testing.T, ns, fieldSelector string) {
 	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	scenario.Until(t, "a FailedCreate event with [claims] for "+fieldSelector, 30*time.Second, func(ctx context.Context) (bool, string, error) {
 		events, err := e2e.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: fieldSelector + ",reason=FailedCreate"})
 		if err != nil {
-			return false, nil
+			return false, "", err
 		}
+		var messages []string
 		for _, e := range events.Items {
 			if strings.Contains(e.Message, "[claims]") {
-				return true, nil
+				return true, "", nil
 			}
+			messages = append(messages, e.Message)
 		}
-		return false, nil
+		return false, fmt.Sprintf("%d FailedCreate events %q", len(messages), messages), nil
 	})
-	require.NoError(t, err, "no FailedCreate event with [claims] for %s", fieldSelector)
 }
 
 func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
@@ -413,7 +426,7 @@ func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":"docker.io/library/highbyte:4.3.4"}]}}}}`
 	_, err = deployments.Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err, "a new image under Recreate is allowed")
-	waitForHub(t, ns)
+	hubIn(ns).WaitReady(t)
 
 	out, err = kubectl(t, "-n", ns, "scale", "deployment/"+web.Name, "--replicas=3")
 	require.NoError(t, err, "scaling a Deployment that is no singleton is allowed: %s", out)

@@ -21,6 +21,7 @@ import (
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/node"
+	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
@@ -37,8 +38,8 @@ type env struct {
 // realHub is the Hub deployed on the real node, for the scenarios that
 // follow its deployment.
 type realHub struct {
-	objs    []*unstructured.Unstructured
-	appData string // the claim's directory on the host
+	objs []*unstructured.Unstructured
+	hub  *scenario.Hub // with the claim's directory on the host
 }
 
 var e2e env
@@ -89,6 +90,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// hubIn is the Hub an overlay deploys into ns.
+func hubIn(ns string) *scenario.Hub {
+	return &scenario.Hub{Client: e2e.client, Namespace: ns, Node: e2e.cluster.Node}
 }
 
 // buildImage builds one of hubkit's images as make image does, into a

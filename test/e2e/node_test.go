@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,12 +21,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	kubeletconfig "k8s.io/kubelet/config/v1beta1"
 
 	"github.com/hubkit/hubkit/internal/image"
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/images"
+	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
 )
 
@@ -41,8 +40,8 @@ func TestRealNode(t *testing.T) {
 	}
 	onlyRealNode(t)
 	objs := rendered(t, "kind")
-	hub := hubImage(t, objs)
-	loadStandin(t, hub)
+	ref := hubImage(t, objs)
+	loadStandin(t, ref)
 	t.Run("the function's image imports into containerd", func(t *testing.T) {
 		ref, tar, err := buildImage(context.Background(), image.Function(), "v0.0.0-e2e")
 		require.NoError(t, err)
@@ -56,7 +55,7 @@ func TestRealNode(t *testing.T) {
 	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", testRealCrash)
 	t.Run("pod deletion: the replacement starts only once the old process is gone", testRealDeletion)
 	t.Run("a Recreate rollout to a new tag: the old process is gone before the new starts", func(t *testing.T) {
-		testRealRollout(t, hub)
+		testRealRollout(t, ref)
 	})
 	t.Run("node restart: the Hub comes back with its data", testRealNodeRestart)
 	t.Run("on ReadWriteOnce a second writer starts: Recreate with a deleted pod, and RollingUpdate", func(t *testing.T) {
@@ -155,18 +154,26 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 	ctx := context.Background()
 	dirs := provideLocal(t, objs)
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
-	e2e.real = realHub{objs: objs, appData: dirs["hbih-appdata"]}
-	pod := waitForHub(t, overlayRow(t, "kind").Namespace)
+	hub := hubIn(overlayRow(t, "kind").Namespace)
+	hub.AppData = dirs[scenario.Claim]
+	e2e.real = realHub{objs: objs, hub: hub}
+	pod := hub.WaitReady(t)
 	assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName, "the Hub runs on the real node")
-	checkEndpoints(t, pod)
+	hub.WaitServing(t, pod)
 
-	st := pod.Status.ContainerStatuses[0]
-	assert.True(t, st.Ready, "readiness probe (HTTP GET /) passed")
-	require.NotNil(t, st.Started)
-	assert.True(t, *st.Started, "startup probe passed")
-	assert.Zero(t, st.RestartCount, "the liveness probe never restarted it")
+	// The probes the function gives the Hub ran on the kubelet and passed:
+	// the pod is Ready (WaitReady), which it is only once the startup probe
+	// and then the readiness probe passed; the liveness probe never
+	// restarted it.
+	i := slices.IndexFunc(pod.Spec.Containers, func(c corev1.Container) bool { return c.Name == scenario.Container })
+	require.GreaterOrEqual(t, i, 0, "the pod has a container %s", scenario.Container)
+	c := pod.Spec.Containers[i]
+	assert.NotNil(t, c.StartupProbe, "the Hub has a startup probe")
+	assert.NotNil(t, c.ReadinessProbe, "the Hub has a readiness probe")
+	assert.NotNil(t, c.LivenessProbe, "the Hub has a liveness probe")
+	assert.Zero(t, pod.Status.ContainerStatuses[0].RestartCount, "the liveness probe never restarted it")
 
-	pid := hubPID(t, pod)
+	pid := hub.PID(t, pod)
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^Uid:\s+10001\s+10001\s+10001\s+10001$`, string(status), "runs as uid 10001")
@@ -176,143 +183,59 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 	// The claim, written through fsGroup: the kubelet gave the directory to
 	// group 10001, and the Hub's files are there.
 	var fi syscall.Stat_t
-	require.NoError(t, syscall.Stat(e2e.real.appData, &fi))
+	require.NoError(t, syscall.Stat(hub.AppData, &fi))
 	assert.EqualValues(t, 10001, fi.Gid, "fsGroup applied to the claim's directory")
-	entries := readJournal(t)
-	require.NotEmpty(t, entries)
-	hub := hubImage(t, objs)
-	assert.Contains(t, entries[0].Text, "start version=", "the stand-in's first entry")
-	assert.Contains(t, entries[0].Text, hub[strings.LastIndex(hub, ":")+1:], "it runs as the overlay's image tag")
+	first := hub.Journal(t).At(1)
+	ref := hubImage(t, objs)
+	assert.Contains(t, first.Text, "start version=", "the stand-in's first entry")
+	assert.Contains(t, first.Text, ref[strings.LastIndex(ref, ":")+1:], "it runs as the overlay's image tag")
 
 	// The node port on the node, through kube-proxy's rules (written a
 	// moment after the EndpointSlice, so asked until they are).
 	url := fmt.Sprintf("http://%s:%d/", e2e.cluster.Node.IP(), overlayRow(t, "kind").NodePort)
 	client := &http.Client{Timeout: 2 * time.Second}
 	var body string
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-		resp, err := client.Get(url)
+	scenario.Until(t, "the node port to answer at "+url, 30*time.Second, func(ctx context.Context) (bool, string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			return false, nil
+			return false, "", err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return false, "", err
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
 		body = string(b)
-		return resp.StatusCode == http.StatusOK, nil
+		return resp.StatusCode == http.StatusOK, fmt.Sprintf("%s: %q", resp.Status, b), err
 	})
-	require.NoError(t, err, "the node port did not answer at %s", url)
 	assert.Contains(t, body, "Intelligence Hub stand-in")
-}
-
-// hubPod is the Hub's one pod.
-func hubPod(t *testing.T) *corev1.Pod {
-	t.Helper()
-	pod := hubPodIn(t, overlayRow(t, "kind").Namespace)
-	require.NotNil(t, pod, "want exactly one Hub pod")
-	return pod
-}
-
-// hubPID is the host PID of the Hub's process.
-func hubPID(t *testing.T, pod *corev1.Pod) int {
-	t.Helper()
-	require.NotEmpty(t, pod.Status.ContainerStatuses)
-	id := strings.TrimPrefix(pod.Status.ContainerStatuses[0].ContainerID, "containerd://")
-	pid, err := e2e.cluster.Node.ContainerPID(context.Background(), id)
-	require.NoError(t, err)
-	return pid
-}
-
-// readJournal reads the stand-in's journal from the claim's directory on
-// the host, as a restore would, and checks it is whole.
-func readJournal(t *testing.T) []standin.Entry {
-	t.Helper()
-	f, err := os.Open(filepath.Join(e2e.real.appData, standin.JournalFile))
-	require.NoError(t, err)
-	defer f.Close()
-	entries, _, err := standin.ReadJournal(f)
-	require.NoError(t, err, "the journal is well-formed")
-	return entries
-}
-
-// refusals are the second writers the stand-in's lock refused.
-func refusals(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(e2e.real.appData, standin.RefusedFile))
-	if os.IsNotExist(err) {
-		return ""
-	}
-	require.NoError(t, err)
-	return string(b)
-}
-
-// appendEntry writes an entry through the running Hub and returns it once
-// the stand-in has fsynced it.
-func appendEntry(t *testing.T, pod *corev1.Pod, text string) standin.Entry {
-	t.Helper()
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Post(fmt.Sprintf("http://%s:45245/journal", pod.Status.PodIP), "text/plain", strings.NewReader(text))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var e standin.Entry
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&e))
-	return e
-}
-
-// endpointReady says whether Service hbih's EndpointSlice lists pod as ready.
-func endpointReady(ctx context.Context, pod *corev1.Pod) bool {
-	slices, err := e2e.client.DiscoveryV1().EndpointSlices(pod.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=hbih"})
-	if err != nil {
-		return false
-	}
-	for _, s := range slices.Items {
-		for _, ep := range s.Endpoints {
-			if ep.TargetRef != nil && ep.TargetRef.Name == pod.Name && ep.Conditions.Ready != nil && *ep.Conditions.Ready {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // crashOnce kills the Hub's process from the host, as a JVM dies, and
 // returns how long until the Service serves it again: the restarted
 // container is Ready and the EndpointSlice lists it as ready.
-func crashOnce(t *testing.T, label string) time.Duration {
+func crashOnce(t *testing.T, hub *scenario.Hub, label string) time.Duration {
 	t.Helper()
-	ctx := context.Background()
-	pod := hubPod(t)
-	before := appendEntry(t, pod, label)
-	restarts := pod.Status.ContainerStatuses[0].RestartCount
-	pid := hubPID(t, pod)
-	start := time.Now()
-	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		p, err := e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-		if err != nil || len(p.Status.ContainerStatuses) == 0 {
-			return false, nil
-		}
-		st := p.Status.ContainerStatuses[0]
-		return st.RestartCount > restarts && st.Ready && endpointReady(ctx, pod), nil
-	})
-	took := time.Since(start)
-	require.NoError(t, err, "the Hub did not serve again after kill -9")
-	p, err := e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-	require.NoError(t, err)
-	last := p.Status.ContainerStatuses[0].LastTerminationState.Terminated
+	pod := hub.Pod(t)
+	before := hub.Append(t, pod, label)
+	killed := hub.Kill(t, pod)
+	back := hub.WaitRestarted(t, pod)
+	took := time.Since(killed)
+	last := back.Status.ContainerStatuses[0].LastTerminationState.Terminated
 	require.NotNil(t, last)
 	assert.EqualValues(t, 137, last.ExitCode, "the last exit was the SIGKILL, not a refused second writer (%d)", standin.ExitLockHeld)
-	entries := readJournal(t)
-	require.GreaterOrEqual(t, len(entries), before.Seq)
-	assert.Equal(t, before, entries[before.Seq-1], "the entry acknowledged before the kill survived it")
+	assert.Equal(t, before, hub.Journal(t).At(before.Seq), "the entry acknowledged before the kill survived it")
 	return took
 }
 
 func testRealCrash(t *testing.T) {
 	ctx := context.Background()
+	hub := e2e.real.hub
 	// As a cluster runs by default: the first crash restarts at once, a
 	// second within minutes waits out CrashLoopBackOff's first step (10s).
-	first := crashOnce(t, "before the first crash")
-	second := crashOnce(t, "before a second crash")
+	first := crashOnce(t, hub, "before the first crash")
+	second := crashOnce(t, hub, "before a second crash")
 	t.Logf("default kubelet: first crash %s, second %s", first.Round(time.Millisecond), second.Round(time.Millisecond))
 	report(t, "real-crash-default-backoff", []time.Duration{first, second})
 
@@ -322,82 +245,67 @@ func testRealCrash(t *testing.T) {
 		c.CrashLoopBackOff.MaxContainerRestartPeriod = &metav1.Duration{Duration: time.Second}
 	}))
 	t.Cleanup(func() { require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, nil)) })
-	waitForHub(t, overlayRow(t, "kind").Namespace)
+	hub.WaitReady(t)
 	var took []time.Duration
 	for i := range crashes {
-		took = append(took, crashOnce(t, fmt.Sprintf("before crash %d", i+1)))
+		took = append(took, crashOnce(t, hub, fmt.Sprintf("before crash %d", i+1)))
 	}
 	report(t, "real-crash-to-serving", took)
-	assert.Empty(t, refusals(t), "the lock was never contended")
+	assert.Empty(t, hub.Refusals(t), "the lock was never contended")
 }
 
 func testRealDeletion(t *testing.T) {
 	ctx := context.Background()
-	pod := hubPod(t)
-	before := appendEntry(t, pod, "before the pod's deletion")
-	pw := watchPods(t, overlayRow(t, "kind").Namespace)
-	require.NoError(t, e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
-	next := waitForHub(t, overlayRow(t, "kind").Namespace)
+	hub := e2e.real.hub
+	pod := hub.Pod(t)
+	before := hub.Append(t, pod, "before the pod's deletion")
+	pw := hub.Watch(t)
+	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+	next := hub.WaitReady(t)
 	require.NotEqual(t, pod.UID, next.UID)
-	checkEndpoints(t, next)
-	assert.Equal(t, 1, pw.maxRunning, "two Hub pods ran at once; events: %s", strings.Join(pw.events, "; "))
-	assert.Empty(t, refusals(t), "no second writer was ever started")
-	entries := readJournal(t)
-	assert.Equal(t, before, entries[before.Seq-1])
+	hub.WaitServing(t, next)
+	pw.SawRunning(t, next)
+	assert.Equal(t, 1, pw.MostRunning(), "two Hub pods ran at once; events: %s", pw.Events())
+	assert.Empty(t, hub.Refusals(t), "no second writer was ever started")
+	journal := hub.Journal(t)
+	assert.Equal(t, before, journal.At(before.Seq))
 	// The old process wrote its "stop" (after its slow SIGTERM) before the
 	// new one wrote its "start".
-	stop := slices.IndexFunc(entries, func(e standin.Entry) bool { return strings.HasPrefix(e.Text, "stop ") && e.Seq > before.Seq })
-	start := slices.IndexFunc(entries, func(e standin.Entry) bool { return strings.HasPrefix(e.Text, "start ") && e.Seq > before.Seq })
-	require.GreaterOrEqual(t, stop, 0, "the old process stopped cleanly")
+	stop, start := journal.FirstAfter(before.Seq, "stop "), journal.FirstAfter(before.Seq, "start ")
+	require.NotZero(t, stop, "the old process stopped cleanly")
 	assert.Less(t, stop, start, "the old process stopped before the new one started")
 }
 
-func testRealRollout(t *testing.T, hub string) {
+func testRealRollout(t *testing.T, ref string) {
 	ctx := context.Background()
-	next := strings.TrimSuffix(hub, ":"+hub[strings.LastIndex(hub, ":")+1:]) + ":rollout"
+	next := ref[:strings.LastIndex(ref, ":")] + ":rollout"
 	loadStandin(t, next)
-	old := hubPod(t)
-	before := appendEntry(t, old, "before the rollout")
-	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":%q}]}}}}`, next)
-	_, err := e2e.client.AppsV1().Deployments(overlayRow(t, "kind").Namespace).Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	hub := e2e.real.hub
+	old := hub.Pod(t)
+	before := hub.Append(t, old, "before the rollout")
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, scenario.Container, next)
+	_, err := e2e.client.AppsV1().Deployments(hub.Namespace).Patch(ctx, scenario.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err)
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		pods, err := e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
-		if err != nil || len(pods.Items) != 1 {
-			return false, nil
-		}
-		p := pods.Items[0]
-		return p.UID != old.UID && len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].Ready, nil
-	})
-	require.NoError(t, err, "the rollout did not finish")
-	entries := readJournal(t)
-	assert.Equal(t, before, entries[before.Seq-1], "data intact")
-	last := entries[len(entries)-1]
-	assert.Contains(t, last.Text, "start version=rollout", "the new version started last")
-	assert.Contains(t, entries[len(entries)-2].Text, "stop ", "right after the old one stopped")
-	assert.Empty(t, refusals(t), "the lock was never contended")
+	hub.WaitReplaced(t, old)
+	journal := hub.Journal(t)
+	assert.Equal(t, before, journal.At(before.Seq), "data intact")
+	assert.Contains(t, journal.Last(1).Text, "start version=rollout", "the new version started last")
+	assert.Contains(t, journal.Last(2).Text, "stop ", "right after the old one stopped")
+	assert.Empty(t, hub.Refusals(t), "the lock was never contended")
 }
 
 func testRealNodeRestart(t *testing.T) {
-	ctx := context.Background()
-	pod := hubPod(t)
-	before := appendEntry(t, pod, "before the node's restart")
+	hub := e2e.real.hub
+	pod := hub.Pod(t)
+	before := hub.Append(t, pod, "before the node's restart")
 	start := time.Now()
-	require.NoError(t, e2e.cluster.Node.Restart(ctx))
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		p := hubPod(t)
-		if len(p.Status.ContainerStatuses) == 0 {
-			return false, nil
-		}
-		st := p.Status.ContainerStatuses[0]
-		return st.Ready && st.State.Running != nil && st.State.Running.StartedAt.After(start.Add(-time.Second)) && endpointReady(ctx, p), nil
-	})
-	require.NoError(t, err, "the Hub did not come back after the node's restart")
+	require.NoError(t, e2e.cluster.Node.Restart(context.Background()))
+	hub.WaitStartedSince(t, start)
 	t.Logf("node restart: the Hub served again %s after the reboot began", time.Since(start).Round(time.Millisecond))
-	entries := readJournal(t)
-	assert.Equal(t, before, entries[before.Seq-1], "the Hub came back with its data")
-	assert.Contains(t, entries[len(entries)-1].Text, "start ", "a new process started after the reboot")
-	assert.Empty(t, refusals(t))
+	journal := hub.Journal(t)
+	assert.Equal(t, before, journal.At(before.Seq), "the Hub came back with its data")
+	assert.Contains(t, journal.Last(1).Text, "start ", "a new process started after the reboot")
+	assert.Empty(t, hub.Refusals(t))
 }
 
 // testRealReadWriteOnce shows what ReadWriteOncePod and Recreate prevent,
@@ -417,11 +325,12 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 		act      func(t *testing.T)
 	}{
 		{"Recreate, the pod deleted", "Recreate", func(t *testing.T) {
-			require.NoError(t, e2e.client.CoreV1().Pods(overlayRow(t, "kind").Namespace).Delete(ctx, hubPod(t).Name, metav1.DeleteOptions{}))
+			hub := e2e.real.hub
+			require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(ctx, hub.Pod(t).Name, metav1.DeleteOptions{}))
 		}},
 		{"RollingUpdate, a new template", "RollingUpdate", func(t *testing.T) {
 			patch := `{"spec":{"template":{"metadata":{"annotations":{"hubkit.dev/restartedAt":"` + strconv.FormatInt(time.Now().UnixNano(), 10) + `"}}}}}`
-			_, err := e2e.client.AppsV1().Deployments(overlayRow(t, "kind").Namespace).Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+			_, err := e2e.client.AppsV1().Deployments(e2e.real.hub.Namespace).Patch(ctx, scenario.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 			require.NoError(t, err)
 		}},
 	} {
@@ -447,16 +356,18 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 				rwo = append(rwo, o)
 			}
 			dirs := provideLocal(t, rwo)
-			e2e.real = realHub{objs: rwo, appData: dirs["hbih-appdata"]}
+			hub := hubIn(overlayRow(t, "kind").Namespace)
+			hub.AppData = dirs[scenario.Claim]
+			e2e.real = realHub{objs: rwo, hub: hub}
 			require.NoError(t, applier(t).Apply(ctx, rwo, false))
-			waitForHub(t, overlayRow(t, "kind").Namespace)
-			require.Empty(t, refusals(t))
+			hub.WaitReady(t)
+			require.Empty(t, hub.Refusals(t))
 			tc.act(t)
-			err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-				return refusals(t) != "", nil
-			})
-			require.NoError(t, err, "on ReadWriteOnce a second writer should have started on the claim")
-			t.Logf("second writer refused by the lock: %s", strings.TrimSpace(refusals(t)))
+			scenario.Until(t, "a second writer on the ReadWriteOnce claim, refused by the stand-in's lock", time.Minute,
+				func(ctx context.Context) (bool, string, error) {
+					return hub.Refusals(t) != "", hub.State(ctx), nil
+				})
+			t.Logf("second writer refused by the lock: %s", strings.TrimSpace(hub.Refusals(t)))
 		})
 	}
 }
@@ -479,11 +390,13 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 			createVolumeFor(t, o, filepath.Base(dir), corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}}, nil)
 		}
 	}
-	e2e.real = realHub{objs: objs, appData: dir}
+	hub := hubIn(ns)
+	hub.AppData = dir
+	e2e.real = realHub{objs: objs, hub: hub}
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
-	lost := waitForHub(t, ns)
+	lost := hub.WaitReady(t)
 	require.Equal(t, e2e.cluster.Node.Name(), lost.Spec.NodeName)
-	before := appendEntry(t, lost, "before the node's loss")
+	before := hub.Append(t, lost, "before the node's loss")
 	var evictAfter int64
 	for _, tol := range lost.Spec.Tolerations {
 		if tol.Key == corev1.TaintNodeUnreachable && tol.TolerationSeconds != nil {
@@ -500,15 +413,7 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 		_, err := e2e.client.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(`{"spec":{"unschedulable":false}}`), metav1.PatchOptions{})
 		require.NoError(t, err)
 	}
-	err = wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		n, err := e2e.client.CoreV1().Nodes().Get(ctx, e2e.cluster.Node.Name(), metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		i := slices.IndexFunc(n.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady })
-		return i >= 0 && n.Status.Conditions[i].Status != corev1.ConditionTrue, nil
-	})
-	require.NoError(t, err, "the node lifecycle controller never marked the lost node not ready")
+	scenario.NodeNotReady(t, e2e.client, e2e.cluster.Node.Name(), 3*time.Minute)
 	notReady := time.Since(start)
 
 	// What the taint manager does once the toleration runs out (evictAfter
@@ -518,32 +423,37 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 	// a power cut), and ReadWriteOncePod will not start a second writer.
 	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, lost.Name, metav1.DeleteOptions{}))
 	var replacement *corev1.Pod
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: hubSelector})
+	scenario.Until(t, "the replacement held Pending by ReadWriteOncePod", time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
 		if err != nil {
-			return false, nil
+			return false, "", err
 		}
 		for _, p := range pods.Items {
-			if p.UID == lost.UID {
-				continue
-			}
-			for _, c := range p.Status.Conditions {
-				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && strings.Contains(c.Message, "ReadWriteOncePod") {
-					replacement = &p
-					return true, nil
-				}
+			if p.UID != lost.UID && strings.Contains(unschedulable(&p), "ReadWriteOncePod") {
+				replacement = &p
+				return true, "", nil
 			}
 		}
-		return false, nil
+		return false, hub.State(ctx), nil
 	})
-	require.NoError(t, err, "the replacement was not held by ReadWriteOncePod")
 	held := time.Now()
-	time.Sleep(20 * time.Second) // longer than the pod GC's 20 s period: nothing moves by itself
-	p, err := e2e.client.CoreV1().Pods(ns).Get(ctx, replacement.Name, metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Empty(t, p.Spec.NodeName, "the replacement stays unscheduled while the lost pod may still write")
-	_, err = e2e.client.CoreV1().Pods(ns).Get(ctx, lost.Name, metav1.GetOptions{})
-	require.NoError(t, err, "the lost pod stays, Terminating, with no kubelet to confirm it")
+	// The time is the assertion: the pod GC sweeps every 20 s, and past a
+	// sweep nothing has moved by itself. The replacement stays unscheduled
+	// while the lost pod may still write, and the lost pod stays,
+	// Terminating, with no kubelet to confirm it.
+	scenario.StaysFor(t, "the replacement unscheduled and the lost pod still there", 20*time.Second, func(ctx context.Context) (bool, string, error) {
+		p, err := e2e.client.CoreV1().Pods(ns).Get(ctx, replacement.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, "the replacement", err
+		}
+		if p.Spec.NodeName != "" {
+			return false, "the replacement scheduled to " + p.Spec.NodeName, nil
+		}
+		if _, err := e2e.client.CoreV1().Pods(ns).Get(ctx, lost.Name, metav1.GetOptions{}); err != nil {
+			return false, "the lost pod", err
+		}
+		return true, "", nil
+	})
 
 	// The fast path, once someone has made sure the node is off: the
 	// out-of-service taint. The pod GC force-deletes the lost pod and the
@@ -555,10 +465,10 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 	_, err = e2e.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	tainted := time.Now()
-	next := waitForHub(t, ns)
+	next := hub.WaitReady(t)
 	replaced := time.Since(tainted)
 	assert.NotEqual(t, e2e.cluster.Node.Name(), next.Spec.NodeName, "replaced on another node")
-	assert.Equal(t, before, readJournal(t)[before.Seq-1], "the volume the replacement mounts holds what the lost Hub wrote")
+	assert.Equal(t, before, hub.Journal(t).At(before.Seq), "the volume the replacement mounts holds what the lost Hub wrote")
 
 	t.Logf("node loss: NotReady %s after the power-off; replacement held Pending for %s; running on %s %s after the out-of-service taint",
 		notReady.Round(time.Second), time.Since(held).Round(time.Second), next.Spec.NodeName, replaced.Round(time.Second))
@@ -566,6 +476,16 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 		"with defaults evicted %d s later, then the replacement waits, Pending on ReadWriteOncePod, until the node is declared out of service; "+
 		"after the out-of-service taint the Hub ran on another node %s later",
 		notReady.Round(time.Second), evictAfter, replaced.Round(time.Second)))
+}
+
+// unschedulable is why the scheduler left p unscheduled, or "".
+func unschedulable(p *corev1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return c.Message
+		}
+	}
+	return ""
 }
 
 func asSlice(v any) []any {

@@ -170,7 +170,7 @@ func (h *Hub) WaitRestarted(t testing.TB, before *corev1.Pod) *corev1.Pod {
 	prev, ok := hubStatus(before)
 	require.True(t, ok, "pod %s has no status for container %s", before.Name, Container)
 	var pod *corev1.Pod
-	Every(20*time.Millisecond).Until(t, "the Hub's container in "+before.Name+" restarted in place and served again", 2*time.Minute,
+	until(t, 20*time.Millisecond, "the Hub's container in "+before.Name+" restarted in place and served again", 2*time.Minute,
 		func(ctx context.Context) (bool, string, error) {
 			p, err := h.pods().Get(ctx, before.Name, metav1.GetOptions{})
 			if err != nil {

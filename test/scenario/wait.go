@@ -24,26 +24,17 @@ const Tick = 100 * time.Millisecond
 // says what the test waits for as a reader would ("the Hub's pod Ready").
 func Until(t testing.TB, what string, timeout time.Duration, cond Condition) {
 	t.Helper()
-	Every(Tick).Until(t, what, timeout, cond)
+	until(t, Tick, what, timeout, cond)
 }
 
-// Every is how often a wait looks, for a wait that measures: the time it
-// ends is a figure, so it looks more often than Tick.
-type Every time.Duration
-
-// Until is Until, looking every e.
-func (e Every) Until(t testing.TB, what string, timeout time.Duration, cond Condition) {
+// until is Until looking every tick: a wait whose end is a figure looks
+// more often than Tick.
+func until(t testing.TB, tick time.Duration, what string, timeout time.Duration, cond Condition) {
 	t.Helper()
-	if msg := e.until(what, timeout, cond); msg != "" {
-		t.Fatal(msg)
-	}
-}
-
-func (e Every) until(what string, timeout time.Duration, cond Condition) string {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	seen := "nothing (the first look did not finish)"
-	err := wait.PollUntilContextCancel(ctx, time.Duration(e), true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextCancel(ctx, tick, true, func(ctx context.Context) (bool, error) {
 		done, s, err := cond(ctx)
 		if ctx.Err() != nil {
 			return false, nil // cut off by the timeout: keep what the last whole look saw
@@ -52,14 +43,13 @@ func (e Every) until(what string, timeout time.Duration, cond Condition) string 
 		return done && err == nil, nil
 	})
 	if err != nil {
-		return TimedOut(what, timeout, seen)
+		t.Fatal(timedOut(what, timeout, seen))
 	}
-	return ""
 }
 
-// TimedOut is the message of a wait for what that ran out after timeout,
+// timedOut is the message of a wait for what that ran out after timeout,
 // having last seen seen: every wait in the scenarios says it so.
-func TimedOut(what string, timeout time.Duration, seen string) string {
+func timedOut(what string, timeout time.Duration, seen string) string {
 	return fmt.Sprintf("waited %s for %s; last saw: %s", timeout, what, seen)
 }
 

@@ -83,7 +83,7 @@ func (pw *PodWatch) Until(t testing.TB, what string, timeout time.Duration, done
 				return
 			}
 		case <-deadline:
-			t.Fatal(TimedOut(what, timeout, "events "+pw.Events()))
+			t.Fatal(timedOut(what, timeout, "events "+pw.Events()))
 		}
 	}
 }
