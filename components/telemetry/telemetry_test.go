@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/yaml"
 
+	hubfiles "github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -31,7 +32,6 @@ func TestMain(m *testing.M) { fns.Main(m) }
 const (
 	operated  = "overlays/testdata/operated"
 	component = "components/telemetry"
-	envName   = "OTEL_COLLECTOR_ENDPOINT"
 )
 
 // collector is what the overlay names: telemetry-settings' data.collector.
@@ -121,7 +121,7 @@ func TestTheHubNamesTheOverlaysCollector(t *testing.T) {
 			assert.Empty(t, hub.Command, "the image's entrypoint stays")
 			env := ""
 			for _, e := range hub.Env {
-				if e.Name == envName {
+				if e.Name == hubfiles.OtelCollectorEnv {
 					env = e.Value
 				}
 			}

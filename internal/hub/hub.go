@@ -23,6 +23,11 @@ const (
 	// CertificateStoreFile, in appData, holds the key that encrypts the
 	// secrets inside the configuration; made at first start when absent.
 	CertificateStoreFile = "intelligencehub-certificatestore.pkcs12"
+	// OtelCollectorEnv names the OpenTelemetry collector, http://<host:port>,
+	// on the builds of HighByte's development guide; the current guide's
+	// image takes the command `start otel <host:port>` instead
+	// (components/telemetry).
+	OtelCollectorEnv = "OTEL_COLLECTOR_ENDPOINT"
 )
 
 // CheckJSONObject wants b to be one JSON object, as the settings and the

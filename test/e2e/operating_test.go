@@ -9,8 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/types"
 
+	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/pins"
+	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/scenario"
+	"github.com/hubkit/hubkit/test/standin"
 )
 
 // operated is the overlay that adds everything for operating the Hub (the
@@ -49,6 +54,55 @@ func TestOperating(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "for")
 	})
+
+	t.Run("on the real node, the Hub is told the overlay's collector", testTelemetryOnTheRealNode)
+}
+
+// testTelemetryOnTheRealNode deploys the operated overlay for real on the
+// real node, alerts and dashboard included, with the stand-in in the Hub's
+// place, and asks the stand-in what the Hub's container was told: the
+// collector of the overlay's telemetry-settings, in components/telemetry's
+// form. The overlay runs without its name prefix, in a namespace of its
+// own: the scenario's steps know the Hub by the base's names.
+func testTelemetryOnTheRealNode(t *testing.T) {
+	if e2e.cluster.Node == nil {
+		t.Skipf("%s names a cluster of your own: this scenario runs on the real node make test starts", cluster.ExternalEnv)
+	}
+	onlyRealNode(t)
+	ctx := context.Background()
+	const ns = "hubkit-operated"
+	dir := render.Variant(t, filepath.Join(e2e.root, "overlays", operated), func(k *types.Kustomization) {
+		k.Namespace, k.NamePrefix = ns, ""
+	})
+	e2e.fns.OnPath(t)
+	out, err := render.Krusty(dir)
+	require.NoError(t, err)
+	objs, err := cluster.Objects(out)
+	require.NoError(t, err)
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			neverPull(t, o)
+		}
+	}
+	loadStandin(t, hubImage(t, objs))
+	namespaces, _ := split(objs)
+	require.NoError(t, applier(t).Apply(ctx, namespaces, false))
+	t.Cleanup(func() {
+		_ = e2e.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	dirs := provideLocal(t, objs)
+	hub := hubIn(ns)
+	hub.AppData = dirs[scenario.Claim]
+	require.NoError(t, applier(t).Apply(ctx, objs, false))
+	t.Cleanup(func() { undeploy(t, objs) })
+	pod := hub.WaitReady(t)
+
+	settings := manifests(t, filepath.Join("overlays", operated, "telemetry-settings.yaml"))
+	require.Len(t, settings, 1)
+	collector, _, err := unstructured.NestedString(settings[0].Object, "data", "collector")
+	require.NoError(t, err)
+	require.NotEmpty(t, collector)
+	assert.Equal(t, standin.Telemetry{Collector: collector, Form: "otel-command"}, hub.Status(t, pod).Telemetry)
 }
 
 // find is the first object of kind in objs, or nil.

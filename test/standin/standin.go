@@ -14,11 +14,15 @@
 //   - on SIGTERM it takes a shutdown delay before it exits, as a JVM does;
 //   - it reads its settings, deployment file and certificate store as the
 //     Hub does (config.go), refuses to start on an invalid one, and writes
-//     settings changed "in the UI" (PUT /settings) back to their file.
+//     settings changed "in the UI" (PUT /settings) back to their file;
+//   - it takes the OpenTelemetry collector as the Hub does, from the command
+//     `start otel <host:port>` or OTEL_COLLECTOR_ENDPOINT (telemetry.go), and
+//     refuses `start otel` without one; it sends nothing.
 //
 // Tests drive it over HTTP: POST /journal appends an entry, GET /journal
 // lists them, PUT /settings changes the settings, POST /crash kills the
-// process, GET /debug/standin reports what it is and what it loaded.
+// process, GET /debug/standin reports what it is, what it loaded and the
+// collector it was told.
 //
 // It serves HighByte's health endpoints: /v2/livez (200 on every live
 // node) and /v2/readyz (200 once started, and in HA mode only on the
@@ -92,6 +96,7 @@ type Config struct {
 	DeploymentFile string        // HIGHBYTE_DEPLOYMENT_FILE: the project's fragments from Git
 	HTTPAddr       string        // HUBKIT_STANDIN_HTTP_ADDR, default :45245
 	ExtraAddrs     []string      // HUBKIT_STANDIN_EXTRA_ADDRS (comma-separated), default :1885 and :8885
+	Telemetry      Telemetry     // start otel <host:port>, or OTEL_COLLECTOR_ENDPOINT (TelemetryFrom)
 }
 
 // ConfigFromEnv reads the Config from environment variables.
@@ -243,6 +248,8 @@ type Status struct {
 	Journal  int       `json:"journalEntries"`
 	Hostname string    `json:"hostname"`
 	Loaded   Loaded    `json:"loaded"`
+	// Telemetry is the collector the Hub was told to send to.
+	Telemetry Telemetry `json:"telemetry"`
 }
 
 func (a *App) routes() http.Handler {
@@ -264,7 +271,7 @@ func (a *App) routes() http.Handler {
 			ready = true
 		default:
 		}
-		writeJSON(w, Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Hostname: host, Loaded: a.loaded})
+		writeJSON(w, Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Hostname: host, Loaded: a.loaded, Telemetry: a.cfg.Telemetry})
 	})
 	mux.HandleFunc("GET /journal", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, a.journal.Entries())

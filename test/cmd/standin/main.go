@@ -31,6 +31,10 @@ func run() int {
 	if args, ok := standin.HAArgs(os.Args[1:]); ok {
 		return runHA(cfg, args)
 	}
+	if cfg.Telemetry, err = standin.TelemetryFrom(os.Args[1:], os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "standin:", err)
+		return 2
+	}
 	app, err := standin.Open(cfg, os.Stderr)
 	if errors.Is(err, standin.ErrLockHeld) {
 		fmt.Fprintf(os.Stderr, "standin: refused to start: %v (a second writer on %s)\n", err, cfg.AppData)
