@@ -1,8 +1,9 @@
 // Package dashboard_test holds the Hub's Grafana dashboard to its promises,
 // on a real render of overlays/testdata/operated: shipped where Grafana's
 // sidecar finds it, every query one Prometheus parses, about the rendered
-// Hub once its variables are set (queries_test.go), and drawn, from the
-// synthetic day in testdata/day.yaml, as docs/dashboard.png (picture_test.go).
+// Hub once its variables are set, its dashed lines the alerts' thresholds
+// (queries_test.go), and drawn, from the synthetic day in testdata/day.yaml,
+// as docs/dashboard.png (picture_test.go).
 package dashboard_test
 
 import (
@@ -54,6 +55,7 @@ type variable struct {
 
 type panel struct {
 	Title       string `json:"title"`
+	Description string `json:"description"`
 	FieldConfig struct {
 		Defaults struct {
 			Unit       string `json:"unit"`
@@ -87,6 +89,8 @@ type hub struct {
 	labels map[string]string
 	files  map[string]string
 	board  dashboard
+	// alerts are the PrometheusRule's expressions, by alert.
+	alerts map[string]string
 }
 
 // rendered builds dir as users do (the function on PATH) and reads the Hub
@@ -112,6 +116,23 @@ func rendered(t *testing.T, dir string) hub {
 			h.service = n.GetName()
 		case "PersistentVolumeClaim":
 			h.claim = n.GetName()
+		case "PrometheusRule":
+			var rule struct {
+				Spec struct {
+					Groups []struct {
+						Rules []struct{ Alert, Expr string }
+					}
+				}
+			}
+			s, err := n.MarshalJSON()
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(s, &rule))
+			h.alerts = map[string]string{}
+			for _, g := range rule.Spec.Groups {
+				for _, r := range g.Rules {
+					h.alerts[r.Alert] = r.Expr
+				}
+			}
 		case "ConfigMap":
 			if _, ok := n.GetDataMap()[dashboardFile]; ok {
 				require.Nil(t, h.files, "one ConfigMap with %s", dashboardFile)

@@ -95,3 +95,45 @@ func renderedBase(t *testing.T) hub {
 	writeKustomization(t, dir, "resources:\n- "+rel(t, dir, "base")+"\ncomponents:\n- "+rel(t, dir, filepath.Join("components", "dashboard"))+"\n")
 	return rendered(t, dir)
 }
+
+// Each panel that draws an alert's threshold names the alert in its
+// description ("alert HubClaimAlmostFull above 85 %"), and its dashed line
+// is a threshold that alert's expression compares with: the rules hold the
+// number, the dashboard's copy is held to it.
+func TestEveryDashedLineIsItsAlertsThreshold(t *testing.T) {
+	h := rendered(t, root(t, operated))
+	require.NotEmpty(t, h.alerts, "the overlay renders the alerts too")
+	alertName := regexp.MustCompile(`alert (Hub\w+)`)
+	drawn := 0
+	for _, p := range h.board.Panels {
+		line, ok := p.threshold()
+		if !ok {
+			continue
+		}
+		drawn++
+		t.Run(p.Title, func(t *testing.T) {
+			m := alertName.FindStringSubmatch(p.Description)
+			require.NotNil(t, m, "the description names the alert whose threshold the panel draws: %q", p.Description)
+			expr, ok := h.alerts[m[1]]
+			require.True(t, ok, "no alert %s in the rules", m[1])
+			parsed, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+			require.NoError(t, err)
+			assert.Contains(t, comparedWith(parsed), line, "%s compares with %v", m[1], comparedWith(parsed))
+		})
+	}
+	assert.NotZero(t, drawn)
+}
+
+// comparedWith is every number the expression compares a series with.
+func comparedWith(expr parser.Expr) []float64 {
+	var out []float64
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		if b, ok := n.(*parser.BinaryExpr); ok && b.Op.IsComparisonOperator() {
+			if num, ok := b.RHS.(*parser.NumberLiteral); ok {
+				out = append(out, num.Val)
+			}
+		}
+		return nil
+	})
+	return out
+}
