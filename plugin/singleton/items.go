@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -23,7 +24,9 @@ type item struct {
 	// line is raw's first line in the input (1-based): the nodes parsed from
 	// raw carry the input's line numbers, as kyaml's would.
 	line int
-	n    *yaml.RNode
+	// follows is what comes after raw in the input (parseItem).
+	follows int
+	n       *yaml.RNode
 	// changed: a fix was applied to the node, which is written instead of raw.
 	changed bool
 	removed bool
@@ -37,7 +40,7 @@ func (it *item) load() error {
 	if it.n != nil {
 		return nil
 	}
-	n, err := parseItem(it.raw, it.dash, it.line)
+	n, err := parseItem(it.raw, it.dash, it.line, it.follows)
 	it.n = n
 	return err
 }
@@ -63,13 +66,28 @@ func (it *item) release() {
 // not one the fast path can be sure to read as kyaml does.
 var errUnusual = errors.New("not a ResourceList the fast path reads")
 
-// parseItem parses one item of a block sequence, raw from its "-" (at column
-// dash) on: the "-" is read as a space, so that every node keeps its column,
-// and the lines are moved to the input's. raw is restored before it returns.
-func parseItem(raw []byte, dash, line int) (*yaml.RNode, error) {
-	raw[dash] = ' '
-	defer func() { raw[dash] = '-' }()
-	d := yaml.NewDecoder(bytes.NewReader(raw))
+// What follows an item in its list, as parseItem gives it: yaml.v3 gives a
+// comment at an item's end to one node or another by what comes after it.
+const (
+	endOfInput = iota
+	anotherItem
+	aKey // at column 0: the list's next field
+)
+
+// parseItem parses one entry of the items list, raw from its "-" (at column
+// dash) on, as kyaml parses it in the whole list: as the entry of a list
+// "items" whose next entry, next key or end of input is what follows raw in
+// the input, so that every node has the comments, column and line (moved to
+// the input's) that it has there. raw is not changed.
+func parseItem(raw []byte, dash, line, follows int) (*yaml.RNode, error) {
+	var after string
+	switch follows {
+	case anotherItem:
+		after = strings.Repeat(" ", dash) + "- {}\n"
+	case aKey:
+		after = "next: {}\n"
+	}
+	d := yaml.NewDecoder(io.MultiReader(strings.NewReader("items:\n"), bytes.NewReader(raw), strings.NewReader(after)))
 	var doc yaml.Node
 	if err := d.Decode(&doc); err != nil {
 		return nil, err
@@ -78,14 +96,34 @@ func parseItem(raw []byte, dash, line int) (*yaml.RNode, error) {
 	if err := d.Decode(&next); err != io.EOF {
 		return nil, errUnusual // a second document inside one item
 	}
-	// Comments that yaml.v3 gives the document rather than the object would
-	// be lost when a changed item is written: kyaml reads them elsewhere.
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.HeadComment != "" || doc.FootComment != "" || doc.LineComment != "" {
+	// A comment that yaml.v3 gives the list rather than the item would be
+	// lost from a changed item, which is written on its own.
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || commented(&doc) {
 		return nil, errUnusual
 	}
-	n := doc.Content[0]
-	shiftLines(n, line-1)
+	m := doc.Content[0]
+	want := 2
+	if follows == aKey {
+		want = 4
+	}
+	if m.Kind != yaml.MappingNode || len(m.Content) != want || commented(m) || commented(m.Content[0]) {
+		return nil, errUnusual
+	}
+	seq := m.Content[1]
+	want = 1
+	if follows == anotherItem {
+		want = 2
+	}
+	if seq.Kind != yaml.SequenceNode || len(seq.Content) != want || commented(seq) || follows == anotherItem && commented(seq.Content[1]) || follows == aKey && (commented(m.Content[2]) || commented(m.Content[3])) {
+		return nil, errUnusual
+	}
+	n := seq.Content[0]
+	shiftLines(n, line-2)
 	return yaml.NewRNode(n), nil
+}
+
+func commented(n *yaml.Node) bool {
+	return n.HeadComment != "" || n.LineComment != "" || n.FootComment != ""
 }
 
 // shiftLines adds by to the line of n and of every node under it. Aliases

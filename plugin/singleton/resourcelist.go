@@ -88,6 +88,8 @@ type rawList struct {
 	lines []int
 	// dash is the column of the items' "-".
 	dash int
+	// last is what follows the last item: a key, or the end of input.
+	last int
 	// functionConfig and results as kyaml reads them; apiVersion and kind of
 	// the list, as kyaml writes them back.
 	functionConfig, results *yaml.RNode
@@ -148,10 +150,14 @@ func splitList(input []byte) (*rawList, bool) {
 				rest.WriteByte('\n')
 				continue
 			case state == inItems && indent == 0:
-				// A key at column 0 ends the items; blank lines before it
+				// A key at column 0 ends the items (a comment there might
+				// be the last item's, or the list's); blank lines before it
 				// stay with the last item.
+				if _, _, ok := topKey(line); !ok {
+					return nil, false
+				}
 				l.raws = append(l.raws, input[start:pos])
-				start, state = -1, top
+				start, state, l.last = -1, top, aKey
 			default:
 				// items: then a key (null, which kyaml reads as no items), a
 				// line between column 0 and the entries, a comment between
@@ -231,7 +237,10 @@ func topKey(line []byte) (string, []byte, bool) {
 func (l *rawList) items() []*item {
 	out := make([]*item, len(l.raws))
 	for i, raw := range l.raws {
-		out[i] = &item{raw: raw, dash: l.dash, line: l.lines[i]}
+		out[i] = &item{raw: raw, dash: l.dash, line: l.lines[i], follows: anotherItem}
+	}
+	if len(out) > 0 {
+		out[len(out)-1].follows = l.last
 	}
 	return out
 }
