@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/hubkit/hubkit/plugin/singleton"
@@ -33,12 +36,29 @@ func seeds(f *testing.F) {
 	}
 }
 
-// The processor never panics on any input, and whatever it accepts, it
-// accepts again unchanged: a second run on its output changes no item.
+// The function never panics on any input; it gives the results, the error
+// and the items (as kyaml reads them) that it gives on kyaml's reader and
+// writer; an input it reads itself (singleton.FastPath) comes back with every
+// item that no rule changed as its very bytes, all of them when it fails;
+// and whatever it accepts, it accepts again unchanged: a second run on its
+// output changes no item.
 func FuzzProcessor(f *testing.F) {
 	seeds(f)
 	f.Fuzz(func(t *testing.T, input []byte) {
 		first, err := execute(input)
+		onKyaml, kyamlErr := executeOnKyaml(input, singleton.Processor{})
+		if (err == nil) != (kyamlErr == nil) {
+			t.Fatalf("fails %v, on kyaml %v\ninput:\n%s", err, kyamlErr, input)
+		}
+		if a, b := resultsOf(first), resultsOf(onKyaml); a != b {
+			t.Fatalf("results differ from kyaml's\ninput:\n%s\nresults:\n%s\non kyaml:\n%s", input, a, b)
+		}
+		if a, b := itemsOf(first), itemsOf(onKyaml); a != b {
+			t.Fatalf("items differ from kyaml's\ninput:\n%s\nitems:\n%s\non kyaml:\n%s", input, a, b)
+		}
+		if raws, ok := singleton.FastPath(input); ok {
+			passedThrough(t, input, raws, first, err != nil)
+		}
 		if err != nil {
 			return
 		}
@@ -50,6 +70,93 @@ func FuzzProcessor(f *testing.F) {
 			t.Fatalf("a second run changed the items\nfirst:\n%s\nsecond:\n%s", a, b)
 		}
 	})
+}
+
+// passedThrough checks that every input item (raws, in order) that comes
+// out as it went in, as kyaml reads it, comes out as its bytes; all of them
+// when the run failed.
+func passedThrough(t *testing.T, input []byte, raws [][]byte, output []byte, failed bool) {
+	t.Helper()
+	outRaws, ok := singleton.FastPath(output)
+	if !ok {
+		t.Fatalf("the output of an input read as bytes is not\ninput:\n%s\noutput:\n%s", input, output)
+	}
+	in, out := kyamlItems(t, input), kyamlItems(t, output)
+	if len(in) != len(raws) || len(out) != len(outRaws) {
+		t.Fatalf("items split %d and %d, read %d and %d", len(raws), len(outRaws), len(in), len(out))
+	}
+	j := 0
+	for i := range in {
+		if j < len(out) && in[i] == out[j] {
+			if !bytes.Equal(raws[i], outRaws[j]) {
+				t.Fatalf("item %d is unchanged but written anew\nin:\n%s\nout:\n%s", i, raws[i], outRaws[j])
+			}
+			j++
+			continue
+		}
+		if failed {
+			t.Fatalf("a failing run changed item %d\nin:\n%s", i, raws[i])
+		}
+		if j < len(out) && sameObject(in[i], out[j]) {
+			j++ // changed by a rule
+		}
+	}
+}
+
+// kyamlItems is each item of a ResourceList as kyaml reads and writes it,
+// without kyaml's own bookkeeping annotation.
+func kyamlItems(t *testing.T, rl []byte) []string {
+	t.Helper()
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(rl)}).Read()
+	if err != nil {
+		t.Fatalf("unreadable: %v\n%s", err, rl)
+	}
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = withoutBookkeeping(n).MustString()
+	}
+	return out
+}
+
+// sameObject reports whether two items, as kyamlItems gives them, name the
+// same object.
+func sameObject(a, b string) bool {
+	id := func(s string) string {
+		n, err := yaml.Parse(s)
+		if err != nil {
+			return s
+		}
+		return n.GetApiVersion() + "/" + n.GetKind() + "/" + n.GetNamespace() + "/" + n.GetName()
+	}
+	return id(a) == id(b)
+}
+
+// withoutBookkeeping is n without the annotation kyaml's framework sets and
+// clears on every item (and so drops, when it came in).
+func withoutBookkeeping(n *yaml.RNode) *yaml.RNode {
+	c := n.Copy()
+	_, _ = c.Pipe(yaml.ClearAnnotation(kioutil.InternalAnnotationsMigrationResourceIDAnnotation))
+	_ = yaml.ClearEmptyAnnotations(c)
+	return c
+}
+
+// resultsOf is a ResourceList's results, as kyaml reads them, sorted: the
+// schema validator reports a config's problems in no fixed order.
+func resultsOf(rl []byte) string {
+	r := &kio.ByteReader{Reader: bytes.NewReader(rl)}
+	if _, err := r.Read(); err != nil || r.Results == nil {
+		return ""
+	}
+	elems, err := r.Results.Elements()
+	if err != nil {
+		return r.Results.MustString()
+	}
+	lines := make([]string, len(elems))
+	for i, e := range elems {
+		lines[i] = e.MustString()
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "---\n")
 }
 
 // The config loader never panics, whatever functionConfig it is given.
@@ -66,21 +173,31 @@ func FuzzLoadSpec(f *testing.F) {
 	})
 }
 
-// execute runs p (default: the function) on a ResourceList, as kustomize and kpt do.
-func execute(input []byte, p ...framework.ResourceListProcessor) ([]byte, error) {
-	var proc framework.ResourceListProcessor = singleton.Processor{}
-	if len(p) > 0 {
-		proc = p[0]
-	}
+// execute runs the function on a ResourceList as it ships, as kustomize and
+// kpt run it.
+func execute(input []byte) ([]byte, error) {
 	var out bytes.Buffer
-	err := framework.Execute(proc, &kio.ByteReadWriter{Reader: bytes.NewReader(input), Writer: &out})
+	err := singleton.Execute(singleton.Processor{}, bytes.NewReader(input), &out)
 	return out.Bytes(), err
 }
 
+// executeOnKyaml runs p on kyaml's reader and writer (framework.Execute),
+// as kyaml's command.Build runs it.
+func executeOnKyaml(input []byte, p framework.ResourceListProcessor) ([]byte, error) {
+	var out bytes.Buffer
+	err := framework.Execute(p, &kio.ByteReadWriter{Reader: bytes.NewReader(input), Writer: &out, KeepReaderAnnotations: true})
+	return out.Bytes(), err
+}
+
+// itemsOf is the items of a ResourceList as kyaml reads and writes them,
+// without kyaml's own bookkeeping annotation.
 func itemsOf(rl []byte) string {
 	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(rl)}).Read()
 	if err != nil {
 		return "unreadable: " + err.Error()
+	}
+	for i, n := range nodes {
+		nodes[i] = withoutBookkeeping(n)
 	}
 	var out bytes.Buffer
 	if err := (kio.ByteWriter{Writer: &out}).Write(nodes); err != nil {
