@@ -1,10 +1,8 @@
 package singleton
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -87,14 +85,14 @@ func parseItem(raw []byte, dash, line, follows int) (*yaml.RNode, error) {
 	case aKey:
 		after = "next: {}\n"
 	}
-	d := yaml.NewDecoder(io.MultiReader(strings.NewReader("items:\n"), bytes.NewReader(raw), strings.NewReader(after)))
+	// One slice, not a reader: yaml.v3 reads a slice in place. (No second
+	// document can hide in raw: "---" and "..." stand at column 0, where
+	// raw has only its "-".)
+	in := make([]byte, 0, len("items:\n")+len(raw)+len(after))
+	in = append(append(append(in, "items:\n"...), raw...), after...)
 	var doc yaml.Node
-	if err := d.Decode(&doc); err != nil {
+	if err := yaml.Unmarshal(in, &doc); err != nil {
 		return nil, err
-	}
-	var next yaml.Node
-	if err := d.Decode(&next); err != io.EOF {
-		return nil, errUnusual // a second document inside one item
 	}
 	// A comment that yaml.v3 gives the list rather than the item would be
 	// lost from a changed item, which is written on its own.
