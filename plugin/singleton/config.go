@@ -58,7 +58,8 @@ type Spec struct {
 // (guard/: ValidatingAdmissionPolicies that refuse a second pod).
 type Guard struct {
 	// Params: in enforce mode, keep one ConfigMap hubkit-singletons in each
-	// namespace with singletons, naming them and their claims; the guard's
+	// namespace with singletons or HA groups, naming them and their claims
+	// (an HA group with its member count and claim templates); the guard's
 	// bindings read it as their per-namespace parameters.
 	Params bool `json:"params,omitempty"`
 }

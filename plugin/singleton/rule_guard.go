@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -18,17 +19,23 @@ import (
 // statefulset.<name>, whose value says why it is one, and a key per claim a
 // singleton's pod mounts, claim.<name>, whose value lists the workloads
 // allowed to mount it (Deployment/<name> StatefulSet/<name>, space-separated).
+// Each HA group (hagroups.go; a StatefulSet with a valid member count) adds
+// ha.statefulset.<name>, whose value is its member count ("2"), and a key
+// per claim template, ha.claim.<template>-<name>, whose value is the
+// StatefulSet's name: its members' claims are <template>-<name>-<ordinal>.
 // Missing or different: enforce writes it (info); audit fails. Such a
-// ConfigMap in a namespace without singletons: enforce removes it (warning);
-// audit fails. Without spec.guard.params the rule does nothing.
+// ConfigMap in a namespace without singletons or HA groups: enforce removes
+// it (warning); audit fails. Without spec.guard.params the rule does nothing.
 //
 // Why: the guard's policies (guard/ in hubkit) refuse a second replica, an
 // autoscaler, an overlapping rollout and a stray pod on a singleton's claim,
-// but only for the workloads these parameters name. Written by the function
-// from what it found, they cannot drift from the manifests; a Scale request
-// carries no labels, so the names must be in a parameter object.
+// and a scale above an HA group's member count, an autoscaler on it and a pod
+// on a member's claim that is not that member, but only for the workloads
+// these parameters name. Written by the function from what it found, they
+// cannot drift from the manifests; a Scale request carries no labels, so the
+// names must be in a parameter object.
 func guardRule() rule {
-	return rule{id: "guard", summary: "each namespace with singletons carries the guard's parameters (spec.guard.params)", check: checkGuard}
+	return rule{id: "guard", summary: "each namespace with singletons or HA groups carries the guard's parameters (spec.guard.params)", check: checkGuard}
 }
 
 // The guard's parameter objects, as guard/ binds them.
@@ -101,8 +108,27 @@ func (ix *index) guardParams() map[string]map[string]string {
 			}
 		}
 	}
+	for _, g := range ix.haGroups() {
+		if !g.valid() {
+			continue
+		}
+		ns := g.ref.Namespace
+		if out[ns] == nil {
+			out[ns] = map[string]string{}
+		}
+		out[ns][HAGuardPrefix+"statefulset."+g.ref.Name] = strconv.FormatInt(g.members, 10)
+		for _, t := range g.claimTemplates() {
+			if t.Metadata.Name != "" {
+				out[ns][HAGuardPrefix+"claim."+t.Metadata.Name+"-"+g.ref.Name] = g.ref.Name
+			}
+		}
+	}
 	return out
 }
+
+// HAGuardPrefix opens the guard's parameter keys for HA groups, beside the
+// singletons' deployment., statefulset. and claim. keys.
+const HAGuardPrefix = "ha."
 
 // guardParamsEqual reports whether n is labelled as the guard's parameters
 // and holds exactly data (a data or labels field that does not decode is

@@ -27,6 +27,11 @@ func rules() []rule {
 		disruptionRule(),
 		claimsRule(),
 		wiringRule(),
+		haMembersRule(),
+		haRolloutRule(),
+		haClaimsRule(),
+		haProbesRule(),
+		haSpreadRule(),
 		guardRule(),
 	}
 }
@@ -35,7 +40,8 @@ func rules() []rule {
 // one-line summary (fnspec/README.md has the rest).
 func Usage() string {
 	var b strings.Builder
-	b.WriteString(`singleton keeps single-instance stateful workloads single.
+	b.WriteString(`singleton keeps single-instance stateful workloads single, and HA groups
+at their member count.
 
   kustomize and kpt: a ResourceList on stdin, the result on stdout
   standalone:        singleton config.yaml [file|-]...

@@ -17,11 +17,15 @@ import (
 //  3. mount a ReadWriteOnce or ReadWriteOncePod claim of the input, or a claim
 //     of spec.externalClaims, unless spec.singletons.claimMounters is false.
 // A workload labelled "false" (on it or its pod template) is never detected by
-// its claims.
+// its claims. A workload labelled hubkit.dev/ha-members is an HA group
+// (hagroups.go), never a singleton.
 
 // findSingletons marks the workloads that are singletons, and says why.
 func (ix *index) findSingletons() {
 	for _, w := range ix.workloads {
+		if declaresHAGroup(w) {
+			continue // the ha-* rules hold it
+		}
 		if i := w.selectedBy; i >= 0 {
 			w.why = fmt.Sprintf("selected by spec.singletons.select[%d]", i)
 			if sel := ix.spec.Singletons.Select[i]; sel.Probes != nil {
