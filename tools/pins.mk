@@ -31,3 +31,5 @@ VELERO_MODULE         := github.com/vmware-tanzu/velero@v1.18.0
 SNAPSHOT_API_MODULE   := github.com/kubernetes-csi/external-snapshotter/client/v8@v8.6.0
 # prometheus-operator's PrometheusRule CRD, for the alerts.
 PROMETHEUS_OPERATOR_MODULE := github.com/prometheus-operator/prometheus-operator@v0.85.0
+# CloudNativePG's Cluster CRD, for the HA group's database (components/cloudnative-pg).
+CLOUDNATIVE_PG_MODULE := github.com/cloudnative-pg/cloudnative-pg@v1.28.0

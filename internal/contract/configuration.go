@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/hubkit/hubkit/internal/hub"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -34,6 +33,7 @@ const (
 	GitBackupPasswordEnv   = "GIT_BACKUP_PASSWORD"
 	appDataDefaults        = "appdata-defaults"
 	certificateStoreInit   = "certificate-store"
+	haCreateInit           = "ha-create" // reads what the others placed: after them
 )
 
 // checkConfiguration holds the Hub's own configuration to the overlay's
@@ -42,7 +42,7 @@ const (
 // been placed; every init container runs the Hub's image as hardened as the
 // Hub; and each configuration the overlay promises is wired as its component
 // wires it, from a Secret where it may hold a credential, read-only.
-func checkConfiguration(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
+func checkConfiguration(f *findings, m *Manifest, d *workload, want Expect) {
 	for _, cm := range m.ConfigMaps {
 		for key, val := range cm.Data {
 			var x any
@@ -71,7 +71,7 @@ func checkConfiguration(f *findings, m *Manifest, d *appsv1.Deployment, want Exp
 		f.add(checkIDAppDataDefaults, field.Required(inits.Key("name="+appDataDefaults), "a fresh claim hides the defaults the image ships under appData (components/appdata-defaults)"))
 	}
 	for i, n := range names {
-		if n != appDataDefaults && i > defaults && defaults >= 0 {
+		if n != appDataDefaults && n != haCreateInit && i > defaults && defaults >= 0 {
 			f.add(checkIDAppDataDefaults, field.Forbidden(inits.Key("name="+n), fmt.Sprintf("runs after %s, whose copy of the image's defaults then stands in for its file: list components/appdata-defaults before the others", appDataDefaults)))
 		}
 	}
@@ -160,7 +160,7 @@ func promised(path *field.Path, has bool, what string) *field.Error {
 // checkInitContainer wants an init container to run the Hub's image, as
 // hardened as the Hub: no privilege escalation, no capability, a read-only
 // root, bounded resources.
-func checkInitContainer(f *findings, d *appsv1.Deployment, c, app corev1.Container) {
+func checkInitContainer(f *findings, d *workload, c, app corev1.Container) {
 	path := podPath(d).Child("initContainers").Key("name=" + c.Name)
 	if c.Image != app.Image {
 		f.add(checkIDInitContainers, field.Invalid(path.Child("image"), c.Image, "want the Hub's image "+app.Image))
@@ -182,7 +182,7 @@ func checkInitContainer(f *findings, d *appsv1.Deployment, c, app corev1.Contain
 // mountedFrom is the name of the object (by source) behind the mount at
 // mountPath of container c (at path), which must be read-only, and the path
 // of its volume; check is the ID its findings carry.
-func mountedFrom(f *findings, check string, d *appsv1.Deployment, c corev1.Container, path *field.Path, mountPath string, source func(corev1.VolumeSource) string) (string, *field.Path) {
+func mountedFrom(f *findings, check string, d *workload, c corev1.Container, path *field.Path, mountPath string, source func(corev1.VolumeSource) string) (string, *field.Path) {
 	i := slices.IndexFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool { return vm.MountPath == mountPath })
 	if i < 0 {
 		f.add(check, field.Required(path.Child("volumeMounts"), "mounts nothing at "+mountPath))

@@ -32,6 +32,12 @@ type Expect struct {
 	CertificateStore bool   `json:"certificateStore,omitempty"` // the certificate store from a Secret
 	DeploymentFile   bool   `json:"deploymentFile,omitempty"`   // the project from Git: HIGHBYTE_DEPLOYMENT_FILE from a Secret
 	GitBackup        bool   `json:"gitBackup,omitempty"`        // scheduled Git Backup, its password from a Secret
+	// High availability (ha.go): the Hub as an HA group of this many
+	// members, a StatefulSet; 0 for the single Hub, a Deployment.
+	Members int32 `json:"members,omitempty"`
+	// Workload is the Hub's kind: Deployment (the default) or StatefulSet,
+	// which members > 0 requires.
+	Workload string `json:"workload,omitempty"`
 }
 
 // Check returns every way m breaks the contract for an overlay expected to
@@ -41,8 +47,13 @@ type Expect struct {
 func Check(m *Manifest, want Expect) field.ErrorList {
 	var f findings
 	checkNamespace(&f, m, want)
-	dep := checkDeployment(&f, m)
-	checkProbes(&f, dep)
+	var dep *workload
+	if want.Members > 0 {
+		dep = checkHAGroup(&f, m, want)
+	} else {
+		dep = checkDeployment(&f, m)
+		checkProbes(&f, dep)
+	}
 	checkHardening(&f, m, dep, want)
 	checkClaim(&f, m, dep, want)
 	checkService(&f, m, dep, want)
@@ -89,6 +100,7 @@ func CheckIDs() []string {
 		checkIDHardening, checkIDNetworkPolicy, checkIDClaims, checkIDService, checkIDWiring,
 		checkIDIngress, checkIDAutoscalers, checkIDPodSecurity, checkIDJSON, checkIDAppDataDefaults,
 		checkIDInitContainers, checkIDSettings, checkIDCertificateStore, checkIDProjectFromGit, checkIDGitBackup,
+		checkIDHAGroup, checkIDHAClaims, checkIDHAPlacement, checkIDHACommand, checkIDHAProbes, checkIDHARouting, checkIDHADisruption,
 	}
 }
 
@@ -150,7 +162,7 @@ func checkNamespace(f *findings, m *Manifest, want Expect) {
 }
 
 // checkDeployment returns the Hub's Deployment, or nil when there is not exactly one.
-func checkDeployment(f *findings, m *Manifest) *appsv1.Deployment {
+func checkDeployment(f *findings, m *Manifest) *workload {
 	if len(m.Deployments) != 1 {
 		f.add(checkIDDeployment, exactlyOne(field.NewPath("Deployment"), len(m.Deployments), "the Hub's"))
 		return nil
@@ -170,21 +182,21 @@ func checkDeployment(f *findings, m *Manifest) *appsv1.Deployment {
 		f.add(checkIDDeployment, exactlyOne(spec.Child("template", "spec", "containers"), n, "the Hub's"))
 		return nil
 	}
-	return d
+	return &workload{Kind: "Deployment", Name: d.Name, Spec: workloadSpec{Template: d.Spec.Template}}
 }
 
 // podPath is the path of d's pod spec; containerPath, of its container c.
-func podPath(d *appsv1.Deployment) *field.Path {
-	return object("Deployment", d.Name).Child("spec", "template", "spec")
+func podPath(d *workload) *field.Path {
+	return object(d.Kind, d.Name).Child("spec", "template", "spec")
 }
 
-func containerPath(d *appsv1.Deployment, c corev1.Container) *field.Path {
+func containerPath(d *workload, c corev1.Container) *field.Path {
 	return podPath(d).Child("containers").Key("name=" + c.Name)
 }
 
 // checkProbes wants the probes that the singleton function injects: the Hub is
 // restarted when it hangs, gets traffic only when it answers, and has time to start.
-func checkProbes(f *findings, d *appsv1.Deployment) {
+func checkProbes(f *findings, d *workload) {
 	if d == nil {
 		return
 	}
@@ -202,7 +214,7 @@ func checkProbes(f *findings, d *appsv1.Deployment) {
 // checkHardening wants what a production pod needs beyond Pod Security: its
 // own identity with no API token, bounded resources, a NetworkPolicy that
 // admits http to it, and, where asked, an image pinned by digest.
-func checkHardening(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
+func checkHardening(f *findings, m *Manifest, d *workload, want Expect) {
 	if d == nil {
 		return
 	}
@@ -232,7 +244,7 @@ func checkHardening(f *findings, m *Manifest, d *appsv1.Deployment, want Expect)
 	checkNetworkPolicy(f, m, d)
 }
 
-func checkNetworkPolicy(f *findings, m *Manifest, d *appsv1.Deployment) {
+func checkNetworkPolicy(f *findings, m *Manifest, d *workload) {
 	if len(m.NetworkPolicies) != 1 {
 		f.add(checkIDNetworkPolicy, exactlyOne(field.NewPath("NetworkPolicy"), len(m.NetworkPolicies), "the one that admits http to the Hub"))
 		return
@@ -260,7 +272,10 @@ func checkNetworkPolicy(f *findings, m *Manifest, d *appsv1.Deployment) {
 	}
 }
 
-func checkClaim(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
+func checkClaim(f *findings, m *Manifest, d *workload, want Expect) {
+	if d == nil || want.Members > 0 { // an HA group's claims: checkHAGroup
+		return
+	}
 	if d == nil {
 		return
 	}
@@ -295,7 +310,7 @@ func checkClaim(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
 	}
 }
 
-func checkService(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
+func checkService(f *findings, m *Manifest, d *workload, want Expect) {
 	if len(m.Services) != 1 {
 		f.add(checkIDService, exactlyOne(field.NewPath("Service"), len(m.Services), "the Hub's"))
 		return
@@ -318,6 +333,9 @@ func checkService(f *findings, m *Manifest, d *appsv1.Deployment, want Expect) {
 		f.add(checkIDWiring, field.Required(spec.Child("selector"), "select the pods of Deployment "+d.Name))
 	}
 	for k, val := range s.Spec.Selector {
+		if k == HARoleLabel && want.Members > 0 {
+			continue // set on the primary by its sidecar (checkHAGroup)
+		}
 		if d.Spec.Template.Labels[k] != val {
 			f.add(checkIDWiring, field.Invalid(spec.Child("selector").Key(k), val, "does not match the pod labels of Deployment "+d.Name))
 		}

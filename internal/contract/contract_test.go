@@ -41,27 +41,46 @@ func prodRow(t *testing.T) overlays.Overlay {
 
 func renderedProd(t *testing.T) *contract.Manifest {
 	t.Helper()
+	return rendered(t, prodRow(t))
+}
+
+// haRow is prod-ha's row: the HA cases break its promises.
+func haRow(t *testing.T) overlays.Overlay {
+	t.Helper()
+	table, err := overlays.Load(testenv.RepoRoot(t))
+	require.NoError(t, err)
+	ha, err := overlays.Find(table, "prod-ha")
+	require.NoError(t, err)
+	require.Positive(t, ha.Members, "the HA cases break an HA group's promises")
+	return ha
+}
+
+// rendered is the overlay o rendered with the function, unbroken.
+func rendered(t *testing.T, o overlays.Overlay) *contract.Manifest {
+	t.Helper()
 	fns.OnPath(t)
-	prod := prodRow(t)
-	out, err := render.Krusty(prod.Dir(testenv.RepoRoot(t)))
+	out, err := render.Krusty(o.Dir(testenv.RepoRoot(t)))
 	require.NoError(t, err)
 	m, err := contract.Parse(out)
 	require.NoError(t, err)
-	require.Empty(t, contract.Check(m, prod.Expect), "the unbroken prod overlay must keep the contract")
+	require.Empty(t, contract.Check(m, o.Expect), "the unbroken %s overlay must keep the contract", o.Name)
 	return m
+}
+
+// brokenPromise is one case of TestCheckReportsEachBrokenPromise.
+type brokenPromise struct {
+	name   string
+	mutate func(m *contract.Manifest)
+	check  string // the ID the finding carries
+	want   string // in the finding's text
 }
 
 // Each case breaks one promise in the real prod render and names the check
 // that must report it and what its finding says: a check that cannot fail is
 // no check.
 func TestCheckReportsEachBrokenPromise(t *testing.T) {
-	prod := prodRow(t)
-	cases := []struct {
-		name   string
-		mutate func(m *contract.Manifest)
-		check  string // the ID the finding carries
-		want   string // in the finding's text
-	}{
+	prod, ha := prodRow(t), haRow(t)
+	cases := []brokenPromise{
 		{"two replicas", func(m *contract.Manifest) { m.Deployments[0].Spec.Replicas = ptr.To[int32](2) },
 			"replicas", "Deployment[hbih].spec.replicas: Invalid value: 2: want 1"},
 		{"replicas unset", func(m *contract.Manifest) { m.Deployments[0].Spec.Replicas = nil },
@@ -169,13 +188,17 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 	}
 	ids := contract.CheckIDs()
 	tested := map[string]bool{}
-	for _, tc := range cases {
+	for _, tc := range slices.Concat(cases, haCases(t)) {
 		require.Contains(t, ids, tc.check, "case %q names no check", tc.name)
 		tested[tc.check] = true
 		t.Run(tc.name, func(t *testing.T) {
-			m := renderedProd(t)
+			row := prod
+			if strings.HasPrefix(tc.name, haCase) {
+				row = ha
+			}
+			m := rendered(t, row)
 			tc.mutate(m)
-			got := contract.Check(m, prod.Expect)
+			got := contract.Check(m, row.Expect)
 			require.NotEmpty(t, got)
 			for _, e := range got {
 				assert.Contains(t, ids, e.Origin, "every finding names its check: %v", e)

@@ -11,6 +11,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/yaml"
 )
@@ -26,6 +28,9 @@ type Manifest struct {
 	// ServiceAccounts and NetworkPolicies: the hardening.
 	ServiceAccounts []corev1.ServiceAccount
 	NetworkPolicies []networkingv1.NetworkPolicy
+	// PodDisruptionBudgets and Roles: an HA group's (ha.go).
+	PodDisruptionBudgets []policyv1.PodDisruptionBudget
+	Roles                []rbacv1.Role
 	// ConfigMaps: the Hub's settings among them.
 	ConfigMaps []corev1.ConfigMap
 	// Objects names every object in the render, in order, the ones above included.
@@ -85,6 +90,10 @@ func (m *Manifest) decode(o Object, doc []byte) error {
 		return decodeInto(doc, &m.ServiceAccounts)
 	case "networking.k8s.io/v1/NetworkPolicy":
 		return decodeInto(doc, &m.NetworkPolicies)
+	case "policy/v1/PodDisruptionBudget":
+		return decodeInto(doc, &m.PodDisruptionBudgets)
+	case "rbac.authorization.k8s.io/v1/Role":
+		return decodeInto(doc, &m.Roles)
 	case "v1/ConfigMap":
 		return decodeInto(doc, &m.ConfigMaps)
 	}

@@ -66,6 +66,21 @@ func Function() Spec {
 	}
 }
 
+// HARole is the other image hubkit ships: the ha-role sidecar of an HA
+// group's members (harole/, components/high-availability), static, as user
+// 65534, with no shell. The component names it as Repository:dev, as the
+// Argo CD sidecar names the function's image; `make image` builds both.
+func HARole() Spec {
+	return Spec{
+		Name: "ha-role", Package: "./harole", Entrypoint: "/usr/local/bin/ha-role", User: "65534:65534",
+		Repository:  "ghcr.io/hubkit/ha-role",
+		Description: "Sidecar that labels an HA group's member with its role (hubkit.dev/ha-role), from the Hub's /v2/readyz",
+	}
+}
+
+// Shipped lists the images hubkit ships, by Name.
+func Shipped() []Spec { return []Spec{Function(), HARole()} }
+
 // Ref is the image's name at version; for an image without a Repository,
 // version is the whole name (repository:tag).
 func (s Spec) Ref(version string) (name.Tag, error) {

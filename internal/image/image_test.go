@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
@@ -117,4 +118,47 @@ func TestRef(t *testing.T) {
 			assert.Equal(t, tc.want, ref.String())
 		})
 	}
+}
+
+// The HA group's labeler: one static binary as nobody, its entrypoint the
+// one the component's sidecar runs, which answers -h without a cluster.
+func TestHARoleImage(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	dir := t.TempDir()
+	built, err := Make(context.Background(), root, HARole(), "v0.0.0-test", "abc123", dir)
+	require.NoError(t, err)
+	assert.Equal(t, "ghcr.io/hubkit/ha-role:v0.0.0-test", built.Ref.String())
+	assert.Equal(t, contract.HALabelerImage, HARole().Repository, "the image the contract wants in an HA group")
+	cfg, err := built.Image.ConfigFile()
+	require.NoError(t, err)
+	assert.Equal(t, "65534:65534", cfg.Config.User)
+	assert.Equal(t, []string{"/usr/local/bin/ha-role"}, cfg.Config.Entrypoint)
+	layers, err := built.Image.Layers()
+	require.NoError(t, err)
+	require.Len(t, layers, 1)
+	rc, err := layers[0].Uncompressed()
+	require.NoError(t, err)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	extracted := filepath.Join(dir, "ha-role-from-layer")
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		assert.Equal(t, "usr/local/bin/ha-role", h.Name)
+		f, err := os.OpenFile(extracted, os.O_CREATE|os.O_WRONLY, 0o755)
+		require.NoError(t, err)
+		_, err = io.Copy(f, tr)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+	}
+	ldd, _ := exec.Command("ldd", extracted).CombinedOutput()
+	assert.Contains(t, string(ldd), "not a dynamic executable", "static: the image has no libc")
+	out, _ := exec.Command(extracted, "-h").CombinedOutput()
+	assert.Contains(t, string(out), "-readyz")
 }

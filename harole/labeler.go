@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+)
+
+// The label and its values (internal/contract names the same).
+const (
+	RoleLabel = "hubkit.dev/ha-role"
+	Primary   = "primary"
+	Secondary = "secondary"
+)
+
+// Labeler keeps one pod's role label equal to what its Hub reports.
+type Labeler struct {
+	Readyz string                   // the Hub's /v2/readyz
+	HTTP   *http.Client             // with a timeout
+	Pods   typedcorev1.PodInterface // the pod's namespace
+	Pod    string                   // the pod's name, the Hub's node id
+	Resync time.Duration            // write the label this often even unchanged; 0: only on a change
+	Log    io.Writer                // one line per role change
+	role   string                   // the label last written
+	wrote  time.Time                // when
+	now    func() time.Time         // time.Now, or a test's clock
+}
+
+// deployment is the body of /v2/livez and /v2/readyz, as HighByte documents it.
+type deployment struct {
+	Deployment struct {
+		Mode   string `json:"mode"`
+		Role   string `json:"role"`
+		NodeID string `json:"nodeId"`
+	} `json:"deployment"`
+}
+
+// Role asks the Hub its role: primary only when /v2/readyz answers 200 and
+// says HA mode, role primary, this node; anything else (503, no answer, a
+// standalone Hub, another node's id) is secondary, so that the Service
+// never reaches a member that is not the primary. why says what it saw.
+func (l *Labeler) Role(ctx context.Context) (role, why string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.Readyz, nil)
+	if err != nil {
+		return Secondary, err.Error()
+	}
+	resp, err := l.HTTP.Do(req)
+	if err != nil {
+		return Secondary, "the Hub does not answer: " + err.Error()
+	}
+	defer resp.Body.Close()
+	var d deployment
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&d); err != nil {
+		return Secondary, fmt.Sprintf("HTTP %d, a body that is not the documented JSON: %v", resp.StatusCode, err)
+	}
+	got := d.Deployment
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return Secondary, fmt.Sprintf("HTTP %d, role %q", resp.StatusCode, got.Role)
+	case got.Mode != "ha":
+		return Secondary, fmt.Sprintf("mode %q: not in HA mode", got.Mode)
+	case got.NodeID != l.Pod:
+		return Secondary, fmt.Sprintf("node id %q is not this pod's name %q", got.NodeID, l.Pod)
+	case got.Role != Primary:
+		return Secondary, fmt.Sprintf("HTTP 200, role %q", got.Role)
+	}
+	return Primary, "HTTP 200, role primary"
+}
+
+// Step asks the Hub once and writes the label if it changed (or is due for
+// a resync).
+func (l *Labeler) Step(ctx context.Context) error {
+	role, why := l.Role(ctx)
+	return l.set(ctx, role, why)
+}
+
+func (l *Labeler) set(ctx context.Context, role, why string) error {
+	now := l.clock()
+	if role == l.role && (l.Resync <= 0 || now.Sub(l.wrote) < l.Resync) {
+		return nil
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{RoleLabel: role}}})
+	if err != nil {
+		return err
+	}
+	if _, err := l.Pods.Patch(ctx, l.Pod, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "hubkit-ha-role"}); err != nil {
+		return fmt.Errorf("label pod %s %s=%s: %w", l.Pod, RoleLabel, role, err)
+	}
+	if role != l.role && l.Log != nil {
+		fmt.Fprintf(l.Log, "%s %s=%s (%s)\n", l.Pod, RoleLabel, role, why)
+	}
+	l.role, l.wrote = role, now
+	return nil
+}
+
+func (l *Labeler) clock() time.Time {
+	if l.now != nil {
+		return l.now()
+	}
+	return time.Now()
+}
+
+// Run steps every period until ctx ends, then labels the pod secondary (a
+// Hub that stops hands over; the Service should stop sending to it now).
+// A failed write is logged and tried again at the next step.
+func (l *Labeler) Run(ctx context.Context, period time.Duration) error {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if err := l.Step(ctx); err != nil && !errors.Is(err, context.Canceled) && l.Log != nil {
+			fmt.Fprintln(l.Log, err)
+		}
+		select {
+		case <-ctx.Done():
+			if l.role == Primary {
+				stop, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				return l.set(stop, Secondary, "stopping")
+			}
+			return nil
+		case <-t.C:
+		}
+	}
+}
