@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/testenv"
@@ -161,4 +162,72 @@ func TestProdHASecretsFromIgnoredFiles(t *testing.T) {
 	assert.Equal(t, ha.Namespace, s.Namespace)
 	assert.Equal(t, contract.HADatabaseSecret, s.Name)
 	assert.Equal(t, string(example), string(s.Data[contract.HADatabaseKey]))
+}
+
+// The init container ha-create, as prod-ha renders it, run by /bin/sh with
+// a java that records its arguments (and appData in a temporary folder):
+// HAMain create runs on ordinal 0 only, once per claim (the marker), again
+// after a failed create, never on another member, and -j is the literal
+// ${HUB_JDBC_URI} for the Hub to expand: argv holds the reference, never
+// the URI.
+func TestHACreateRunsOnceOnThePreferredPrimary(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	m, err := contract.Parse(builders()[0].build(t, filepath.Join(root, "overlays", "prod-ha")))
+	require.NoError(t, err)
+	require.Len(t, m.StatefulSets, 1)
+	var script string
+	for _, c := range m.StatefulSets[0].Spec.Template.Spec.InitContainers {
+		if c.Name == "ha-create" {
+			require.Len(t, c.Command, 3)
+			require.Equal(t, []string{"/bin/sh", "-c"}, c.Command[:2])
+			script = c.Command[2]
+		}
+	}
+	require.NotEmpty(t, script, "prod-ha has the init container ha-create")
+	require.Contains(t, script, hub.AppData)
+
+	run := func(t *testing.T, appData, pod string, javaFails bool) []string {
+		t.Helper()
+		bin := t.TempDir()
+		calls := filepath.Join(bin, "calls")
+		exit := "0"
+		if javaFails {
+			exit = "1"
+		}
+		java := "#!/bin/sh\nprintf '%s\\n' \"$*\" >> " + calls + "\nexit " + exit + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(bin, "java"), []byte(java), 0o755))
+		cmd := exec.Command("/bin/sh", "-c", strings.ReplaceAll(script, hub.AppData, appData))
+		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "POD_NAME=" + pod, "HUB_JDBC_URI=jdbc:postgresql://db:5432/hub?user=hub&password=hunter2"}
+		out, err := cmd.CombinedOutput()
+		if javaFails {
+			require.Error(t, err, "a failed create fails the init container: %s", out)
+		} else {
+			require.NoError(t, err, "%s", out)
+		}
+		b, err := os.ReadFile(calls)
+		if os.IsNotExist(err) {
+			return nil
+		}
+		require.NoError(t, err)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	create := "-cp intelligencehub-runtime.jar:lib/* com.highbyte.intelligencehub.runtime.HAMain create -n hbih-0 -j ${HUB_JDBC_URI}"
+
+	t.Run("the preferred primary's first start, then its restarts", func(t *testing.T) {
+		appData := t.TempDir()
+		assert.Equal(t, []string{create}, run(t, appData, "hbih-0", false))
+		assert.FileExists(t, filepath.Join(appData, ".hubkit-ha-created"))
+		assert.Empty(t, run(t, appData, "hbih-0", false), "a restart finds the marker")
+	})
+	t.Run("a failed create is tried again at the next start", func(t *testing.T) {
+		appData := t.TempDir()
+		assert.Equal(t, []string{create}, run(t, appData, "hbih-0", true))
+		assert.NoFileExists(t, filepath.Join(appData, ".hubkit-ha-created"))
+		assert.Equal(t, []string{create}, run(t, appData, "hbih-0", false))
+	})
+	t.Run("another member never runs create", func(t *testing.T) {
+		for _, pod := range []string{"hbih-1", "hbih-10", "hbih-2"} {
+			assert.Empty(t, run(t, t.TempDir(), pod, false), pod)
+		}
+	})
 }
