@@ -51,8 +51,8 @@ func haBody(role, node string) string {
 	return fmt.Sprintf(`{"deployment":{"mode":"ha","role":%q,"nodeId":%q,"primaryNodeId":"hbih-0"}}`, role, node)
 }
 
-// member is a labeler of pod hbih-0 against a fake Hub and clientset.
-func member(t *testing.T) (*Labeler, *fakeHub, *fake.Clientset, *[]string) {
+// fakeMember is a labeler of pod hbih-0 against a fake Hub and clientset.
+func fakeMember(t *testing.T) (*Labeler, *fakeHub, *fake.Clientset, *[]string) {
 	t.Helper()
 	hub := &fakeHub{status: http.StatusServiceUnavailable, body: haBody("secondary", "hbih-0")}
 	srv := httptest.NewServer(hub)
@@ -83,7 +83,7 @@ func label(t *testing.T, c *fake.Clientset) string {
 // Hub going away, and every write is a merge patch of that label alone on
 // the labeler's own pod.
 func TestTheLabelFollowsTheHub(t *testing.T) {
-	l, hub, client, patches := member(t)
+	l, hub, client, patches := fakeMember(t)
 	ctx := context.Background()
 	steps := []struct {
 		name         string
@@ -119,7 +119,7 @@ func TestTheLabelFollowsTheHub(t *testing.T) {
 
 // A Hub that does not answer at all is no primary.
 func TestAHubThatDoesNotAnswerIsNoPrimary(t *testing.T) {
-	l, _, client, _ := member(t)
+	l, _, client, _ := fakeMember(t)
 	l.Readyz = "http://127.0.0.1:1/v2/readyz"
 	require.NoError(t, l.Step(context.Background()))
 	assert.Equal(t, Secondary, label(t, client))
@@ -131,7 +131,7 @@ func TestAHubThatDoesNotAnswerIsNoPrimary(t *testing.T) {
 // Unchanged, the label is written again after Resync (someone may have
 // changed it), not at every step.
 func TestResync(t *testing.T) {
-	l, hub, _, patches := member(t)
+	l, hub, _, patches := fakeMember(t)
 	now := time.Unix(0, 0)
 	l.now = func() time.Time { return now }
 	l.Resync = 30 * time.Second
@@ -148,7 +148,7 @@ func TestResync(t *testing.T) {
 
 // Stopping, a primary labels itself secondary first.
 func TestRunLabelsAStoppingPrimarySecondary(t *testing.T) {
-	l, hub, client, _ := member(t)
+	l, hub, client, _ := fakeMember(t)
 	hub.set(http.StatusOK, haBody("primary", "hbih-0"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
