@@ -103,12 +103,14 @@ type rawList struct {
 // The input is a block mapping at column 0, each key at the start of a line.
 // items is a block sequence whose entries each start with "-" at one column
 // (0 as kustomize and kpt write it, or more); every line that is neither
-// blank nor more indented than that column ends the item before it. A line
-// at column 0 that starts anything but a key (a comment, "---", a tab), or a
-// line between column 0 and the entries' column, makes it false. What is not
-// items (apiVersion, kind, functionConfig, results) is read by kyaml, with the
-// items replaced by "items: []" and as many empty lines, so that its line
-// numbers stay the input's.
+// blank nor more indented than that column ends the item before it, and
+// must be a key at column 0. A line at column 0 that starts anything but a
+// key ("---", a tab, a quoted key, a flow mapping), a comment at column 0
+// after the items' first entry, or a line between column 0 and the entries'
+// column makes it false. What is not items (apiVersion, kind, functionConfig,
+// results, comments before the items) is read by kyaml, with the items
+// replaced by "items: []" and as many empty lines, so that its line numbers
+// stay the input's.
 func splitList(input []byte) (*rawList, bool) {
 	if len(input) == 0 || input[len(input)-1] != '\n' || bytes.IndexByte(input, '\r') >= 0 {
 		return nil, false
@@ -171,7 +173,7 @@ func splitList(input []byte) (*rawList, bool) {
 		case blank || indent > 0:
 		case line[0] == '-':
 			if lastKey == "items" {
-				return nil, false // an entry of items after a comment at column 0
+				return nil, false // an entry of items that the loop above did not take
 			}
 		case line[0] == '#':
 		default:
