@@ -57,6 +57,9 @@ func TestGuard(t *testing.T) {
 
 	for _, o := range overlayTable(t) {
 		t.Run(o.Name, func(t *testing.T) {
+			if o.Members > 0 {
+				t.Skipf("%s runs the Hub as an HA group of %d, not a singleton Deployment: the HA group's refusals are the subtest %q", o.Name, o.Members, haGroupTest)
+			}
 			objs := rendered(t, o.Name)
 			hub, _ := deploy(t, objs)
 			defer undeploy(t, objs)
@@ -73,7 +76,10 @@ func TestGuard(t *testing.T) {
 		})
 	}
 	t.Run("a StatefulSet singleton beside a replicated app: its scale refused, the app's allowed", testGuardedStatefulSet)
+	t.Run(haGroupTest, testGuardedHAGroup)
 }
+
+const haGroupTest = "an HA group of 2 rendered by the function: above 2 refused, an HPA refused, its members on their own claims only"
 
 // guardObjects builds guard/ with the pinned kustomize.
 func guardObjects(t *testing.T) []*unstructured.Unstructured {
@@ -480,4 +486,130 @@ func testGuardedStatefulSet(t *testing.T) {
 	assert.Contains(t, out2, "[replicas]")
 	out2, err = kubectl(t, "-n", ns, "scale", "deployment/web", "--replicas=4")
 	require.NoError(t, err, "the replicated app beside it scales: %s", out2)
+}
+
+// An HA group (hubkit.dev/ha-members: "2"), rendered by the function with the
+// guard's parameters on: the StatefulSet runs 2 members, never 3 (by create,
+// update, the scale subresource and kubectl scale); 1 and 0 are allowed; no
+// autoscaler targets it; each member mounts its own claim, and no other pod
+// (another member's claim included) mounts a member's claim.
+func testGuardedHAGroup(t *testing.T) {
+	e2e.fns.OnPath(t)
+	out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), filepath.Join(e2e.root, "test", "e2e", "testdata", "ha-group"))
+	require.NoError(t, err, "%s", stderr)
+	objs, err := cluster.Objects(out)
+	require.NoError(t, err)
+	ctx := context.Background()
+	namespaces, rest := split(objs)
+	a := applier(t)
+	require.NoError(t, a.Apply(ctx, namespaces, false))
+	t.Cleanup(func() { _ = a.Delete(ctx, objs) })
+	ns := namespaces[0].GetName()
+
+	var params, group *unstructured.Unstructured
+	for _, o := range rest {
+		switch o.GetKind() {
+		case "ConfigMap":
+			params = o
+		case "StatefulSet":
+			group = o
+		}
+	}
+	require.NotNil(t, params, "the function wrote the guard's parameters")
+	require.NotNil(t, group)
+	data, _, _ := unstructured.NestedStringMap(params.Object, "data")
+	assert.Equal(t, map[string]string{"ha.statefulset.hbih": "2", "ha.claim.appdata-hbih": "hbih"}, data)
+	replicas, _, _ := unstructured.NestedInt64(group.Object, "spec", "replicas")
+	assert.EqualValues(t, 2, replicas, "the function set the member count")
+	terms, _, _ := unstructured.NestedSlice(group.Object, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+	assert.Len(t, terms, 1, "the function added the anti-affinity across nodes")
+
+	// The parameters first: then the group cannot even be created with three.
+	require.NoError(t, a.Apply(ctx, []*unstructured.Unstructured{params}, false))
+	three := group.DeepCopy()
+	require.NoError(t, unstructured.SetNestedField(three.Object, int64(3), "spec", "replicas"))
+	last := untilRefused(t, "ha-members", "creating the HA group with three members", func(ctx context.Context) error {
+		return a.Apply(ctx, []*unstructured.Unstructured{three}, true)
+	})
+	assert.Contains(t, last.Error(), "StatefulSet "+ns+"/hbih is an HA group of 2 members")
+	require.NoError(t, a.Apply(ctx, rest, false))
+
+	statefulSets := e2e.client.AppsV1().StatefulSets(ns)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		return scale(ctx, statefulSets, "hbih", 3, metav1.UpdateOptions{})
+	})
+	refused(t, err, "ha-members")
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := statefulSets.Get(ctx, "hbih", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		s.Spec.Replicas = ptr.To[int32](4)
+		_, err = statefulSets.Update(ctx, s, metav1.UpdateOptions{})
+		return err
+	})
+	refused(t, err, "ha-members")
+	out2, err := kubectl(t, "-n", ns, "scale", "statefulset/hbih", "--replicas=3")
+	require.Error(t, err, out2)
+	assert.Contains(t, out2, "[ha-members] StatefulSet "+ns+"/hbih is an HA group of 2 members")
+	for _, n := range []int32{1, 0, 2} {
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			return scale(ctx, statefulSets, "hbih", n, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		})
+		require.NoError(t, err, "scaling the HA group to %d is allowed", n)
+	}
+
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "hbih", Namespace: ns},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 4,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "hbih"}},
+	}
+	_, err = e2e.client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{})
+	refused(t, err, "autoscalers")
+	assert.Contains(t, err.Error(), "an HA group of 2 members")
+
+	// The controller made both members, each on its own claim, past the guard.
+	scenario.Until(t, "the StatefulSet controller to create members hbih-0 and hbih-1", 60*time.Second, func(ctx context.Context) (bool, string, error) {
+		pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=hbih"})
+		if err != nil {
+			return false, "", err
+		}
+		var names []string
+		for _, p := range pods.Items {
+			names = append(names, p.Name)
+		}
+		return len(names) == 2, fmt.Sprintf("pods %q", names), nil
+	})
+	pods := e2e.client.CoreV1().Pods(ns)
+	for _, p := range []*corev1.Pod{
+		{ObjectMeta: metav1.ObjectMeta{Name: "debug", Namespace: ns}, Spec: restrictedPod("debug", claimVolume("appdata-hbih-0"))},
+		// A pod that is named as a member, but that the StatefulSet does not control.
+		{ObjectMeta: metav1.ObjectMeta{Name: "hbih-2", Namespace: ns}, Spec: restrictedPod("copy", claimVolume("appdata-hbih-2"))},
+	} {
+		_, err = pods.Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		refused(t, err, "ha-claims")
+		assert.Contains(t, err.Error(), "of HA group StatefulSet hbih")
+	}
+	// A member on another member's claim: member 1's pod as the controller
+	// makes it, given member 0's claim.
+	member, err := pods.Get(ctx, "hbih-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	stray := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "hbih-1-copy", Namespace: ns, OwnerReferences: member.OwnerReferences}, Spec: member.Spec}
+	stray.Spec.NodeName = ""
+	for i, v := range stray.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			stray.Spec.Volumes[i].PersistentVolumeClaim.ClaimName = "appdata-hbih-0"
+		}
+	}
+	_, err = pods.Create(ctx, stray, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	refused(t, err, "ha-claims")
+	assert.Contains(t, err.Error(), "the state of member hbih-0 of HA group StatefulSet hbih")
+
+	restore := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "restore", Namespace: ns,
+			Annotations: map[string]string{"hubkit.dev/claim-access-reason": "restore drill of member 1 while the group runs one"}},
+		Spec: restrictedPod("restore", claimVolume("appdata-hbih-1")),
+	}
+	_, err = pods.Create(ctx, restore, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	require.NoError(t, err, "a pod with hubkit.dev/claim-access-reason may mount a member's claim")
 }
