@@ -71,6 +71,15 @@ func checkHASpread(ix *index) []finding {
 		if err != nil || selector == nil {
 			continue // the apiserver refuses a StatefulSet without a selector
 		}
+		// A term on spec.selector keeps the members apart only where it
+		// selects the pod template's labels; where it does not, the
+		// apiserver refuses the StatefulSet itself (and a term added here
+		// would not count as the group's on the next run).
+		var sel labelSelector
+		if err := decodeField(g.node(), &sel, "spec", "selector"); err != nil ||
+			!g.apart(podAffinityTerm{LabelSelector: &sel, TopologyKey: hostnameTopology}) {
+			continue
+		}
 		term := antiAffinityTerm(selector)
 		out = append(out, finding{target: g.ref, item: g.item, field: antiAffinityField + ".requiredDuringSchedulingIgnoredDuringExecution",
 			message: fmt.Sprintf("nothing keeps two members of %s off one node, where one node's loss takes both; add a required pod anti-affinity with topologyKey %s on the group's labels", g, hostnameTopology),
