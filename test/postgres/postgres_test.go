@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -162,8 +161,10 @@ func assertGone(t *testing.T, dir, addr string, pid int) {
 	assert.NoDirExists(t, dir)
 	_, err := net.DialTimeout("tcp", addr, time.Second)
 	assert.Error(t, err, "nothing listens on %s", addr)
+	// Exited: gone, or a zombie that only its parent can reap (a killed
+	// run's server is the init process's child, and this host's init may
+	// reap it late), so running, not kill(pid, 0), is the check.
 	assert.False(t, running(pid), "postgres (pid %d) has exited", pid)
-	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "pid %d is gone", pid)
 }
 
 func TestOwnerPID(t *testing.T) {
