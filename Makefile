@@ -153,7 +153,8 @@ FUZZ_TARGETS := FuzzProcessor FuzzLoadSpec
 fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions each (make test: 60000x).
 	@for f in $(FUZZ_TARGETS); do \
 	  echo "fuzzing $$f for $(FUZZTIME)"; \
-	  go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./plugin/singleton/ 2>&1 | tail -20; \
+	  out=$$(go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./plugin/singleton/ 2>&1) \
+	    || { echo "$$out"; exit 1; }; echo "$$out" | tail -3; \
 	done
 
 .PHONY: e2e
