@@ -22,6 +22,11 @@ import (
 // alerts, the dashboard, the telemetry), under overlays/.
 const operated = "testdata/operated"
 
+// This file is named to sort before node_test.go on purpose: go test runs a
+// package's tests in the order of its files' names, and TestRealNode ends by
+// powering the real node off for good (node loss), so a test that needs the
+// real node, as TestOperating's last step does, must run before it.
+//
 // What operating the Hub adds is what the API server accepts: rendered from
 // overlays/testdata/operated, the PrometheusRule under prometheus-operator's
 // own CRD and everything else under the built-in types, applied as a dry run
