@@ -49,8 +49,12 @@ type Options struct {
 	WorkDir string // KWOK_WORKDIR: the cluster's files, inside the repo's ignored build/
 	Nodes   int    // fake nodes kwok adds
 	// RealNode, when set, starts a real node; its Name, Dir, BinDir and
-	// Kubeconfig are filled in here.
+	// Kubeconfig are filled in here. With RealNode.CSI, its driver becomes
+	// the cluster's storage (storage.go).
 	RealNode *node.Options
+	// CRDs are files of CustomResourceDefinitions installed before the
+	// real node starts (the VolumeSnapshot API's: csidriver.SnapshotCRDs).
+	CRDs []string
 }
 
 // RealNodeLabel is the label the real node carries: tests select it by
@@ -121,6 +125,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	if err == nil {
 		c.Config, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	}
+	if err == nil {
+		err = c.installStorage(ctx, o)
 	}
 	if err == nil && o.RealNode != nil {
 		ro := *o.RealNode

@@ -53,10 +53,10 @@ func StartDisk(ctx context.Context, dir string, size int64) (d *Disk, err error)
 	if err != nil {
 		return nil, err
 	}
-	d = &Disk{dir: dir}
+	disk := &Disk{dir: dir}
 	defer func() {
 		if err != nil {
-			if stopErr := d.Stop(); stopErr != nil {
+			if stopErr := disk.Stop(); stopErr != nil {
 				err = fmt.Errorf("%w (and undoing the start: %v)", err, stopErr)
 			}
 			d = nil
@@ -70,42 +70,42 @@ func StartDisk(ctx context.Context, dir string, size int64) (d *Disk, err error)
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				return err
 			}
-			d.onStop("remove "+dir, func() error { return removeUnmounted(dir) })
+			disk.onStop("remove "+dir, func() error { return removeUnmounted(dir) })
 			return nil
 		}},
 		{"make the sparse image", func(context.Context) error {
-			f, err := os.Create(d.image())
+			f, err := os.Create(disk.image())
 			if err != nil {
 				return err
 			}
 			return errors.Join(f.Truncate(size), f.Close())
 		}},
 		{"attach a loop device", func(ctx context.Context) error {
-			out, err := command(ctx, "losetup", "--find", "--show", d.image())
+			out, err := command(ctx, "losetup", "--find", "--show", disk.image())
 			if err != nil {
 				return err
 			}
-			d.loop = strings.TrimSpace(string(out))
-			d.onStop("detach "+d.loop, func() error { return detach(d.loop) })
+			disk.loop = strings.TrimSpace(string(out))
+			disk.onStop("detach "+disk.loop, func() error { return detach(disk.loop) })
 			return nil
 		}},
 		{"format it btrfs", func(ctx context.Context) error {
-			_, err := command(ctx, "mkfs.btrfs", "-q", "-f", d.loop)
+			_, err := command(ctx, "mkfs.btrfs", "-q", "-f", disk.loop)
 			return err
 		}},
 		{"mount it", func(context.Context) error {
-			if err := os.Mkdir(d.Pool(), 0o700); err != nil {
+			if err := os.Mkdir(disk.Pool(), 0o700); err != nil {
 				return err
 			}
-			d.onStop("unmount "+d.loop+"'s file system", func() error { return unmountSource(d.loop) })
-			return unix.Mount(d.loop, d.Pool(), "btrfs", 0, "")
+			disk.onStop("unmount "+disk.loop+"'s file system", func() error { return unmountSource(disk.loop) })
+			return unix.Mount(disk.loop, disk.Pool(), "btrfs", 0, "")
 		}},
 	} {
 		if err := s.do(ctx); err != nil {
 			return nil, fmt.Errorf("btrfs disk %s: %s: %w", dir, s.what, err)
 		}
 	}
-	return d, nil
+	return disk, nil
 }
 
 // Pool is the file system's mount point, the driver's Options.Pool.

@@ -43,6 +43,18 @@ func TestDisk(t *testing.T) {
 			require.NoError(t, os.Remove(bound))
 		})
 	}
+	t.Run("a start that fails halfway undoes what it did", func(t *testing.T) {
+		dir := filepath.Join(parent, "small")
+		_, err := StartDisk(context.Background(), dir, 1<<20) // too small for btrfs
+		require.ErrorContains(t, err, "format it btrfs")
+		files, err := filepath.Glob("/sys/block/loop*/loop/backing_file")
+		require.NoError(t, err)
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			assert.NotContains(t, string(b), dir, "%s: the loop device is detached", f)
+		}
+		assert.NoDirExists(t, dir)
+	})
 	t.Run("CleanDisks leaves a live run's disk alone", func(t *testing.T) {
 		d, err := StartDisk(context.Background(), filepath.Join(parent, "live"), 256<<20)
 		require.NoError(t, err)

@@ -25,7 +25,10 @@
 // node expansion is needed; NodeExpandVolume only confirms it). Volumes
 // are thinly provisioned: their capacities together may exceed the pool,
 // as a cloud's do; GetCapacity reports the pool's free bytes, and a volume
-// larger than the whole pool is refused (OUT_OF_RANGE).
+// larger than the whole pool is refused (OUT_OF_RANGE). A volume's use is
+// its qgroup's (NodeGetVolumeStats: the limit, the bytes referenced), which
+// the kubelet reports as kubelet_volume_stats_*; df in a pod shows the
+// whole pool, as statfs on a subvolume does.
 //
 // Snapshots are read-only btrfs snapshots of a volume's subvolume: ready at
 // once, independent of the volume (either can be deleted first), of the

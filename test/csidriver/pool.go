@@ -97,7 +97,7 @@ func openPool(ctx context.Context, dir string) (*pool, error) {
 	return p, nil
 }
 
-func (p *pool) volumePath(id string) string   { return filepath.Join(p.dir, "volumes", id) }
+func (p *pool) volumePath(id string) string   { return VolumeDir(p.dir, id) }
 func (p *pool) snapshotPath(id string) string { return filepath.Join(p.dir, "snapshots", id) }
 
 // volumeRoot is a volume's path inside the file system, as the mount table

@@ -1,17 +1,34 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/csidriver"
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
+	"github.com/hubkit/hubkit/test/scenario"
+	"github.com/hubkit/hubkit/test/standin"
 )
 
 // backup/ holds what the backups are made of: a Velero Schedule of prod's
@@ -23,10 +40,10 @@ import (
 func TestBackupObjectsValidateAgainstTheirCRDs(t *testing.T) {
 	// The releases whose own CRDs validate them: Velero's Schedule, and the
 	// CSI snapshot API that Velero and the restore runbook use.
-	velero, snapshotAPI := pins.Get(t, "VELERO_MODULE"), pins.Get(t, "SNAPSHOT_API_MODULE")
+	velero, snapshotAPI := pins.Get(t, "VELERO_MODULE"), pins.Get(t, csidriver.SnapshotAPIPin)
 	installCRD(t, filepath.Join(moduleDir(t, velero), "config", "crd", "v1", "bases", "velero.io_schedules.yaml"))
-	for _, crd := range []string{"volumesnapshotclasses", "volumesnapshotcontents", "volumesnapshots"} {
-		installCRD(t, filepath.Join(moduleDir(t, snapshotAPI), "config", "crd", "snapshot.storage.k8s.io_"+crd+".yaml"))
+	for _, crd := range csidriver.SnapshotCRDs(moduleDir(t, snapshotAPI)) {
+		installCRD(t, crd)
 	}
 	prod := overlayRow(t, "prod")
 
@@ -76,4 +93,194 @@ func appliesWithoutWarning(t *testing.T, objs []*unstructured.Unstructured) {
 	a := applier(t)
 	require.NoError(t, a.Apply(context.Background(), objs, true))
 	assert.Empty(t, a.Warnings())
+}
+
+// The README's restore runbook, as its text shows it: the numbered steps
+// after the bold line of runbookTitle in "Backup and restore", each with the
+// commands it shows in code spans (those that start with kubectl), as a user
+// types them; a step's bare `kubectl apply -f` applies the file the step
+// names (a code span ending in .yaml). The drill runs them as they are, so
+// the runbook and the drill are one text.
+const runbookTitle = "The runbook: the Hub back from a snapshot"
+
+type runbookStep struct {
+	n        int
+	text     string
+	commands []string
+}
+
+var (
+	runbookItem = regexp.MustCompile(`^(\d+)\. (.*)$`)
+	codeSpan    = regexp.MustCompile("`([^`]+)`")
+)
+
+func readmeRunbook(t *testing.T, title string) []runbookStep {
+	t.Helper()
+	lines := strings.Split(string(readRepoFile(t, "README.md")), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "**"+title+"**") })
+	require.GreaterOrEqual(t, i, 0, "the README has a runbook %q", title)
+	var steps []runbookStep
+	for _, l := range lines[i+1:] {
+		if m := runbookItem.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			steps = append(steps, runbookStep{n: n, text: m[2]})
+		} else if strings.HasPrefix(l, "   ") && len(steps) > 0 {
+			steps[len(steps)-1].text += " " + strings.TrimSpace(l)
+		} else if strings.TrimSpace(l) != "" || len(steps) > 0 {
+			break
+		}
+	}
+	require.NotEmpty(t, steps, "the runbook %q has numbered steps", title)
+	for i := range steps {
+		s := &steps[i]
+		var file string
+		for _, m := range codeSpan.FindAllStringSubmatch(s.text, -1) {
+			if strings.HasSuffix(m[1], ".yaml") {
+				file = m[1]
+			}
+		}
+		for _, m := range codeSpan.FindAllStringSubmatch(s.text, -1) {
+			c := m[1]
+			if !strings.HasPrefix(c, "kubectl ") {
+				continue
+			}
+			if c == "kubectl apply -f" {
+				require.NotEmpty(t, file, "step %d says kubectl apply -f: of which file?", s.n)
+				c += " " + file
+			}
+			s.commands = append(s.commands, c)
+		}
+	}
+	return steps
+}
+
+// fileCommands are the commands a file of backup/ shows in its comments
+// (lines "#   kubectl ...").
+func fileCommands(t *testing.T, path string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(string(readRepoFile(t, path)), "\n") {
+		if c, ok := strings.CutPrefix(l, "#   "); ok && strings.HasPrefix(c, "kubectl ") {
+			out = append(out, c)
+		}
+	}
+	require.NotEmpty(t, out, "%s shows how to apply it", path)
+	return out
+}
+
+// runAsUser runs a command line of the README as a user's shell does, in
+// the repository, with the pinned kubectl first on PATH and the cluster's
+// kubeconfig, and returns its output; it fails the test if the command does.
+func runAsUser(t *testing.T, command string) string {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", command)
+	cmd.Dir = e2e.root
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(e2e.root, "bin")+":"+os.Getenv("PATH"), "KUBECONFIG="+e2e.cluster.Kubeconfig)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s: %s", command, out)
+	t.Logf("$ %s\n%s", command, bytes.TrimSpace(out))
+	return string(out)
+}
+
+// testVolumeLost is the drill of a lost volume, on prod as it runs on the
+// real node's CSI storage, with the guard installed: journal entries, a
+// snapshot as backup/restore/volumesnapshot.yaml takes it, more entries;
+// then the README's runbook run as written: the Hub scaled to 0, the claim
+// deleted, made again from the snapshot, the Hub scaled to 1. The Hub
+// starts on it with every entry from before the snapshot and none from
+// after; the guard allowed every step, and refused a restore Job on the
+// claim without the claim-access annotation; appdata-defaults copied
+// nothing over the restored data, and the managed settings are Git's
+// (gitSettings) again, as at every start.
+func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
+	ctx := context.Background()
+	ns := hub.Namespace
+	guard := guardObjects(t)
+	require.NoError(t, applier(t).Apply(ctx, guard, false))
+	t.Cleanup(func() { require.NoError(t, applier(t).Delete(context.Background(), guard)) })
+	waitForGuard(t, ns)
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+
+	pod := hub.Pod(t)
+	lost := hub.Volume(t)
+	var kept []standin.Entry
+	for i := range 3 {
+		kept = append(kept, hub.Append(t, pod, fmt.Sprintf("before the snapshot, %d", i+1)))
+	}
+	ui := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in the UI, before the snapshot"}}`)
+	hub.PutSettings(t, pod, ui)
+	template := "intelligencehub-systemvariables.json.template"
+	require.NoError(t, os.WriteFile(filepath.Join(hub.AppData, template), []byte("[]\n"), 0o640), "a file of the image's defaults, changed on the claim")
+
+	snapshotFile := filepath.Join("backup", "restore", "volumesnapshot.yaml")
+	snapshot := manifests(t, snapshotFile)[0]
+	start := time.Now()
+	for _, c := range fileCommands(t, snapshotFile) {
+		runAsUser(t, c)
+	}
+	snap := scenario.WaitSnapshotReady(t, dyn, ns, snapshot.GetName())
+	taken := time.Since(start)
+	t.Cleanup(func() {
+		_ = dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(context.Background(), snapshot.GetName(), metav1.DeleteOptions{})
+	})
+	restoreSize, _, _ := unstructured.NestedString(snap.Object, "status", "restoreSize")
+	t.Logf("VolumeSnapshot %s created to ready in %s, restoreSize %s", snap.GetName(), taken.Round(time.Millisecond), restoreSize)
+	after := hub.Append(t, pod, "after the snapshot")
+
+	// The volume is lost: what the runbook is for. Its steps, as written.
+	steps := readmeRunbook(t, runbookTitle)
+	claimFile := filepath.Join("backup", "restore", "claim-from-snapshot.yaml")
+	require.True(t, slices.ContainsFunc(steps, func(s runbookStep) bool { return slices.Contains(s.commands, "kubectl apply -f "+claimFile) }),
+		"a step applies %s: %v", claimFile, steps)
+	begun := time.Now()
+	for _, step := range steps {
+		for _, c := range step.commands {
+			runAsUser(t, c)
+		}
+		if slices.ContainsFunc(step.commands, func(c string) bool { return strings.Contains(c, "--replicas=0") }) {
+			hub.WaitStopped(t)
+			// A restore the other way, a Job copying files onto the claim,
+			// is the guard's to refuse unless it says why it may.
+			job := &batchv1.Job{
+				ObjectMeta: metav1.ObjectMeta{Name: "restore-files", Namespace: ns},
+				Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: func() corev1.PodSpec {
+					s := restrictedPod("restore", claimVolume(scenario.Claim))
+					s.RestartPolicy = corev1.RestartPolicyNever
+					return s
+				}()}},
+			}
+			_, err := e2e.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+			require.NoError(t, err)
+			waitForRefusedPod(t, ns, "involvedObject.kind=Job,involvedObject.name="+job.Name)
+			require.NoError(t, e2e.client.BatchV1().Jobs(ns).Delete(ctx, job.Name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)}))
+		}
+	}
+	pod = hub.WaitReady(t)
+	hub.WaitServing(t, pod)
+	restored := time.Since(begun)
+
+	restoredVolume := hub.Volume(t)
+	assert.NotEqual(t, lost.Spec.CSI.VolumeHandle, restoredVolume.Spec.CSI.VolumeHandle, "a new volume")
+	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, scenario.Claim, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, claim.Spec.DataSource)
+	assert.Equal(t, snapshot.GetName(), claim.Spec.DataSource.Name, "made from the snapshot")
+	hub.AppData = hub.CSIVolumeDir(t)
+	journal := hub.Journal(t)
+	for _, e := range kept {
+		assert.Equal(t, e, journal.At(e.Seq), "an entry from before the snapshot is back")
+	}
+	assert.False(t, slices.ContainsFunc(journal, func(e standin.Entry) bool { return e.Text == after.Text }), "no entry from after the snapshot: %v", journal)
+	b, err := os.ReadFile(filepath.Join(hub.AppData, template))
+	require.NoError(t, err)
+	assert.Equal(t, "[]\n", string(b), "appdata-defaults copied nothing over the restored data")
+	assert.Equal(t, standin.Digest(gitSettings), hub.Status(t, pod).Loaded.SettingsSHA256, "managed: Git's settings, not the snapshot's")
+	assert.Empty(t, hub.Refusals(t))
+
+	t.Logf("volume lost: restored by the runbook, the Hub serving %s after its first step", restored.Round(time.Millisecond))
+	writeFigure(t, "restore-snapshot-ready", fmt.Sprintf("VolumeSnapshot of prod's claim (%s) created to readyToUse in %s, applied and waited for as backup/restore/volumesnapshot.yaml shows",
+		restoreSize, taken.Round(time.Millisecond)))
+	writeFigure(t, "restore-volume-lost", fmt.Sprintf("volume lost: the README's runbook from its first step (scale to 0) to the Hub serving on the claim made from the snapshot: %s",
+		restored.Round(time.Millisecond)))
 }

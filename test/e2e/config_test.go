@@ -16,7 +16,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
@@ -24,6 +27,7 @@ import (
 	"github.com/hubkit/hubkit/internal/contract"
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/csidriver"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
@@ -36,12 +40,17 @@ const (
 	e2ePassword = "e2e-password-never-logged"
 )
 
-// prod on the real node: ReadWriteOncePod enforced, and the Hub's settings managed from
-// Git, its project from a deployment file and its certificate store from
-// Secrets, Git Backup's password from a Secret; with the stand-in, taught
-// the Hub's documented contract, in place of the Hub. prod runs here as it
-// renders, but for its image (the stand-in's, under a tag, where prod pins
-// a digest) and its CPU request (the real node has two cores).
+// prod on the real node, on the storage a cluster has: its claim
+// provisioned by a CSI driver (hubkit's test driver, the cluster's default
+// StorageClass), ReadWriteOncePod enforced by the scheduler and, on the
+// node, by the kubelet and the driver, the volume lost and restored from a
+// snapshot by the README's runbook, the claim grown by a change in Git
+// while the Hub runs; and the Hub's settings managed from Git, its project from a
+// deployment file and its certificate store from Secrets, Git Backup's
+// password from a Secret; with the stand-in, taught the Hub's documented
+// contract, in place of the Hub. prod runs here as it renders, but for its
+// image (the stand-in's, under a tag, where prod pins a digest) and its CPU
+// request (the real node has two cores).
 func TestProdOnTheRealNode(t *testing.T) {
 	if e2e.cluster.Node == nil {
 		t.Skipf("%s names a cluster of your own: these scenarios run on the real node make test starts", cluster.ExternalEnv)
@@ -49,7 +58,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 	onlyRealNode(t)
 	ctx := context.Background()
 	prod := overlayRow(t, "prod")
-	objs := renderProdForRealNode(t, nil)
+	objs := renderProdForRealNode(t, prodInGit{})
 	loadStandin(t, hubImage(t, objs))
 
 	store := make([]byte, 64)
@@ -65,13 +74,32 @@ func TestProdOnTheRealNode(t *testing.T) {
 		}
 	})
 
-	dirs := provideLocal(t, objs)
 	hub := hubIn(prod.Namespace)
-	hub.AppData = dirs[scenario.Claim]
+	applied := time.Now()
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
 	t.Cleanup(func() { undeploy(t, objs) })
+	volume := hub.WaitBound(t)
+	provisioned := time.Since(applied)
 	pod := hub.WaitReady(t)
+	hub.AppData = hub.CSIVolumeDir(t)
 	gitSettings := readRepoFile(t, "overlays", "prod", "settings", hubfiles.SettingsFile)
+	var git prodInGit // what the test changed in Git so far
+
+	t.Run("the claim is provisioned by the cluster's CSI driver, on the Hub's node, at prod's size", func(t *testing.T) {
+		require.NotNil(t, volume.Spec.CSI, "a CSI volume, no static PersistentVolume")
+		assert.Equal(t, csidriver.DriverName, volume.Spec.CSI.Driver)
+		assert.Equal(t, "hubkit-csi", volume.Spec.StorageClassName, "the cluster's default class")
+		assert.Equal(t, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}, volume.Spec.AccessModes)
+		assert.Equal(t, prod.Storage, volume.Spec.Capacity.Storage().String())
+		require.NotNil(t, volume.Spec.NodeAffinity, "the volume lives on its node")
+		assert.Equal(t, []corev1.NodeSelectorRequirement{{Key: csidriver.TopologyKey, Operator: corev1.NodeSelectorOpIn, Values: []string{e2e.cluster.Node.Name()}}},
+			volume.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions)
+		assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName)
+		assertVolumeLimit(t, hub, prod.Storage)
+		t.Logf("claim applied to Bound (scheduled, then provisioned): %s", provisioned.Round(time.Millisecond))
+		writeFigure(t, "csi-provision", fmt.Sprintf("prod's claim on the CSI driver: applied to Bound in %s (WaitForFirstConsumer: the Hub's pod scheduled, then the volume provisioned)",
+			provisioned.Round(time.Millisecond)))
+	})
 
 	t.Run("a fresh claim: settings from Git, the certificate store from its Secret, the image's defaults, all as the Hub's uid", func(t *testing.T) {
 		st := hub.Status(t, pod)
@@ -112,7 +140,8 @@ func TestProdOnTheRealNode(t *testing.T) {
 
 	t.Run("managed: a settings change in Git reaches the Hub after one rollout", func(t *testing.T) {
 		changed := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in Git"}}`)
-		next := renderProdForRealNode(t, changed)
+		git.settings = changed
+		next := renderProdForRealNode(t, git)
 		pw := hub.Watch(t)
 		require.NoError(t, applier(t).Apply(ctx, next, false))
 		pod = hub.WaitReplaced(t, pod)
@@ -159,21 +188,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 	})
 
 	t.Run("ReadWriteOncePod holds: a second pod on the claim is never scheduled while the Hub runs", func(t *testing.T) {
-		second := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "second-writer", Namespace: prod.Namespace},
-			Spec: corev1.PodSpec{
-				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](10001),
-					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-				Containers: []corev1.Container{{
-					Name: "restore", Image: pod.Spec.Containers[0].Image, ImagePullPolicy: corev1.PullIfNotPresent,
-					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
-						Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-					VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: hubfiles.AppData}},
-				}},
-				Volumes: []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{
-					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: scenario.Claim}}}},
-			},
-		}
+		second := secondWriter(pod, "second-writer")
 		_, err := e2e.client.CoreV1().Pods(prod.Namespace).Create(ctx, second, metav1.CreateOptions{})
 		require.NoError(t, err, "without the guard, the API server takes the pod")
 		t.Cleanup(func() {
@@ -191,7 +206,81 @@ func TestProdOnTheRealNode(t *testing.T) {
 		assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
 	})
 
+	t.Run("ReadWriteOncePod holds on the node too: a second pod placed there, past the scheduler, is refused its mount by the kubelet, and by the CSI driver", func(t *testing.T) {
+		pod = hub.Pod(t)
+		before := hub.Append(t, pod, "before a second pod on the node")
+		second := secondWriter(pod, "second-writer-on-node")
+		second.Spec.NodeName = pod.Spec.NodeName // no scheduler: the kubelet takes it as it is
+		second, err := e2e.client.CoreV1().Pods(prod.Namespace).Create(ctx, second, metav1.CreateOptions{})
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			assert.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
+		})
+		// The kubelet refuses it first, from what it has mounted (Kubernetes
+		// 1.36's operation generator, for a volume whose only access mode
+		// is ReadWriteOncePod), and never asks the driver.
+		volume := hub.Volume(t)
+		e := hub.WaitPodEvent(t, second.Name, "FailedMount", volume.Name, "ReadWriteOncePod", "already in use by another pod")
+		t.Logf("the kubelet: %s", e.Message)
+		// The driver refuses too when asked, as a kubelet that lost track of
+		// the Hub's mount would ask it: the pod's path for the volume, as
+		// SINGLE_NODE_SINGLE_WRITER, FAILED_PRECONDITION naming the Hub
+		// pod's path, which has it.
+		err = e2e.cluster.Node.CSIPublish(ctx, volume, string(second.UID))
+		require.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
+		msg := status.Convert(err).Message()
+		assert.Contains(t, msg, "SINGLE_NODE_SINGLE_WRITER")
+		assert.Contains(t, msg, string(pod.UID), "it names the Hub pod's path")
+		t.Logf("the driver: %s", msg)
+
+		p, err := e2e.client.CoreV1().Pods(prod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, corev1.PodPending, p.Status.Phase, "its container never started")
+		assert.Empty(t, hub.Refusals(t), "no second process ever opened the Hub's data")
+		assert.Equal(t, before, hub.Journal(t).At(before.Seq))
+		hub.WaitServing(t, pod)
+	})
+
+	t.Run("volume lost: the README's runbook makes the claim again from a snapshot, every entry from before it back and none from after", func(t *testing.T) {
+		testVolumeLost(t, hub, git.settingsOr(gitSettings))
+	})
+
+	t.Run("growing the claim: prod's size raised in Git and applied, the volume grows while the Hub runs on, its data kept", func(t *testing.T) {
+		pod = hub.Pod(t)
+		before := hub.Append(t, pod, "before the claim grows")
+		restarts := pod.Status.ContainerStatuses[0].RestartCount
+		git.storage = "60Gi"
+		next := renderProdForRealNode(t, git)
+		start := time.Now()
+		require.NoError(t, applier(t).Apply(ctx, next, false))
+		objs = next
+		claim := hub.WaitCapacity(t, resource.MustParse(git.storage))
+		grown := time.Since(start)
+		assert.Equal(t, git.storage, claim.Status.Capacity.Storage().String())
+		assert.Equal(t, git.storage, hub.Volume(t).Spec.Capacity.Storage().String(), "the volume")
+		assertVolumeLimit(t, hub, git.storage)
+		now := hub.Pod(t)
+		assert.Equal(t, pod.UID, now.UID, "the same pod: the volume grew online")
+		assert.Equal(t, restarts, now.Status.ContainerStatuses[0].RestartCount, "the Hub was not restarted")
+		after := hub.Append(t, now, "after the claim grew")
+		journal := hub.Journal(t)
+		assert.Equal(t, before, journal.At(before.Seq), "the data is kept")
+		assert.Equal(t, after, journal.At(after.Seq))
+		t.Logf("claim grown from %s to %s in %s", prod.Storage, git.storage, grown.Round(time.Millisecond))
+		writeFigure(t, "csi-expansion", fmt.Sprintf("prod's claim grown online from %s to %s: applied to the claim's status capacity in %s (external-resizer, ControllerExpandVolume; no node step)",
+			prod.Storage, git.storage, grown.Round(time.Millisecond)))
+
+		// A bound claim only grows: a smaller size in Git is refused.
+		smaller := git
+		smaller.storage = prod.Storage
+		err := applier(t).Apply(ctx, renderProdForRealNode(t, smaller), false)
+		require.Error(t, err, "a claim never shrinks")
+		assert.Contains(t, err.Error(), "spec.resources.requests.storage")
+		t.Logf("the API server, asked to shrink it: %v", err)
+	})
+
 	t.Run("no credential is ever logged", func(t *testing.T) {
+		pod := hub.Pod(t)
 		var logs strings.Builder
 		for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
 			logs.WriteString(podLogs(t, pod, c.Name, false))
@@ -201,6 +290,38 @@ func TestProdOnTheRealNode(t *testing.T) {
 		assert.NotContains(t, logs.String(), e2ePassword)
 		assert.NotContains(t, logs.String(), hex.EncodeToString(store))
 	})
+}
+
+// secondWriter is a pod called name, beside the Hub's pod, that mounts the
+// Hub's claim where the Hub has it and runs the Hub's image: a second
+// writer, as a debug pod or a restore Job would be.
+func secondWriter(hub *corev1.Pod, name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: hub.Namespace},
+		Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](10001),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{
+				Name: "restore", Image: hub.Spec.Containers[0].Image, ImagePullPolicy: corev1.PullIfNotPresent,
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: hubfiles.AppData}},
+			}},
+			Volumes: []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: scenario.Claim}}}},
+		},
+	}
+}
+
+// assertVolumeLimit wants the capacity the node's disk enforces for the
+// Hub's CSI volume, its btrfs qgroup limit read on the host, to be size (a
+// Kubernetes quantity): df in the pod shows the whole disk.
+func assertVolumeLimit(t *testing.T, hub *scenario.Hub, size string) {
+	t.Helper()
+	_, limit, err := e2e.cluster.Node.CSIVolumeUsage(context.Background(), hub.Volume(t).Spec.CSI.VolumeHandle)
+	require.NoError(t, err)
+	want := resource.MustParse(size)
+	assert.Equal(t, want.Value(), limit, "the volume's qgroup limit is %s", size)
 }
 
 // The kind overlay's settings are seeded: on a fresh claim they are Git's,
@@ -227,11 +348,26 @@ func testRealSeededSettings(t *testing.T) {
 	assert.Equal(t, "[]\n", string(b), "the image's defaults never overwrite the claim's files")
 }
 
+// prodInGit is what a scenario changed in prod's folder, as a user's
+// commit would: its settings file, its claim's size (storage-50gi.yaml's
+// value). A zero field is prod's own.
+type prodInGit struct {
+	settings []byte
+	storage  string
+}
+
+// settingsOr is the settings file in Git: the changed one, or prod's own.
+func (git prodInGit) settingsOr(prod []byte) []byte {
+	if git.settings != nil {
+		return git.settings
+	}
+	return prod
+}
+
 // renderProdForRealNode is prod's render with the stand-in's image (loaded
 // into containerd, as `kind load` does: never pulled) and a CPU request the
-// real node can give, and, when settings is not nil, that settings file in
-// place of prod's: a change in Git.
-func renderProdForRealNode(t *testing.T, settings []byte) []*unstructured.Unstructured {
+// real node can give, and git's changes to prod.
+func renderProdForRealNode(t *testing.T, git prodInGit) []*unstructured.Unstructured {
 	t.Helper()
 	dir := t.TempDir()
 	prod := testenv.RelPath(t, dir, filepath.Join(e2e.root, "overlays", "prod"))
@@ -258,7 +394,18 @@ patches:
               requests:
                 cpu: 100m
 `
-	if settings != nil {
+	if git.storage != "" {
+		k += `- patch: |
+    apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata:
+      name: ` + scenario.Claim + `
+    spec:
+      resources:
+        requests:
+          storage: ` + git.storage + "\n"
+	}
+	if settings := git.settings; settings != nil {
 		k += `configMapGenerator:
 - name: ` + contract.SettingsConfigMap + `
   behavior: replace

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,8 +20,10 @@ import (
 
 	"github.com/hubkit/hubkit/internal/image"
 	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/csidriver"
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/node"
+	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -68,11 +71,17 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	csi, crds, err := storage(ctx, root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	c, err := cluster.Start(ctx, cluster.Options{
 		BinDir:   filepath.Join(root, "bin"),
 		WorkDir:  filepath.Join(root, "build", "kwok"),
 		Nodes:    1,
-		RealNode: &node.Options{SandboxImage: pause, Images: []string{pauseTar}},
+		RealNode: &node.Options{SandboxImage: pause, Images: []string{pauseTar}, CSI: csi},
+		CRDs:     crds,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the cluster:", err)
@@ -88,6 +97,12 @@ func run(m *testing.M) int {
 	if e2e.client, err = kubernetes.NewForConfig(c.Config); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
+	}
+	if c.Node != nil {
+		if err := keepParamsInformer(ctx, e2e.client); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
 	}
 	return m.Run()
 }
@@ -107,4 +122,29 @@ func buildImage(ctx context.Context, spec image.Spec, version string) (ref, tar 
 		return "", "", err
 	}
 	return built.Ref.String(), built.Tar, nil
+}
+
+// diskSize is the real node's CSI disk: sparse, and larger than any claim
+// the scenarios make (prod's 50Gi, grown to 60Gi).
+const diskSize = 100 << 30
+
+// storage is the real node's CSI driver, built from test/cmd/csidriver, and
+// the VolumeSnapshot API's CRDs at their pin: the cluster's default
+// StorageClass and VolumeSnapshotClass are the driver's.
+func storage(ctx context.Context, root string) (*node.CSIOptions, []string, error) {
+	driver := filepath.Join(root, "build", "e2e", "bin", "csidriver")
+	build := exec.CommandContext(ctx, "go", "build", "-o", driver, "./test/cmd/csidriver")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, nil, fmt.Errorf("building the CSI driver: %w: %s", err, out)
+	}
+	p, err := pins.Load(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := pins.ModuleDir(ctx, p[csidriver.SnapshotAPIPin])
+	if err != nil {
+		return nil, nil, err
+	}
+	return &node.CSIOptions{Driver: driver, DiskSize: diskSize}, csidriver.SnapshotCRDs(dir), nil
 }

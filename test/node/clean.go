@@ -53,7 +53,7 @@ func cleanNode(name, dir string) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	errs = append(errs, unmountUnder(dir), removeCgroups(hs, "/"+name))
+	errs = append(errs, cleanCSI(dir), unmountUnder(dir), removeCgroups(hs, "/"+name))
 	if _, err := os.Stat("/sys/class/net/" + name); err == nil {
 		_, err := run(context.Background(), "ip", "link", "delete", name)
 		errs = append(errs, err)

@@ -1,7 +1,8 @@
 // Package node starts a real Kubernetes node beside the end-to-end
 // cluster's simulated ones: containerd (Debian's) with runc, the CNI bridge
 // plugins, a kubelet and kube-proxy built from tools/cluster, joined to the
-// cluster's API server. Pods scheduled to it really run.
+// cluster's API server, and, when asked, a CSI driver with its disk and
+// sidecars (csi.go). Pods scheduled to it really run.
 //
 // Like envtest and kind's node setup, one Node owns everything it starts:
 // each daemon's process, socket and directories live under Options.Dir, the
@@ -54,6 +55,8 @@ type Options struct {
 	// Kubelet, when set, changes the node's KubeletConfiguration before
 	// the kubelet starts (for example its crashLoopBackOff).
 	Kubelet func(*kubeletconfig.KubeletConfiguration)
+	// CSI, when set, gives the node a CSI driver and its sidecars (csi.go).
+	CSI *CSIOptions
 }
 
 // Node is a running real node.
@@ -92,10 +95,11 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
 		return nil, errors.New("the CNI plugins are missing from /usr/lib/cni: run `make tools`, which installs Debian's containernetworking-plugins")
 	}
-	n = &Node{opts: o, ip: o.Subnet.Addr().Next(), cgroup: "/" + o.Name, daemons: map[string]*daemon{}}
+	started := &Node{opts: o, ip: o.Subnet.Addr().Next(), cgroup: "/" + o.Name, daemons: map[string]*daemon{}}
+	n = started
 	defer func() {
-		if err != nil {
-			if stopErr := n.Stop(); stopErr != nil {
+		if err != nil { // n is nil by now: a failed step returns nil
+			if stopErr := started.Stop(); stopErr != nil {
 				err = fmt.Errorf("%w (and undoing the start: %v)", err, stopErr)
 			}
 			n = nil
@@ -111,8 +115,10 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		{"create the cgroup root", n.createCgroupRoot},
 		{"start containerd", n.startContainerd},
 		{"import the images", n.importImages},
+		{"start the CSI driver on its disk", n.startCSIDriver},
 		{"start the kubelet", n.startKubelet},
 		{"start kube-proxy", n.startKubeProxy},
+		{"start the CSI sidecars", n.startCSISidecars},
 	} {
 		if err := s.do(ctx); err != nil {
 			return nil, fmt.Errorf("real node %s: %s: %w", o.Name, s.what, err)

@@ -5,8 +5,12 @@ package pins
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,4 +65,25 @@ func Get(t testing.TB, name string) string {
 func Version(pin string) string {
 	_, v, _ := strings.Cut(pin, "@")
 	return v
+}
+
+// Load reads the pins of the repository at root, for code with no
+// testing.TB (a TestMain).
+func Load(root string) (map[string]string, error) {
+	data, err := os.ReadFile(filepath.Join(root, File))
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data)
+}
+
+// ModuleDir is the directory of a module@version pin in the Go module
+// cache, downloaded through the Go module proxy if it is not there yet.
+func ModuleDir(ctx context.Context, pin string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", pin).Output()
+	var m struct{ Dir, Error string }
+	if jsonErr := json.Unmarshal(out, &m); jsonErr != nil || m.Error != "" || err != nil {
+		return "", fmt.Errorf("go mod download %s: %v %s", pin, errors.Join(err, jsonErr), m.Error)
+	}
+	return m.Dir, nil
 }

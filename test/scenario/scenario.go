@@ -17,13 +17,14 @@
 //   - killing its process: Hub.Kill, kill -9 from the host, as a JVM dies;
 //   - powering its node off: node.Node.PowerOff (test/node), and
 //     NodeNotReady for what the cluster makes of it;
-//   - taking a snapshot: none yet. The harness runs no CSI driver and no
-//     snapshot controller, so backup/ is checked against its CRDs only
-//     (TestBackupObjectsValidateAgainstTheirCRDs). Once test/node runs one
-//     (the CSI hostpath driver, say), the step belongs here beside Journal:
-//     Hub.Snapshot creates a VolumeSnapshot of Claim and waits, with Until,
-//     for readyToUse; a restore from it is then a claim whose Journal holds
-//     every entry acknowledged before the snapshot.
+//   - its claim on the real node's CSI driver (test/node, test/csidriver):
+//     WaitBound (provisioned), CSIVolumeDir (its files on the host, for
+//     AppData), WaitCapacity (grown), WaitPodEvent (what the kubelet says
+//     of a mount it refused);
+//   - a snapshot of the claim: WaitSnapshotReady, once the runbook's
+//     VolumeSnapshot (backup/restore) is applied; a claim restored from it
+//     holds in its Journal every entry acknowledged before the snapshot
+//     and none after.
 package scenario
 
 import (

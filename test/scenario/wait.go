@@ -33,11 +33,14 @@ func until(t testing.TB, tick time.Duration, what string, timeout time.Duration,
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 	seen := "nothing (the first look did not finish)"
 	err := wait.PollUntilContextCancel(ctx, tick, true, func(ctx context.Context) (bool, error) {
 		done, s, err := cond(ctx)
-		if ctx.Err() != nil {
-			return false, nil // cut off by the timeout: keep what the last whole look saw
+		if ctx.Err() != nil || (err != nil && time.Until(deadline) < tick) {
+			// Cut off by the timeout, or by a client's rate limiter that
+			// will not wait past it: keep what the last whole look saw.
+			return false, nil
 		}
 		seen = describe(s, err)
 		return done && err == nil, nil
