@@ -24,6 +24,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -45,6 +46,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // Options describe the server to start. The zero value is ready to use.
@@ -106,18 +109,18 @@ var serial atomic.Int64
 // database. On error it has undone what it did.
 func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if o.Parent == "" {
-		root, err := repoRoot()
+		root, err := testenv.FindRepoRoot()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("postgres: %w: give Options.Parent", err)
 		}
 		o.Parent = filepath.Join(root, "build", "postgres")
 	}
 	if !o.ListenAddress.IsValid() {
 		o.ListenAddress = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
-	o.Database = cmpOr(o.Database, "hub")
-	o.User = cmpOr(o.User, "hub")
-	o.OSUser = cmpOr(o.OSUser, superuser)
+	o.Database = cmp.Or(o.Database, "hub")
+	o.User = cmp.Or(o.User, "hub")
+	o.OSUser = cmp.Or(o.OSUser, superuser)
 	if o.Password == "" {
 		b := make([]byte, 16)
 		if _, err := rand.Read(b); err != nil {
@@ -450,30 +453,6 @@ func FindBinDir() (string, error) {
 func isExecutable(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s: give Options.Parent", dir)
-		}
-		dir = parent
-	}
 }
 
 func lastLines(path string, n int) string {
