@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -192,7 +193,7 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 
 	// The node port on the node, through kube-proxy's rules (written a
 	// moment after the EndpointSlice, so asked until they are).
-	url := fmt.Sprintf("http://%s:%d/", e2e.cluster.Node.IP(), overlayRow(t, "kind").NodePort)
+	url := nodePortURL(t)
 	client := &http.Client{Timeout: 2 * time.Second}
 	var body string
 	scenario.Until(t, "the node port to answer at "+url, 30*time.Second, func(ctx context.Context) (bool, string, error) {
@@ -213,44 +214,96 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 }
 
 // crashOnce kills the Hub's process from the host, as a JVM dies, and
-// returns how long until the Service serves it again: the restarted
-// container is Ready and the EndpointSlice lists it as ready.
-func crashOnce(t *testing.T, hub *scenario.Hub, label string) time.Duration {
+// returns the crash's timeline, from the kill to the Service serving it
+// again (the restarted container Ready, the EndpointSlice listing it ready)
+// and its node port answering.
+func crashOnce(t *testing.T, hub *scenario.Hub, label string) crashTimeline {
 	t.Helper()
 	pod := hub.Pod(t)
 	before := hub.Append(t, pod, label)
+	w := watchCrash(t, hub, pod, nodePortURL(t))
+	// A crash comes at any moment: the kill waits a random part of a second,
+	// so that it falls anywhere on the kubelet's 1 s clocks (its PLEG relist,
+	// its sync tick, the probes' periods) rather than where the last step
+	// left the test, a fixed moment after one of them.
+	time.Sleep(rand.N(time.Second))
+	w.arm()
 	killed := hub.Kill(t, pod)
 	back := hub.WaitRestarted(t, pod)
-	took := time.Since(killed)
+	tl := w.timeline(t, pod, back, killed)
 	last := back.Status.ContainerStatuses[0].LastTerminationState.Terminated
 	require.NotNil(t, last)
 	assert.EqualValues(t, 137, last.ExitCode, "the last exit was the SIGKILL, not a refused second writer (%d)", standin.ExitLockHeld)
 	assert.Equal(t, before, hub.Journal(t).At(before.Seq), "the entry acknowledged before the kill survived it")
-	return took
+	return tl
+}
+
+// nodePortURL is the kind overlay's node port on the real node.
+func nodePortURL(t *testing.T) string {
+	return fmt.Sprintf("http://%s:%d/", e2e.cluster.Node.IP(), overlayRow(t, "kind").NodePort)
+}
+
+// firstCrashes is how many first crashes (no backoff yet) the scenario
+// measures, each of a new pod.
+const firstCrashes = 10
+
+func servingTimes(tls []crashTimeline) []time.Duration {
+	var ds []time.Duration
+	for _, tl := range tls {
+		ds = append(ds, tl.total())
+	}
+	return ds
+}
+
+// freshPod replaces the Hub's pod (deleted, the Deployment makes the next)
+// and waits until the replacement serves: a container that has never
+// crashed has no backoff yet. (A kubelet restart forgets the backoff too,
+// but a container it sees started in the 10 s before it is probed again
+// from its start, its startup probe first: the pod goes unready a moment
+// after the new kubelet first reports it ready.)
+func freshPod(t *testing.T, hub *scenario.Hub) {
+	t.Helper()
+	old := hub.Pod(t)
+	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(context.Background(), old.Name, metav1.DeleteOptions{}))
+	hub.WaitServing(t, hub.WaitReplaced(t, old))
 }
 
 func testRealCrash(t *testing.T) {
 	ctx := context.Background()
 	hub := e2e.real.hub
+	require.NotNil(t, hub, "the kind overlay's scenario deployed the Hub")
 	// As a cluster runs by default: the first crash restarts at once, a
 	// second within minutes waits out CrashLoopBackOff's first step (10s).
 	first := crashOnce(t, hub, "before the first crash")
 	second := crashOnce(t, hub, "before a second crash")
-	t.Logf("default kubelet: first crash %s, second %s", first.Round(time.Millisecond), second.Round(time.Millisecond))
-	report(t, "real-crash-default-backoff", []time.Duration{first, second})
+	t.Logf("default kubelet: first crash %s, second %s", first.total().Round(time.Millisecond), second.total().Round(time.Millisecond))
+	report(t, "real-crash-default-backoff", []time.Duration{first.total(), second.total()})
+	writeTimeline(t, "real-second-crash-timeline", "A second crash within minutes, kubelet defaults", []crashTimeline{second})
+
+	// More first crashes, each of a new pod.
+	firsts := []crashTimeline{first}
+	for i := 1; i < firstCrashes; i++ {
+		freshPod(t, hub)
+		firsts = append(firsts, crashOnce(t, hub, fmt.Sprintf("before first crash %d", i+1)))
+	}
+	report(t, "real-first-crash", servingTimes(firsts))
+	writeTimeline(t, "real-first-crash-timeline", "First crashes, kubelet defaults", firsts)
 
 	// With the kubelet's crash-loop backoff capped at 1s (1.36:
-	// crashLoopBackOff.maxContainerRestartPeriod, beta), the repeats.
+	// crashLoopBackOff.maxContainerRestartPeriod, beta), the repeats, of a
+	// pod the new kubelet started.
 	require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, func(c *kubeletconfig.KubeletConfiguration) {
 		c.CrashLoopBackOff.MaxContainerRestartPeriod = &metav1.Duration{Duration: time.Second}
 	}))
 	t.Cleanup(func() { require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, nil)) })
-	hub.WaitReady(t)
-	var took []time.Duration
+	freshPod(t, hub)
+	var capped []crashTimeline
 	for i := range crashes {
-		took = append(took, crashOnce(t, hub, fmt.Sprintf("before crash %d", i+1)))
+		capped = append(capped, crashOnce(t, hub, fmt.Sprintf("before crash %d", i+1)))
 	}
-	report(t, "real-crash-to-serving", took)
+	report(t, "real-crash-to-serving", servingTimes(capped))
+	writeTimeline(t, "real-crash-timeline", "Repeated crashes, crashLoopBackOff.maxContainerRestartPeriod: 1s", capped)
+	writeTimelineTable(t, "real-crash-timeline-table", firsts, capped)
 	assert.Empty(t, hub.Refusals(t), "the lock was never contended")
 }
 

@@ -94,6 +94,9 @@ func (n *Node) launchKubelet(ctx context.Context) error {
 		"--hostname-override", n.opts.Name,
 		"--node-ip", n.ip.String(),
 		"--node-labels", strings.Join(labels, ","),
+		// What the crash timelines read from its log is there at 2: the PLEG's
+		// events ("SyncLoop (PLEG)", V2), the probes' results ("SyncLoop
+		// (probe)", "Probe failed", V1).
 		"--v", "2")
 	if err != nil {
 		return err
