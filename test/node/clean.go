@@ -14,12 +14,16 @@ import (
 )
 
 // Clean removes what real nodes of runs that were killed before Stop left
-// behind. Each node's directory sits in parent, named for the node, and
-// alive says whether the run that made it still runs. For a dead run it
-// kills the processes started from that directory (found by the directory
-// in their command line, never by a broader match) and those in the node's
-// cgroups, then unmounts, removes the cgroups and the bridge, restores the
-// host's saved sysctls and iptables, and removes the directory.
+// behind. Each node's directory sits in parent, named for the node, as does
+// each HostNetwork's, and alive says whether the run that made it still
+// runs. For the dead runs' directories it first kills the processes started
+// from any of them (found by the directory in their command line, never by
+// a broader match) and those in the nodes' cgroups, so that no kube-proxy
+// of one rewrites iptables after another's are restored; then, directory by
+// directory, in name order (a run's first node, which saved the host's
+// state, before its other nodes and its network), it unmounts, removes the
+// cgroups and the bridge, restores the host's saved sysctls and iptables,
+// undoes the network's route and rule, and removes the directory.
 func Clean(parent string, alive func(name string) bool) error {
 	entries, err := os.ReadDir(parent)
 	if errors.Is(err, os.ErrNotExist) {
@@ -28,31 +32,38 @@ func Clean(parent string, alive func(name string) bool) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
+	hs, err := cgroupHierarchies()
+	if err != nil {
+		return err
+	}
+	var stale []string
 	for _, e := range entries {
-		if !e.IsDir() || alive(e.Name()) {
-			continue
+		if e.IsDir() && !alive(e.Name()) {
+			stale = append(stale, e.Name())
 		}
-		if err := cleanNode(e.Name(), filepath.Join(parent, e.Name())); err != nil {
-			errs = append(errs, fmt.Errorf("cleaning the stale node %s: %w", e.Name(), err))
+	}
+	// Twice: a shim killed first may leave a container to be found next.
+	for range 2 {
+		for _, name := range stale {
+			for _, pid := range staleProcesses(filepath.Join(parent, name), hs, "/"+name) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if len(stale) > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	var errs []error
+	for _, name := range stale {
+		if err := cleanNode(name, filepath.Join(parent, name), hs); err != nil {
+			errs = append(errs, fmt.Errorf("cleaning the stale node %s: %w", name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func cleanNode(name, dir string) error {
+func cleanNode(name, dir string, hs []string) error {
 	var errs []error
-	hs, err := cgroupHierarchies()
-	if err != nil {
-		return err
-	}
-	// Twice: a shim killed first may leave a container to be found next.
-	for range 2 {
-		for _, pid := range staleProcesses(dir, hs, "/"+name) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 	errs = append(errs, cleanCSI(dir), unmountUnder(dir), removeCgroups(hs, "/"+name))
 	if _, err := os.Stat("/sys/class/net/" + name); err == nil {
 		_, err := run(context.Background(), "ip", "link", "delete", name)
@@ -66,7 +77,7 @@ func cleanNode(name, dir string) error {
 			errs = append(errs, restoreIptables(family, rules))
 		}
 	}
-	errs = append(errs, os.RemoveAll(dir))
+	errs = append(errs, cleanNetwork(dir), os.RemoveAll(dir))
 	return errors.Join(errs...)
 }
 

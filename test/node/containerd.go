@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -56,8 +57,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 `
 
 // cniConfig is the pods' network: a bridge with the node's address as
-// gateway, addresses from the node's subnet, no masquerading (pods talk to
-// the host and each other, never beyond).
+// gateway, addresses from the node's subnet, no masquerading, and no
+// default route: routes through the gateway to the Network's pod and
+// Service ranges and host addresses only (pods talk to the host's nodes,
+// Services and database, never beyond).
 const cniConfig = `{
   "cniVersion": "1.0.0",
   "name": "{{.Name}}",
@@ -71,7 +74,8 @@ const cniConfig = `{
       "ipam": {
         "type": "host-local",
         "dataDir": "{{call .Path "cni/ipam"}}",
-        "ranges": [[{"subnet": "{{.Subnet}}", "gateway": "{{.IP}}"}]]
+        "ranges": [[{"subnet": "{{.Subnet}}", "gateway": "{{.IP}}"}]],
+        "routes": {{.Routes}}
       }
     }
   ]
@@ -81,15 +85,20 @@ const cniConfig = `{
 // configData is what the config templates read.
 type configData struct {
 	Name, Subnet, IP, SandboxImage, Socket string
+	Routes                                 string // a JSON list of CNI routes
 	Path                                   func(string) string
 }
 
 func (n *Node) containerdSocket() string { return n.path("containerd", "containerd.sock") }
 
 func (n *Node) startContainerd(ctx context.Context) error {
+	routes, err := cniRoutes(n.opts.Network.podRoutes(n.opts.Subnet))
+	if err != nil {
+		return err
+	}
 	data := configData{
 		Name: n.opts.Name, Subnet: n.opts.Subnet.String(), IP: n.ip.String(), SandboxImage: n.opts.SandboxImage,
-		Socket: n.containerdSocket(), Path: func(elem string) string { return n.path(elem) },
+		Socket: n.containerdSocket(), Routes: routes, Path: func(elem string) string { return n.path(elem) },
 	}
 	for file, tmpl := range map[string]string{"containerd/config.toml": containerdConfig, "cni/net.d/10-hubkit.conflist": cniConfig} {
 		b, err := render(file, tmpl, data)
@@ -102,6 +111,19 @@ func (n *Node) startContainerd(ctx context.Context) error {
 	}
 	n.onStop("stop containerd", n.stopContainerd)
 	return n.launchContainerd(ctx)
+}
+
+// cniRoutes is host-local's "routes": each through the range's gateway.
+func cniRoutes(dsts []netip.Prefix) (string, error) {
+	type route struct {
+		Dst string `json:"dst"`
+	}
+	routes := []route{}
+	for _, d := range dsts {
+		routes = append(routes, route{d.String()})
+	}
+	b, err := json.Marshal(routes)
+	return string(b), err
 }
 
 // stopContainerd stops containerd and unmounts what it left: sandboxes'

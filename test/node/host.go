@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,8 +32,12 @@ func cgroupHierarchies() ([]string, error) {
 }
 
 // saveHost records the sysctls and the iptables rules (IPv4 and IPv6) as
-// they are before the node starts, and restores them on Stop.
+// they are before the node starts, and restores them on Stop; a node that
+// SharesHost leaves them to the node that saved them.
 func (n *Node) saveHost(ctx context.Context) error {
+	if n.opts.SharesHost {
+		return nil
+	}
 	// The sysctls the kubelet sets on start (unless protectKernelDefaults,
 	// which refuses to start instead) and kube-proxy may set.
 	hostSysctls := []string{
@@ -74,14 +76,8 @@ func (n *Node) saveHost(ctx context.Context) error {
 // before the kubelet starts, which wants its node IP on an interface; the
 // CNI bridge plugin then adopts it.
 func (n *Node) createBridge(ctx context.Context) error {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return err
-	}
-	for _, a := range addrs {
-		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Overlaps(n.opts.Subnet) {
-			return fmt.Errorf("subnet %s overlaps %s, already on this host (another run, or a network of the host's): choose another Subnet", n.opts.Subnet, p)
-		}
+	if err := notOnHost(n.opts.Subnet); err != nil {
+		return fmt.Errorf("subnet: %w", err)
 	}
 	if _, err := run(ctx, "ip", "link", "add", n.opts.Name, "type", "bridge"); err != nil {
 		return err
@@ -90,10 +86,28 @@ func (n *Node) createBridge(ctx context.Context) error {
 		_, err := run(context.Background(), "ip", "link", "delete", n.opts.Name)
 		return err
 	})
-	if _, err := run(ctx, "ip", "addr", "add", fmt.Sprintf("%s/%d", n.ip, n.opts.Subnet.Bits()), "dev", n.opts.Name); err != nil {
+	return n.connect(ctx)
+}
+
+// connect gives the bridge the node's address and brings it up: the
+// node's address and its pods' subnet are on the host.
+func (n *Node) connect(ctx context.Context) error {
+	if _, err := run(ctx, "ip", "addr", "replace", fmt.Sprintf("%s/%d", n.ip, n.opts.Subnet.Bits()), "dev", n.opts.Name); err != nil {
 		return err
 	}
-	_, err = run(ctx, "ip", "link", "set", n.opts.Name, "up")
+	_, err := run(ctx, "ip", "link", "set", n.opts.Name, "up")
+	return err
+}
+
+// disconnect takes the bridge down and its address away, as a node whose
+// power is cut leaves the network: the node's address is no longer the
+// host's (its NodePorts, its kubelet's port stop answering) and its
+// subnet is no bridge's (the Network's unreachable route answers for it).
+func (n *Node) disconnect(ctx context.Context) error {
+	if _, err := run(ctx, "ip", "link", "set", n.opts.Name, "down"); err != nil {
+		return err
+	}
+	_, err := run(ctx, "ip", "addr", "flush", "dev", n.opts.Name)
 	return err
 }
 

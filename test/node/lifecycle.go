@@ -24,7 +24,10 @@ func (n *Node) Restart(ctx context.Context) error {
 	for _, s := range []struct {
 		what string
 		do   func(context.Context) error
-	}{{"start containerd", n.launchContainerd}, {"start the kubelet", n.launchKubelet}, {"start kube-proxy", n.launchKubeProxy}} {
+	}{
+		{"connect the bridge", n.connect}, // after a PowerOff
+		{"start containerd", n.launchContainerd}, {"start the kubelet", n.launchKubelet}, {"start kube-proxy", n.launchKubeProxy},
+	} {
 		if err := s.do(ctx); err != nil {
 			return fmt.Errorf("restart %s: %s: %w", n.opts.Name, s.what, err)
 		}
@@ -33,11 +36,14 @@ func (n *Node) Restart(ctx context.Context) error {
 }
 
 // PowerOff is a node lost for good, as far as the cluster can tell: the
-// kubelet and kube-proxy die with every pod, and nothing starts them again.
+// kubelet and kube-proxy die with every pod, nothing starts them again, and
+// the node leaves the network: its bridge goes down without its address,
+// so neither the node's address nor its pods' answer any more, from the
+// host or from another node's pods (no route to them: network.go).
 // (containerd, holding no pods, runs on until Stop, which still undoes
 // everything Start did.)
 func (n *Node) PowerOff() error {
-	if err := n.powerOff(); err != nil {
+	if err := errors.Join(n.powerOff(), n.disconnect(context.Background())); err != nil {
 		return fmt.Errorf("power off %s: %w", n.opts.Name, err)
 	}
 	return nil
@@ -53,6 +59,21 @@ func (n *Node) powerOff() error {
 	}
 	errs = append(errs, n.removePods(), unmountUnder(n.path("kubelet")))
 	return errors.Join(errs...)
+}
+
+// RestartKubeProxy stops kube-proxy and starts it again, which then
+// rewrites every chain it keeps (a full sync), as at its first start; it
+// returns once the new one runs.
+func (n *Node) RestartKubeProxy(ctx context.Context) error {
+	if d := n.daemons["kube-proxy"]; d != nil {
+		if err := d.stop(10 * time.Second); err != nil {
+			return fmt.Errorf("restart kube-proxy on %s: %w", n.opts.Name, err)
+		}
+	}
+	if err := n.launchKubeProxy(ctx); err != nil {
+		return fmt.Errorf("restart kube-proxy on %s: %w", n.opts.Name, err)
+	}
+	return nil
 }
 
 // ReconfigureKubelet restarts the kubelet with its configuration changed

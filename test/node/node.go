@@ -44,6 +44,17 @@ type Options struct {
 	// Subnet is the pods' network; its first address is the bridge's and
 	// the node's own IP, so nothing outside the host is ever addressed.
 	Subnet netip.Prefix
+	// Network is the cluster's network, the same for every real node
+	// (network.go): the pods' routes beyond Subnet, and what kube-proxy
+	// takes for the cluster's. Its zero value is a cluster of this node
+	// alone, whose pods reach their own subnet only.
+	Network Network
+	// SharesHost says that another real node in the host's network
+	// namespace saved the host's sysctls and iptables before this one
+	// started and restores them when it stops, after this one: this node
+	// then leaves them to it (a snapshot of its own would hold the other
+	// node's kube-proxy rules, and put them back after that node stopped).
+	SharesHost bool
 	// SandboxImage is the pause image containerd runs pods' sandboxes from;
 	// it must be among Images.
 	SandboxImage string
@@ -66,6 +77,8 @@ type Node struct {
 	cgroup  string
 	undo    []step
 	daemons map[string]*daemon
+	// proxyMetrics is kube-proxy's metrics URL, as it was last started.
+	proxyMetrics string
 }
 
 type step struct {
@@ -110,7 +123,7 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 		do   func(context.Context) error
 	}{
 		{"make the node's directories", n.makeDirs},
-		{"save the host's sysctls and iptables", n.saveHost},
+		{"save the host's sysctls and iptables", n.saveHost}, // unless SharesHost
 		{"create the bridge", n.createBridge},
 		{"create the cgroup root", n.createCgroupRoot},
 		{"start containerd", n.startContainerd},

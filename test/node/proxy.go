@@ -14,7 +14,10 @@ import (
 )
 
 // proxyConfig is kube-proxy's configuration: iptables mode, NodePorts on
-// the node's own address only, conntrack's sysctls left as they are, and
+// the nodes' own addresses only (the host's addresses in the cluster's pod
+// network: the bridges'), the same clusterCIDR and nodePortAddresses on
+// every node so that the kube-proxies sharing the host's iptables write the
+// same rules (network.go), conntrack's sysctls left as they are, and
 // its healthz and metrics servers on the node's address at ports nobody
 // uses (left empty they default to 0.0.0.0:10256 and 127.0.0.1:10249, where
 // a developer's kube-proxy or another run may be).
@@ -23,8 +26,8 @@ func (n *Node) proxyConfig(healthz, metrics int) *proxyconfig.KubeProxyConfigura
 		TypeMeta:           metav1.TypeMeta{APIVersion: proxyconfig.SchemeGroupVersion.String(), Kind: "KubeProxyConfiguration"},
 		HostnameOverride:   n.opts.Name,
 		Mode:               proxyconfig.ProxyMode("iptables"),
-		ClusterCIDR:        n.opts.Subnet.String(),
-		NodePortAddresses:  []string{n.ip.String() + "/32"},
+		ClusterCIDR:        n.podCIDR().String(),
+		NodePortAddresses:  []string{n.podCIDR().String()},
 		BindAddress:        n.ip.String(),
 		HealthzBindAddress: net.JoinHostPort(n.ip.String(), strconv.Itoa(healthz)),
 		MetricsBindAddress: net.JoinHostPort(n.ip.String(), strconv.Itoa(metrics)),
@@ -37,6 +40,10 @@ func (n *Node) proxyConfig(healthz, metrics int) *proxyconfig.KubeProxyConfigura
 	c.Conntrack.TCPCloseWaitTimeout = &metav1.Duration{}
 	return c
 }
+
+// KubeProxyMetrics is the URL of kube-proxy's Prometheus metrics, on the
+// node's address.
+func (n *Node) KubeProxyMetrics() string { return n.proxyMetrics }
 
 func (n *Node) startKubeProxy(ctx context.Context) error {
 	// Its rules go with the iptables restore that saveHost registered.
@@ -54,6 +61,7 @@ func (n *Node) launchKubeProxy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	n.proxyMetrics = "http://" + net.JoinHostPort(n.ip.String(), strconv.Itoa(ports[1])) + "/metrics"
 	cfg, err := yaml.Marshal(n.proxyConfig(ports[0], ports[1]))
 	if err != nil {
 		return err
