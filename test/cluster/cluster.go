@@ -40,7 +40,14 @@ type Cluster struct {
 	// Node is the real node, when Options.RealNode asked for one; nil on
 	// an external cluster, whose nodes are all real.
 	Node *node.Node
-	stop func() error
+	// Network is the real nodes' network (nodes.go), when there is a real
+	// node; Database is its address on the host for a database, which pods
+	// reach.
+	Network  node.Network
+	Database netip.Addr
+	// realNode is how Node was started, for AddNode.
+	realNode node.Options
+	stop     func() error
 }
 
 // Options say where the binaries are and where kwokctl keeps its state.
@@ -48,9 +55,10 @@ type Options struct {
 	BinDir  string // kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok, kwokctl
 	WorkDir string // KWOK_WORKDIR: the cluster's files, inside the repo's ignored build/
 	Nodes   int    // fake nodes kwok adds
-	// RealNode, when set, starts a real node; its Name, Dir, BinDir and
-	// Kubeconfig are filled in here. With RealNode.CSI, its driver becomes
-	// the cluster's storage (storage.go).
+	// RealNode, when set, starts a real node; its Name, Dir, BinDir,
+	// Kubeconfig, Labels, Subnet and Network are filled in here (nodes.go).
+	// With RealNode.CSI, its driver becomes the cluster's storage
+	// (storage.go).
 	RealNode *node.Options
 	// CRDs are files of CustomResourceDefinitions installed before the
 	// real node starts (the VolumeSnapshot API's: csidriver.SnapshotCRDs).
@@ -96,8 +104,8 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	nodesDir := filepath.Join(o.WorkDir, "nodes")
 	if err := node.Clean(nodesDir, func(name string) bool {
-		pid, err := strconv.Atoi(strings.TrimPrefix(name, nodePrefix))
-		return err != nil || processExists(pid)
+		pid, ok := runPID(name)
+		return !ok || processExists(pid)
 	}); err != nil {
 		return nil, err
 	}
@@ -130,21 +138,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		err = c.installStorage(ctx, o)
 	}
 	if err == nil && o.RealNode != nil {
-		ro := *o.RealNode
-		ro.Name = fmt.Sprintf("%s%d", nodePrefix, os.Getpid())
-		ro.Dir = filepath.Join(nodesDir, ro.Name)
-		ro.BinDir, ro.Kubeconfig = o.BinDir, c.Kubeconfig
-		ro.Labels = map[string]string{RealNodeLabel: "real"}
-		if !ro.Subnet.IsValid() {
-			// One /24 a run, so that two runs on a host do not collide.
-			ro.Subnet = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 86, byte(os.Getpid() % 256), 0}), 24)
-		}
-		var n *node.Node
-		if n, err = node.Start(ctx, ro); err == nil {
-			c.Node = n
-			deleteCluster := c.stop
-			c.stop = func() error { return errors.Join(n.Stop(), deleteCluster()) }
-		}
+		err = c.startRealNode(ctx, *o.RealNode, nodesDir, o.BinDir)
 	}
 	if err != nil {
 		if stopErr := c.stop(); stopErr != nil {
@@ -214,7 +208,9 @@ func removeStaleConfigs(workDir string) error {
 }
 
 // namePrefix names the clusters Start makes, nodePrefix their real nodes
-// (and bridges: 15 characters at most); the rest is the test's pid.
+// (and bridges: 15 characters at most); the rest is the test's pid, and,
+// for a real node's network and any node after the first, a suffix
+// (nodes.go).
 const (
 	namePrefix = "hubkit-e2e-"
 	nodePrefix = "hubkit"
