@@ -38,6 +38,7 @@ CLUSTER    := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-s
 
 # The CSI sidecars test/csidriver runs with, as a cluster runs them beside its
 # storage driver: each a tools/install.sh module step (MODULE@VERSION:CMD,...).
+CSI_SIDECARS      := $(BIN)/csi-provisioner $(BIN)/csi-resizer $(BIN)/snapshot-controller $(BIN)/csi-snapshotter
 CSI_SIDECAR_STEPS := module:$(CSI_PROVISIONER_MODULE):cmd/csi-provisioner \
                      module:$(CSI_RESIZER_MODULE):cmd/csi-resizer \
                      module:$(CSI_SNAPSHOTTER_MODULE):cmd/snapshot-controller,cmd/csi-snapshotter
@@ -50,11 +51,11 @@ help: ## List the targets.
 
 .PHONY: tools
 tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores: ~10 min Kubernetes, ~13 min the CSI sidecars); says what it builds.
-	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) debian
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
 # score, fuzz and bench's function part need none of it.
-E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) debian-packages
+E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) $(CSI_SIDECARS) $(BIN)/local-path-provisioner debian-packages
 
 # From Debian: strace shows that the function opens no file and no socket;
 # the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)
@@ -169,9 +170,9 @@ bench-function: build $(KUSTOMIZE) $(KUBE_SCORE) ## The function part of make be
 	go run ./bench/run -sizes 100,1000,10000,50000 -runs 5
 
 .PHONY: bench-recovery
-bench-recovery: $(E2E_TOOLS) ## The recovery part of make bench: the e2e cluster and its real node.
+bench-recovery: $(E2E_TOOLS) ## The recovery and storage-drill part of make bench: the e2e cluster and its real node.
 	@rm -f $(BUILD)/e2e/*.txt
-	go test -count=1 -timeout 20m -run 'TestHub|TestRealNode' ./test/e2e/ > /dev/null
+	go test -count=1 -timeout 30m -run 'TestHub|TestRealNode|TestProdOnTheRealNode' ./test/e2e/ > /dev/null
 	@cat $(BUILD)/e2e/*.txt
 
 # The Hub's image, as base/kustomization.yaml names it.
@@ -209,6 +210,9 @@ $(BIN)/promtool: tools/pins.mk
 
 $(BIN)/csi-provisioner: tools/pins.mk
 	@$(INSTALL) module:$(CSI_PROVISIONER_MODULE):cmd/csi-provisioner
+
+$(BIN)/local-path-provisioner: tools/pins.mk
+	@$(INSTALL) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG)
 
 $(BIN)/csi-resizer: tools/pins.mk
 	@$(INSTALL) module:$(CSI_RESIZER_MODULE):cmd/csi-resizer

@@ -19,6 +19,9 @@ PROMTOOL_PKG   := github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 CSI_PROVISIONER_MODULE := github.com/kubernetes-csi/external-provisioner/v5@v5.3.0
 CSI_RESIZER_MODULE     := github.com/kubernetes-csi/external-resizer@v1.14.0
 CSI_SNAPSHOTTER_MODULE := github.com/kubernetes-csi/external-snapshotter/v8@v8.7.0
+# kind's and k3s's default storage, for the kind overlay: its command, and its
+# own manifests (deploy/local-path-storage.yaml) read from the module.
+LOCAL_PATH_PROVISIONER_PKG := github.com/rancher/local-path-provisioner@v0.0.30
 
 # Releases whose own CRDs the end-to-end tests validate hubkit's objects with
 # (module@version, read from the Go module cache).

@@ -33,7 +33,7 @@ import (
 // Spec is one image hubkit builds.
 type Spec struct {
 	Name        string // how `make image` and tests name it
-	Package     string // the Go package built into the layer, relative to the repo
+	Package     string // the Go package built into the layer, relative to the repo; empty: no binary, the Entrypoint comes from Extra
 	Entrypoint  string // where the binary lives in the image
 	User        string // uid:gid it runs as unless the pod says otherwise
 	Repository  string // the image's name without a tag; empty: the caller names it
@@ -41,6 +41,8 @@ type Spec struct {
 	// VersionEnv, when set, is an environment variable the image sets to
 	// its version, so the program can report which tag it runs as.
 	VersionEnv string
+	// Env are further variables (NAME=value) the image sets.
+	Env []string
 	// Extra are files the image carries beside its binary, in a layer of
 	// their own.
 	Extra []Extra
@@ -114,9 +116,14 @@ func Make(ctx context.Context, root string, spec Spec, version, revision, out st
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return Built{}, err
 	}
-	bin, err := spec.compileStatic(ctx, root, out)
-	if err != nil {
-		return Built{}, err
+	if spec.Package == "" && len(spec.Extra) == 0 {
+		return Built{}, fmt.Errorf("image %s: neither a Package to build nor Extra files: it would be empty", spec.Name)
+	}
+	var bin string
+	if spec.Package != "" {
+		if bin, err = spec.compileStatic(ctx, root, out); err != nil {
+			return Built{}, err
+		}
 	}
 	img, err := spec.build(root, bin, ref, revision)
 	if err != nil {
@@ -142,18 +149,22 @@ func (s Spec) compileStatic(ctx context.Context, root, dir string) (string, erro
 }
 
 // build makes the image from a static binary: one layer, no shell, no libc,
-// and a second layer with the Spec's Extra files when it has any.
+// and a second layer with the Spec's Extra files when it has any. Without
+// a binary (a Spec with no Package) the image is its Extra files alone.
 func (s Spec) build(root, binary string, ref name.Tag, revision string) (v1.Image, error) {
 	version := ref.TagStr()
-	bin, err := os.ReadFile(binary)
-	if err != nil {
-		return nil, fmt.Errorf("read the binary: %w", err)
+	var layers []v1.Layer
+	if binary != "" {
+		bin, err := os.ReadFile(binary)
+		if err != nil {
+			return nil, fmt.Errorf("read the binary: %w", err)
+		}
+		binLayer, err := layer([]file{{path: s.Entrypoint, data: bin, mode: 0o755}})
+		if err != nil {
+			return nil, fmt.Errorf("layer: %w", err)
+		}
+		layers = append(layers, binLayer)
 	}
-	binLayer, err := layer([]file{{path: s.Entrypoint, data: bin, mode: 0o755}})
-	if err != nil {
-		return nil, fmt.Errorf("layer: %w", err)
-	}
-	layers := []v1.Layer{binLayer}
 	if len(s.Extra) > 0 {
 		files, err := extraFiles(root, s.Extra)
 		if err != nil {
@@ -194,6 +205,7 @@ func (s Spec) build(root, binary string, ref name.Tag, revision string) (v1.Imag
 	if s.VersionEnv != "" {
 		cfg.Config.Env = []string{s.VersionEnv + "=" + version}
 	}
+	cfg.Config.Env = append(cfg.Config.Env, s.Env...)
 	return mutate.ConfigFile(img, cfg)
 }
 

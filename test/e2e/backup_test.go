@@ -25,6 +25,7 @@ import (
 
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/csidriver"
+	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
@@ -84,6 +85,50 @@ func TestBackupObjectsValidateAgainstTheirCRDs(t *testing.T) {
 		ensureNamespace(t, prod.Namespace)
 		appliesWithoutWarning(t, append(snapshot, claim...))
 	})
+}
+
+// backup/copy holds kind's facts (namespace, size, access mode), and its
+// Jobs run as the Hub (base/deployment.yaml's uid), on the Hub's claim and
+// the copy's, saying why they may (the guard's claim-access annotation),
+// and apply with no warning (the drill runs them under Pod Security
+// "restricted").
+func TestCopyObjectsHoldTheKindOverlaysFacts(t *testing.T) {
+	kind := overlayRow(t, "kind")
+	claim := manifests(t, copyClaimFile)[0]
+	storage, _, _ := unstructured.NestedString(claim.Object, "spec", "resources", "requests", "storage")
+	assert.Equal(t, kind.Storage, storage, "kind's size")
+	modes, _, _ := unstructured.NestedStringSlice(claim.Object, "spec", "accessModes")
+	assert.Equal(t, []string{string(kind.AccessMode)}, modes, "kind's access mode")
+	var hubUID int64
+	for _, o := range rendered(t, kind.Name) {
+		if o.GetKind() == "Deployment" {
+			hubUID, _, _ = unstructured.NestedInt64(o.Object, "spec", "template", "spec", "securityContext", "runAsUser")
+		}
+	}
+	require.NotZero(t, hubUID)
+	objs := []*unstructured.Unstructured{claim}
+	for _, f := range []string{copyJobFile, copyRestoreJobFile} {
+		job := manifests(t, f)[0]
+		objs = append(objs, job)
+		assert.Equal(t, kind.Namespace, job.GetNamespace(), f)
+		spec, _, _ := unstructured.NestedMap(job.Object, "spec", "template", "spec")
+		uid, _, _ := unstructured.NestedInt64(spec, "securityContext", "runAsUser")
+		assert.Equal(t, hubUID, uid, "%s runs as the Hub's uid", f)
+		reason, _, _ := unstructured.NestedString(job.Object, "spec", "template", "metadata", "annotations", "hubkit.dev/claim-access-reason")
+		assert.NotEmpty(t, reason, "%s says why it mounts the Hub's claim", f)
+		volumes, _, _ := unstructured.NestedSlice(spec, "volumes")
+		var claims []string
+		for _, v := range volumes {
+			name, _, _ := unstructured.NestedString(v.(map[string]any), "persistentVolumeClaim", "claimName")
+			claims = append(claims, name)
+		}
+		assert.ElementsMatch(t, []string{scenario.Claim, claim.GetName()}, claims, "%s mounts the Hub's claim and the copy's", f)
+	}
+	for _, f := range []string{copyClaimFile, copyJobFile, copyRestoreJobFile} {
+		assert.Contains(t, fileCommands(t, f), "kubectl apply -f "+f, "%s shows how to apply it", f)
+	}
+	ensureNamespace(t, kind.Namespace)
+	appliesWithoutWarning(t, objs)
 }
 
 // appliesWithoutWarning server-side applies objs as a dry run and wants no warning: the
@@ -182,6 +227,54 @@ func runAsUser(t *testing.T, command string) string {
 	return string(out)
 }
 
+// takeSnapshot takes the snapshot of the Hub's claim as
+// backup/restore/volumesnapshot.yaml shows it, once a snapshot of that name
+// from an earlier drill is gone, and returns it ready, with the time from
+// the first command to ready to use. The test deletes it when it ends.
+func takeSnapshot(t *testing.T, dyn dynamic.Interface, ns string) (*unstructured.Unstructured, time.Duration) {
+	t.Helper()
+	snapshotFile := filepath.Join("backup", "restore", "volumesnapshot.yaml")
+	name := manifests(t, snapshotFile)[0].GetName()
+	scenario.WaitObjectGone(t, dyn.Resource(scenario.VolumeSnapshots).Namespace(ns), name)
+	start := time.Now()
+	for _, c := range fileCommands(t, snapshotFile) {
+		runAsUser(t, c)
+	}
+	snap := scenario.WaitSnapshotReady(t, dyn, ns, name)
+	taken := time.Since(start)
+	t.Cleanup(func() {
+		_ = dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	restoreSize, _, _ := unstructured.NestedString(snap.Object, "status", "restoreSize")
+	t.Logf("VolumeSnapshot %s created to ready in %s, restoreSize %s", name, taken.Round(time.Millisecond), restoreSize)
+	return snap, taken
+}
+
+// runRunbook runs the README's runbook called title as written, step by
+// step, and returns once the Hub serves again after its last step, with
+// the time from its first command. After a step that scales the Hub to 0
+// it waits until the Hub is stopped, as the runbook says to, then calls
+// stopped (when not nil) with the Hub stopped.
+func runRunbook(t *testing.T, hub *scenario.Hub, title string, stopped func()) time.Duration {
+	t.Helper()
+	steps := readmeRunbook(t, title)
+	begun := time.Now()
+	for _, step := range steps {
+		for _, c := range step.commands {
+			runAsUser(t, c)
+		}
+		if slices.ContainsFunc(step.commands, func(c string) bool { return strings.Contains(c, "--replicas=0") }) {
+			hub.WaitStopped(t)
+			if stopped != nil {
+				stopped()
+			}
+		}
+	}
+	pod := hub.WaitReady(t)
+	hub.WaitServing(t, pod)
+	return time.Since(begun)
+}
+
 // testVolumeLost is the drill of a lost volume, on prod as it runs on the
 // real node's CSI storage, with the guard installed: journal entries, a
 // snapshot as backup/restore/volumesnapshot.yaml takes it, more entries;
@@ -195,10 +288,7 @@ func runAsUser(t *testing.T, command string) string {
 func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
 	ctx := context.Background()
 	ns := hub.Namespace
-	guard := guardObjects(t)
-	require.NoError(t, applier(t).Apply(ctx, guard, false))
-	t.Cleanup(func() { require.NoError(t, applier(t).Delete(context.Background(), guard)) })
-	waitForGuard(t, ns)
+	installGuard(t, ns)
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
 
@@ -213,65 +303,40 @@ func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
 	template := "intelligencehub-systemvariables.json.template"
 	require.NoError(t, os.WriteFile(filepath.Join(hub.AppData, template), []byte("[]\n"), 0o640), "a file of the image's defaults, changed on the claim")
 
-	snapshotFile := filepath.Join("backup", "restore", "volumesnapshot.yaml")
-	snapshot := manifests(t, snapshotFile)[0]
-	start := time.Now()
-	for _, c := range fileCommands(t, snapshotFile) {
-		runAsUser(t, c)
-	}
-	snap := scenario.WaitSnapshotReady(t, dyn, ns, snapshot.GetName())
-	taken := time.Since(start)
-	t.Cleanup(func() {
-		_ = dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(context.Background(), snapshot.GetName(), metav1.DeleteOptions{})
-	})
+	snap, taken := takeSnapshot(t, dyn, ns)
 	restoreSize, _, _ := unstructured.NestedString(snap.Object, "status", "restoreSize")
-	t.Logf("VolumeSnapshot %s created to ready in %s, restoreSize %s", snap.GetName(), taken.Round(time.Millisecond), restoreSize)
 	after := hub.Append(t, pod, "after the snapshot")
 
 	// The volume is lost: what the runbook is for. Its steps, as written.
-	steps := readmeRunbook(t, runbookTitle)
 	claimFile := filepath.Join("backup", "restore", "claim-from-snapshot.yaml")
-	require.True(t, slices.ContainsFunc(steps, func(s runbookStep) bool { return slices.Contains(s.commands, "kubectl apply -f "+claimFile) }),
-		"a step applies %s: %v", claimFile, steps)
-	begun := time.Now()
-	for _, step := range steps {
-		for _, c := range step.commands {
-			runAsUser(t, c)
+	require.True(t, slices.ContainsFunc(readmeRunbook(t, runbookTitle), func(s runbookStep) bool { return slices.Contains(s.commands, "kubectl apply -f "+claimFile) }),
+		"a step applies %s", claimFile)
+	restored := runRunbook(t, hub, runbookTitle, func() {
+		// A restore the other way, a Job copying files onto the claim,
+		// is the guard's to refuse unless it says why it may.
+		job := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: "restore-files", Namespace: ns},
+			Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: func() corev1.PodSpec {
+				s := restrictedPod("restore", claimVolume(scenario.Claim))
+				s.RestartPolicy = corev1.RestartPolicyNever
+				return s
+			}()}},
 		}
-		if slices.ContainsFunc(step.commands, func(c string) bool { return strings.Contains(c, "--replicas=0") }) {
-			hub.WaitStopped(t)
-			// A restore the other way, a Job copying files onto the claim,
-			// is the guard's to refuse unless it says why it may.
-			job := &batchv1.Job{
-				ObjectMeta: metav1.ObjectMeta{Name: "restore-files", Namespace: ns},
-				Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: func() corev1.PodSpec {
-					s := restrictedPod("restore", claimVolume(scenario.Claim))
-					s.RestartPolicy = corev1.RestartPolicyNever
-					return s
-				}()}},
-			}
-			_, err := e2e.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
-			require.NoError(t, err)
-			waitForRefusedPod(t, ns, "involvedObject.kind=Job,involvedObject.name="+job.Name)
-			require.NoError(t, e2e.client.BatchV1().Jobs(ns).Delete(ctx, job.Name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)}))
-		}
-	}
-	pod = hub.WaitReady(t)
-	hub.WaitServing(t, pod)
-	restored := time.Since(begun)
+		_, err := e2e.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{})
+		require.NoError(t, err)
+		waitForRefusedPod(t, ns, "involvedObject.kind=Job,involvedObject.name="+job.Name)
+		require.NoError(t, e2e.client.BatchV1().Jobs(ns).Delete(ctx, job.Name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)}))
+	})
+	pod = hub.Pod(t)
 
 	restoredVolume := hub.Volume(t)
 	assert.NotEqual(t, lost.Spec.CSI.VolumeHandle, restoredVolume.Spec.CSI.VolumeHandle, "a new volume")
 	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, scenario.Claim, metav1.GetOptions{})
 	require.NoError(t, err)
 	require.NotNil(t, claim.Spec.DataSource)
-	assert.Equal(t, snapshot.GetName(), claim.Spec.DataSource.Name, "made from the snapshot")
+	assert.Equal(t, snap.GetName(), claim.Spec.DataSource.Name, "made from the snapshot")
 	hub.AppData = hub.CSIVolumeDir(t)
-	journal := hub.Journal(t)
-	for _, e := range kept {
-		assert.Equal(t, e, journal.At(e.Seq), "an entry from before the snapshot is back")
-	}
-	assert.False(t, slices.ContainsFunc(journal, func(e standin.Entry) bool { return e.Text == after.Text }), "no entry from after the snapshot: %v", journal)
+	assertRestored(t, hub, kept, after)
 	b, err := os.ReadFile(filepath.Join(hub.AppData, template))
 	require.NoError(t, err)
 	assert.Equal(t, "[]\n", string(b), "appdata-defaults copied nothing over the restored data")
@@ -283,4 +348,149 @@ func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
 		restoreSize, taken.Round(time.Millisecond)))
 	writeFigure(t, "restore-volume-lost", fmt.Sprintf("volume lost: the README's runbook from its first step (scale to 0) to the Hub serving on the claim made from the snapshot: %s",
 		restored.Round(time.Millisecond)))
+}
+
+// assertRestored wants the Hub's journal to hold every entry of kept, as
+// acknowledged, and none with the text of after: the data as it was when
+// the backup was taken.
+func assertRestored(t *testing.T, hub *scenario.Hub, kept []standin.Entry, after standin.Entry) {
+	t.Helper()
+	journal := hub.Journal(t)
+	for _, e := range kept {
+		assert.Equal(t, e, journal.At(e.Seq), "an entry from before the backup is back")
+	}
+	assert.False(t, slices.ContainsFunc(journal, func(e standin.Entry) bool { return e.Text == after.Text }), "no entry from after the backup: %v", journal)
+}
+
+// installGuard applies guard/ for the test and waits until it is in force
+// in ns.
+func installGuard(t *testing.T, ns string) {
+	t.Helper()
+	guard := guardObjects(t)
+	require.NoError(t, applier(t).Apply(context.Background(), guard, false))
+	t.Cleanup(func() { require.NoError(t, applier(t).Delete(context.Background(), guard)) })
+	waitForGuard(t, ns)
+}
+
+// testUpgradeRolledBack is the drill of an upgrade rolled back, on prod on
+// the real node's CSI storage. A snapshot before the upgrade, as the README
+// says to take; the image's tag raised in Git (setTag) to a later version
+// (images.StandinNext) that rewrites appData's journal in its own format;
+// then the runbook: its first step, the old tag set back in Git, on which
+// the old version refuses to start (the new format is not its: what the
+// snapshot is for), then the rest as written. The old version starts on
+// its own data: every entry from before the snapshot, none the later
+// version wrote.
+func testUpgradeRolledBack(t *testing.T, hub *scenario.Hub, setTag func(tag string)) {
+	ns := hub.Namespace
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+	steps := readmeRunbook(t, runbookTitle)
+	require.Contains(t, steps[0].text, "old image tag", "the runbook's first step is the upgrade's: the old tag back in Git")
+	require.Empty(t, steps[0].commands, "a change in Git, not a command")
+
+	pod := hub.Pod(t)
+	old := hub.Status(t, pod)
+	require.Equal(t, prodTag, old.Version)
+	require.Equal(t, standin.JournalFormat, old.Format)
+	var kept []standin.Entry
+	for i := range 2 {
+		kept = append(kept, hub.Append(t, pod, fmt.Sprintf("before the upgrade, %d", i+1)))
+	}
+	takeSnapshot(t, dyn, ns)
+
+	// The upgrade: a later version, which migrates appData as it starts.
+	loadImage(t, images.StandinNext(), prodImage+":"+nextTag)
+	setTag(nextTag)
+	pod = hub.WaitReplaced(t, pod)
+	upgraded := hub.Status(t, pod)
+	assert.Equal(t, nextTag, upgraded.Version)
+	assert.Equal(t, standin.JournalFormatNext, upgraded.Format, "the later version rewrote the journal in its format")
+	after := hub.Append(t, pod, "written by the later version")
+
+	// The runbook's first step: the old tag back in Git. The old version
+	// cannot read what the later one wrote.
+	begun := time.Now()
+	setTag(prodTag)
+	waitStartRefused(t, hub, pod, "the later version's appData", "journal format 2")
+	runRunbook(t, hub, runbookTitle, nil)
+	pod = hub.Pod(t)
+	back := hub.Status(t, pod)
+	assert.Equal(t, prodTag, back.Version, "the old version")
+	assert.Equal(t, standin.JournalFormat, back.Format, "on its own format")
+	hub.AppData = hub.CSIVolumeDir(t)
+	assertRestored(t, hub, kept, after)
+	assert.Empty(t, hub.Refusals(t))
+	took := time.Since(begun)
+	t.Logf("upgrade rolled back: the Hub serving its old version on the snapshot %s after the old tag was set back", took.Round(time.Millisecond))
+	writeFigure(t, "restore-upgrade-rolled-back", fmt.Sprintf("upgrade rolled back: the old tag set back in Git to the old version serving on the claim made from the pre-upgrade snapshot, by the README's runbook: %s",
+		took.Round(time.Millisecond)))
+}
+
+// The README's runbooks for clusters without CSI snapshots (backup/copy).
+const (
+	copyRunbookTitle   = "The runbook: a copy without CSI snapshots"
+	copyRestoreTitle   = "The runbook: the Hub back from the copy"
+	copyClaimFile      = "backup/copy/claim.yaml"
+	copyJobFile        = "backup/copy/copy-job.yaml"
+	copyRestoreJobFile = "backup/copy/restore-job.yaml"
+)
+
+// testCopyWithoutSnapshots is the drill of the backup of a cluster without
+// CSI snapshots, on the kind overlay on kind's own local-path storage, with
+// the guard installed: journal entries; the README's copy runbook as
+// written (the Hub scaled to 0, backup/copy's claim and Job, the Hub
+// scaled to 1); more entries; the restore runbook as written. The copy's
+// claim holds the Hub's files as they were at 0 replicas, the guard
+// admitted both Jobs for their claim-access annotation, and the Hub starts
+// on the restored data: every entry from before the copy, none from after.
+func testCopyWithoutSnapshots(t *testing.T, hub *scenario.Hub) {
+	ctx := context.Background()
+	ns := hub.Namespace
+	installGuard(t, ns)
+	jobs := append(manifests(t, copyJobFile), manifests(t, copyRestoreJobFile)...)
+	for _, j := range jobs {
+		require.Equal(t, ns, j.GetNamespace(), "%s is in the kind overlay's namespace", j.GetName())
+		containers, _, err := unstructured.NestedSlice(j.Object, "spec", "template", "spec", "containers")
+		require.NoError(t, err)
+		loadImage(t, images.Busybox(), containers[0].(map[string]any)["image"].(string)) // never pulled
+	}
+	copyClaim := manifests(t, copyClaimFile)[0]
+	t.Cleanup(func() {
+		bg := metav1.DeletePropagationBackground
+		for _, j := range jobs {
+			_ = e2e.client.BatchV1().Jobs(ns).Delete(context.Background(), j.GetName(), metav1.DeleteOptions{PropagationPolicy: &bg})
+		}
+		_ = e2e.client.CoreV1().PersistentVolumeClaims(ns).Delete(context.Background(), copyClaim.GetName(), metav1.DeleteOptions{})
+	})
+
+	pod := hub.Pod(t)
+	var kept []standin.Entry
+	for i := range 2 {
+		kept = append(kept, hub.Append(t, pod, fmt.Sprintf("before the copy, %d", i+1)))
+	}
+	copied := runRunbook(t, hub, copyRunbookTitle, nil)
+	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, copyClaim.GetName(), metav1.GetOptions{})
+	require.NoError(t, err)
+	pv, err := e2e.client.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
+	require.NoError(t, err)
+	copyDir := filepath.Join(localPathVolume(t, pv), "appData")
+	f, err := os.Open(filepath.Join(copyDir, standin.JournalFile))
+	require.NoError(t, err, "the copy holds the Hub's journal")
+	copyJournal, _, _, err := standin.ReadJournal(f)
+	f.Close()
+	require.NoError(t, err)
+	for _, e := range kept {
+		assert.Contains(t, copyJournal, e, "the copy has an entry from before it")
+	}
+
+	pod = hub.Pod(t)
+	after := hub.Append(t, pod, "after the copy")
+	restored := runRunbook(t, hub, copyRestoreTitle, nil)
+	assertRestored(t, hub, kept, after)
+	assert.Empty(t, hub.Refusals(t), "no second writer: the Jobs ran with the Hub at 0")
+
+	t.Logf("copy taken in %s, restored in %s (each from its runbook's first step to the Hub serving)", copied.Round(time.Millisecond), restored.Round(time.Millisecond))
+	writeFigure(t, "copy-taken", fmt.Sprintf("a copy without CSI snapshots (kind's local-path): the README's runbook from its first step (scale to 0) to the Hub serving again, the copy taken: %s", copied.Round(time.Millisecond)))
+	writeFigure(t, "copy-restored", fmt.Sprintf("the Hub back from the copy (kind's local-path): the README's runbook from its first step to the Hub serving on the restored data: %s", restored.Round(time.Millisecond)))
 }

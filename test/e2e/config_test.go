@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -154,32 +155,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 	t.Run("an invalid deployment file stops the start, as it stops the Hub's", func(t *testing.T) {
 		applySecrets(t, prod.Namespace, []byte(`{"version": 0, "fragments": `), store)
 		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
-		var broken *corev1.Pod
-		var last *corev1.ContainerStateTerminated
-		scenario.Until(t, "the replacement's Hub to exit, refusing the invalid deployment file", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-			pods, err := e2e.client.CoreV1().Pods(prod.Namespace).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
-			if err != nil {
-				return false, "", err
-			}
-			live := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
-			if len(live) != 1 || live[0].UID == pod.UID || len(live[0].Status.ContainerStatuses) == 0 {
-				return false, hub.State(ctx), nil
-			}
-			st := live[0].Status.ContainerStatuses[0]
-			last = st.LastTerminationState.Terminated
-			if st.State.Terminated != nil {
-				last = st.State.Terminated
-			}
-			broken = &live[0]
-			return last != nil && !st.Ready, fmt.Sprintf("pod %s: container %s ready=%t, exited=%t", broken.Name, st.Name, st.Ready, last != nil), nil
-		})
-		assert.EqualValues(t, 1, last.ExitCode)
-		// The refusal is the log of the container that exited: the current
-		// one while it waits to be restarted, the previous one after.
-		scenario.Until(t, "the Hub's log to name the deployment file ("+hubfiles.DeploymentFileEnv+")", 30*time.Second, func(context.Context) (bool, string, error) {
-			logs := podLogs(t, broken, scenario.Container, false) + podLogs(t, broken, scenario.Container, true)
-			return strings.Contains(logs, hubfiles.DeploymentFileEnv), fmt.Sprintf("log %q", logs), nil
-		})
+		broken := waitStartRefused(t, hub, pod, "the invalid deployment file", hubfiles.DeploymentFileEnv)
 
 		applySecrets(t, prod.Namespace, deployment, store)
 		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, broken.Name, metav1.DeleteOptions{}))
@@ -188,22 +164,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 	})
 
 	t.Run("ReadWriteOncePod holds: a second pod on the claim is never scheduled while the Hub runs", func(t *testing.T) {
-		second := secondWriter(pod, "second-writer")
-		_, err := e2e.client.CoreV1().Pods(prod.Namespace).Create(ctx, second, metav1.CreateOptions{})
-		require.NoError(t, err, "without the guard, the API server takes the pod")
-		t.Cleanup(func() {
-			assert.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
-		})
-		var reason string
-		scenario.Until(t, "the scheduler to say why pod "+second.Name+" is not scheduled", time.Minute, func(ctx context.Context) (bool, string, error) {
-			p, err := e2e.client.CoreV1().Pods(prod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, "", err
-			}
-			reason = unschedulable(p)
-			return reason != "", fmt.Sprintf("pod %s %s on %q, conditions %v", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.Conditions), nil
-		})
-		assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
+		assertSecondWriterUnscheduled(t, pod)
 	})
 
 	t.Run("ReadWriteOncePod holds on the node too: a second pod placed there, past the scheduler, is refused its mount by the kubelet, and by the CSI driver", func(t *testing.T) {
@@ -243,6 +204,15 @@ func TestProdOnTheRealNode(t *testing.T) {
 
 	t.Run("volume lost: the README's runbook makes the claim again from a snapshot, every entry from before it back and none from after", func(t *testing.T) {
 		testVolumeLost(t, hub, git.settingsOr(gitSettings))
+	})
+
+	t.Run("upgrade rolled back: the old version refuses the new version's appData, and the README's runbook brings it back on its own data from the snapshot", func(t *testing.T) {
+		testUpgradeRolledBack(t, hub, func(tag string) {
+			next := git
+			next.tag = tag
+			objs = renderProdForRealNode(t, next)
+			require.NoError(t, applier(t).Apply(ctx, objs, false))
+		})
 	})
 
 	t.Run("growing the claim: prod's size raised in Git and applied, the volume grows while the Hub runs on, its data kept", func(t *testing.T) {
@@ -313,6 +283,66 @@ func secondWriter(hub *corev1.Pod, name string) *corev1.Pod {
 	}
 }
 
+// waitStartRefused waits until the Hub pod that replaced old has exited
+// with status 1, refusing to start for why, and its log (the container
+// that exited: the current one while it waits to be restarted, the
+// previous one after) says logWants; it returns the pod.
+func waitStartRefused(t *testing.T, hub *scenario.Hub, old *corev1.Pod, why, logWants string) *corev1.Pod {
+	t.Helper()
+	var refused *corev1.Pod
+	var last *corev1.ContainerStateTerminated
+	scenario.Until(t, "the replacement's Hub to exit, refusing "+why, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := e2e.client.CoreV1().Pods(hub.Namespace).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
+		if err != nil {
+			return false, "", err
+		}
+		live := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
+		if len(live) != 1 || live[0].UID == old.UID || len(live[0].Status.ContainerStatuses) == 0 {
+			return false, hub.State(ctx), nil
+		}
+		st := live[0].Status.ContainerStatuses[0]
+		last = st.LastTerminationState.Terminated
+		if st.State.Terminated != nil {
+			last = st.State.Terminated
+		}
+		refused = &live[0]
+		return last != nil && !st.Ready, fmt.Sprintf("pod %s: container %s ready=%t, exited=%t", refused.Name, st.Name, st.Ready, last != nil), nil
+	})
+	assert.EqualValues(t, 1, last.ExitCode)
+	var logs string
+	scenario.Until(t, fmt.Sprintf("the Hub's log to say %q", logWants), 30*time.Second, func(context.Context) (bool, string, error) {
+		logs = podLogs(t, refused, scenario.Container, false) + podLogs(t, refused, scenario.Container, true)
+		return strings.Contains(logs, logWants), fmt.Sprintf("log %q", logs), nil
+	})
+	t.Logf("the Hub refused to start: %s", strings.TrimSpace(logs))
+	return refused
+}
+
+// assertSecondWriterUnscheduled creates a second pod on the claim of the
+// Hub's pod, past no guard, and wants the scheduler to hold it, saying it
+// is for ReadWriteOncePod.
+func assertSecondWriterUnscheduled(t *testing.T, pod *corev1.Pod) {
+	t.Helper()
+	ctx := context.Background()
+	second := secondWriter(pod, "second-writer")
+	_, err := e2e.client.CoreV1().Pods(pod.Namespace).Create(ctx, second, metav1.CreateOptions{})
+	require.NoError(t, err, "without the guard, the API server takes the pod")
+	t.Cleanup(func() {
+		assert.NoError(t, e2e.client.CoreV1().Pods(pod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
+	})
+	var reason string
+	scenario.Until(t, "the scheduler to say why pod "+second.Name+" is not scheduled", time.Minute, func(ctx context.Context) (bool, string, error) {
+		p, err := e2e.client.CoreV1().Pods(pod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		reason = unschedulable(p)
+		return reason != "", fmt.Sprintf("pod %s %s on %q, conditions %v", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.Conditions), nil
+	})
+	assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
+	t.Logf("the scheduler: %s", reason)
+}
+
 // assertVolumeLimit wants the capacity the node's disk enforces for the
 // Hub's CSI volume, its btrfs qgroup limit read on the host, to be size (a
 // Kubernetes quantity): df in the pod shows the whole disk.
@@ -354,7 +384,17 @@ func testRealSeededSettings(t *testing.T) {
 type prodInGit struct {
 	settings []byte
 	storage  string
+	tag      string // the Hub's image tag; "": prodTag
 }
+
+// prodImage is the stand-in's name as prod runs it on the real node;
+// prodTag its tag, the overlay's Hub version; nextTag a later version's
+// (images.StandinNext).
+const (
+	prodImage = "docker.io/library/highbyte"
+	prodTag   = "prod-e2e"
+	nextTag   = "prod-e2e-next"
+)
 
 // settingsOr is the settings file in Git: the changed one, or prod's own.
 func (git prodInGit) settingsOr(prod []byte) []byte {
@@ -377,8 +417,8 @@ resources:
 - ` + prod + `
 images:
 - name: registry.example.com/highbyte/intelligence-hub
-  newName: docker.io/library/highbyte
-  newTag: prod-e2e
+  newName: ` + prodImage + `
+  newTag: ` + cmp.Or(git.tag, prodTag) + `
 patches:
 - patch: |
     apiVersion: apps/v1

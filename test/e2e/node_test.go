@@ -40,6 +40,7 @@ func TestRealNode(t *testing.T) {
 			"this host, so they run only on the cluster make test starts", cluster.ExternalEnv)
 	}
 	onlyRealNode(t)
+	useKindStorage(t)
 	objs := rendered(t, "kind")
 	ref := hubImage(t, objs)
 	loadStandin(t, ref)
@@ -52,7 +53,13 @@ func TestRealNode(t *testing.T) {
 	t.Run("the kind overlay runs: restricted, uid 10001, read-only root, claim written, probes, endpoints, node port", func(t *testing.T) {
 		testRealKind(t, objs)
 	})
+	t.Run("ReadWriteOncePod holds on kind's local-path too: a second pod on the claim is never scheduled while the Hub runs", func(t *testing.T) {
+		assertSecondWriterUnscheduled(t, e2e.real.hub.Pod(t))
+	})
 	t.Run("seeded settings: Git's on a fresh claim, the Hub's own change kept across a restart, the image's defaults never copied over", testRealSeededSettings)
+	t.Run("without CSI snapshots: the README's runbooks copy appData at 0 replicas with backup/copy's Job and restore it, the guard admitting both", func(t *testing.T) {
+		testCopyWithoutSnapshots(t, e2e.real.hub)
+	})
 	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", testRealCrash)
 	t.Run("pod deletion: the replacement starts only once the old process is gone", testRealDeletion)
 	t.Run("a Recreate rollout to a new tag: the old process is gone before the new starts", func(t *testing.T) {
@@ -124,7 +131,14 @@ func hubImage(t *testing.T, objs []*unstructured.Unstructured) string {
 // node's containerd, as `kind load` does.
 func loadStandin(t *testing.T, ref string) {
 	t.Helper()
-	_, tar, err := buildImage(context.Background(), images.Standin(), ref)
+	loadImage(t, images.Standin(), ref)
+}
+
+// loadImage builds spec's image under ref and imports it into the real
+// node's containerd.
+func loadImage(t *testing.T, spec image.Spec, ref string) {
+	t.Helper()
+	_, tar, err := buildImage(context.Background(), spec, ref)
 	require.NoError(t, err)
 	require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "import %s into the real node's containerd", ref)
 }
@@ -151,14 +165,29 @@ func provideLocal(t *testing.T, objs []*unstructured.Unstructured) map[string]st
 	return dirs
 }
 
+// testRealKind applies the kind overlay as a kind user does, its claim
+// provisioned by kind's own storage (useKindStorage).
 func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 	ctx := context.Background()
-	dirs := provideLocal(t, objs)
+	kind := overlayRow(t, "kind")
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
-	hub := hubIn(overlayRow(t, "kind").Namespace)
-	hub.AppData = dirs[scenario.Claim]
+	hub := hubIn(kind.Namespace)
 	e2e.real = realHub{objs: objs, hub: hub}
+	volume := hub.WaitBound(t)
+	hub.AppData = localPathVolume(t, volume)
 	pod := hub.WaitReady(t)
+
+	// kind's local-path-provisioner took the claim: ReadWriteOncePod (the
+	// mode is its to accept or refuse), kind's default class, a directory
+	// of the Hub's node that its helper pod made world-writable.
+	assert.Equal(t, "rancher.io/local-path", volume.Annotations["pv.kubernetes.io/provisioned-by"])
+	assert.Equal(t, "standard", volume.Spec.StorageClassName, "kind's default class")
+	assert.Equal(t, []corev1.PersistentVolumeAccessMode{kind.AccessMode}, volume.Spec.AccessModes)
+	assert.Equal(t, kind.Storage, volume.Spec.Capacity.Storage().String())
+	require.NotNil(t, volume.Spec.NodeAffinity, "a local volume is its node's")
+	dirInfo, err := os.Stat(hub.AppData)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeDir|0o777, dirInfo.Mode(), "the helper's setup: mkdir -m 0777")
 	assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName, "the Hub runs on the real node")
 	hub.WaitServing(t, pod)
 
@@ -181,11 +210,13 @@ func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
 	assert.Regexp(t, `(?m)^Groups:.*\b10001\b`, string(status), "fsGroup 10001 is a supplementary group")
 	assert.True(t, mountHas(t, pid, "/", "ro"), "the root filesystem is mounted read-only")
 
-	// The claim, written through fsGroup: the kubelet gave the directory to
-	// group 10001, and the Hub's files are there.
+	// The claim, written by the Hub: fsGroup does not apply to local-path's
+	// hostPath volumes (the kubelet changes no ownership on them), so the
+	// directory stays the helper's, root's and world-writable, and the
+	// Hub's files are its own uid's.
 	var fi syscall.Stat_t
-	require.NoError(t, syscall.Stat(hub.AppData, &fi))
-	assert.EqualValues(t, 10001, fi.Gid, "fsGroup applied to the claim's directory")
+	require.NoError(t, syscall.Stat(filepath.Join(hub.AppData, standin.JournalFile), &fi))
+	assert.EqualValues(t, 10001, fi.Uid, "the Hub wrote its journal as uid 10001")
 	first := hub.Journal(t).At(1)
 	ref := hubImage(t, objs)
 	assert.Contains(t, first.Text, "start version=", "the stand-in's first entry")

@@ -34,6 +34,37 @@ func Standin() image.Spec {
 	}
 }
 
+// StandinNext is the stand-in as a later Hub version would be, for the
+// upgrade drill: it rewrites appData's journal in a newer format
+// (standin.JournalFormatNext) on its first start, which the Hub's version
+// (Standin) then refuses to start on. It too is built under the Hub's image
+// name, at the tag of the version it stands for.
+func StandinNext() image.Spec {
+	s := Standin()
+	s.Name = "hub-standin-next"
+	s.Description = "hubkit's stand-in for a later HighByte Intelligence Hub version, whose appData format the earlier one cannot read"
+	s.Env = []string{"HUBKIT_STANDIN_JOURNAL_FORMAT=2"}
+	return s
+}
+
+// Busybox is a shell and the few commands shell scripts on a volume use,
+// from Debian's static busybox, run as root unless the pod says otherwise.
+// It has no name of its own: it is built under the names the manifests that
+// run it give, so they run unchanged: kind's local-path helper image, which
+// local-path-provisioner's helper pods run (their setup and teardown
+// scripts), and the busybox of backup/copy's Jobs.
+func Busybox() image.Spec {
+	extra := []image.Extra{{Path: "/bin/busybox", Source: "/bin/busybox"}}
+	for _, applet := range []string{"sh", "mkdir", "rm", "chmod", "ls", "cp", "mv", "find", "sync", "test", "cat"} {
+		extra = append(extra, image.Extra{Path: "/bin/" + applet, Link: "busybox"})
+	}
+	return image.Spec{
+		Name: "busybox", Entrypoint: "/bin/sh", User: "0:0",
+		Description: "a shell and coreutils from Debian's static busybox, for local-path-provisioner's helper pods and backup/copy's Jobs",
+		Extra:       extra,
+	}
+}
+
 // Pause is the pod sandbox's process (test/cmd/pause).
 func Pause() image.Spec {
 	return image.Spec{
@@ -46,7 +77,7 @@ func Pause() image.Spec {
 // All are the images the harness may build: the shipped function's, then
 // its own.
 func All() []image.Spec {
-	return []image.Spec{image.Function(), Standin(), Pause()}
+	return []image.Spec{image.Function(), Standin(), StandinNext(), Busybox(), Pause()}
 }
 
 // Lookup returns the image called name.

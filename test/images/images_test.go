@@ -21,7 +21,8 @@ func TestLookup(t *testing.T) {
 		{image: "singleton", version: "v1.2.3", want: "ghcr.io/hubkit/singleton:v1.2.3"},
 		{image: "pause", version: "3.10", want: "hubkit.dev/pause:3.10"},
 		{image: "hub-standin", version: "docker.io/library/highbyte:4.3.3", want: "docker.io/library/highbyte:4.3.3"},
-		{image: "nope", err: `no image "nope": want one of singleton, hub-standin, pause`},
+		{image: "busybox", version: "docker.io/kindest/local-path-helper:v20241212-8ac705d0", want: "docker.io/kindest/local-path-helper:v20241212-8ac705d0"},
+		{image: "nope", err: `no image "nope": want one of singleton, hub-standin, hub-standin-next, busybox, pause`},
 	} {
 		t.Run(tc.image+"/"+tc.version, func(t *testing.T) {
 			spec, err := Lookup(tc.image)
@@ -72,4 +73,27 @@ func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
 		"usr/local/highbyte/appData/intelligencehub-settings.json":                 "644",
 		"usr/local/highbyte/appData/intelligencehub-systemvariables.json.template": "644",
 	}, got)
+}
+
+// The next version's stand-in is the stand-in with one more variable: the
+// journal format it writes.
+func TestStandinNextWritesTheNextJournalFormat(t *testing.T) {
+	built, err := image.Make(context.Background(), testenv.RepoRoot(t), StandinNext(), "docker.io/library/highbyte:next", "", t.TempDir())
+	require.NoError(t, err)
+	cfg, err := built.Image.ConfigFile()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"HUBKIT_STANDIN_VERSION=next", "HUBKIT_STANDIN_JOURNAL_FORMAT=2"}, cfg.Config.Env)
+}
+
+// The helper pods' busybox is files alone: no binary of ours, one layer,
+// a shell as its entrypoint.
+func TestBusyboxIsItsFilesAlone(t *testing.T) {
+	built, err := image.Make(context.Background(), testenv.RepoRoot(t), Busybox(), "docker.io/library/busybox:test", "", t.TempDir())
+	require.NoError(t, err)
+	layers, err := built.Image.Layers()
+	require.NoError(t, err)
+	assert.Len(t, layers, 1)
+	cfg, err := built.Image.ConfigFile()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/bin/sh"}, cfg.Config.Entrypoint)
 }

@@ -264,7 +264,7 @@ func (h *Hub) Journal(t testing.TB) Journal {
 	f, err := os.Open(filepath.Join(h.AppData, standin.JournalFile))
 	require.NoError(t, err)
 	defer f.Close()
-	entries, _, err := standin.ReadJournal(f)
+	entries, _, _, err := standin.ReadJournal(f)
 	require.NoError(t, err, "the journal is well-formed")
 	return entries
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -32,4 +33,20 @@ func WaitSnapshotReady(t testing.TB, dyn dynamic.Interface, ns, name string) *un
 		return ready, fmt.Sprintf("status %v", status), nil
 	})
 	return snap
+}
+
+// WaitObjectGone waits until the object called name is gone from r (its
+// finalizers done), so that one of the same name can be made again.
+func WaitObjectGone(t testing.TB, r dynamic.ResourceInterface, name string) {
+	t.Helper()
+	Until(t, "object "+name+" gone", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		o, err := r.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		return false, fmt.Sprintf("%s still there (deleting: %t, finalizers %v)", name, o.GetDeletionTimestamp() != nil, o.GetFinalizers()), nil
+	})
 }

@@ -10,7 +10,10 @@
 //     another process holds it, it says so on stderr, appends a line to
 //     appData/refused.log and exits with ExitLockHeld;
 //   - it keeps an append-only journal in appData, fsyncing every entry before
-//     it answers, so a test knows what must survive a crash;
+//     it answers, so a test knows what must survive a crash; a later
+//     version's image (HUBKIT_STANDIN_JOURNAL_FORMAT=2) rewrites it in a
+//     newer format on start, which the earlier version refuses to start on
+//     (journal.go), as an upgrade that migrates appData does;
 //   - on SIGTERM it takes a shutdown delay before it exits, as a JVM does;
 //   - it reads its settings, deployment file and certificate store as the
 //     Hub does (config.go), refuses to start on an invalid one, and writes
@@ -54,7 +57,7 @@
 package standin
 
 import (
-	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,7 +70,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -97,6 +99,7 @@ type Config struct {
 	HTTPAddr       string        // HUBKIT_STANDIN_HTTP_ADDR, default :45245
 	ExtraAddrs     []string      // HUBKIT_STANDIN_EXTRA_ADDRS (comma-separated), default :1885 and :8885
 	Telemetry      Telemetry     // start otel <host:port>, or OTEL_COLLECTOR_ENDPOINT (TelemetryFrom)
+	JournalFormat  int           // HUBKIT_STANDIN_JOURNAL_FORMAT, set in the image of a later version (journal.go); default JournalFormat
 }
 
 // ConfigFromEnv reads the Config from environment variables.
@@ -110,6 +113,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ShutdownDelay:  5 * time.Second,
 		HTTPAddr:       fmt.Sprintf(":%d", HTTPPort),
 		ExtraAddrs:     []string{":1885", ":8885"},
+		JournalFormat:  JournalFormat,
+	}
+	if v := getenv("HUBKIT_STANDIN_JOURNAL_FORMAT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < JournalFormat || n > JournalFormatNext {
+			return c, fmt.Errorf("HUBKIT_STANDIN_JOURNAL_FORMAT=%q: want %d or %d", v, JournalFormat, JournalFormatNext)
+		}
+		c.JournalFormat = n
 	}
 	if v := getenv("HUBKIT_STANDIN_APPDATA"); v != "" {
 		c.AppData = v
@@ -172,7 +183,7 @@ func Open(cfg Config, log io.Writer) (*App, error) {
 		lock.Close()
 		return nil, fmt.Errorf("refused to start: %w", err)
 	}
-	j, err := OpenJournal(filepath.Join(cfg.AppData, JournalFile))
+	j, err := OpenJournal(filepath.Join(cfg.AppData, JournalFile), cmp.Or(cfg.JournalFormat, JournalFormat))
 	if err != nil {
 		lock.Close()
 		return nil, err
@@ -246,6 +257,7 @@ type Status struct {
 	Ready    bool      `json:"ready"`
 	AppData  string    `json:"appData"`
 	Journal  int       `json:"journalEntries"`
+	Format   int       `json:"journalFormat"`
 	Hostname string    `json:"hostname"`
 	Loaded   Loaded    `json:"loaded"`
 	// Telemetry is the collector the Hub was told to send to.
@@ -271,7 +283,7 @@ func (a *App) routes() http.Handler {
 			ready = true
 		default:
 		}
-		writeJSON(w, Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Hostname: host, Loaded: a.loaded, Telemetry: a.cfg.Telemetry})
+		writeJSON(w, Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Format: a.journal.Format(), Hostname: host, Loaded: a.loaded, Telemetry: a.cfg.Telemetry})
 	})
 	mux.HandleFunc("GET /journal", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, a.journal.Entries())
@@ -321,98 +333,3 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
 }
-
-// Entry is one journal line: its sequence number and text.
-type Entry struct {
-	Seq  int    `json:"seq"`
-	Text string `json:"text"`
-}
-
-// Journal is an append-only file of numbered lines, each fsynced before
-// Append returns.
-type Journal struct {
-	mu      sync.Mutex
-	f       *os.File
-	entries []Entry
-}
-
-// OpenJournal reads the journal at path (creating it) and checks that its
-// entries are numbered 1, 2, 3... A torn last line (a crash mid-write,
-// before the fsync that would have acknowledged it) is cut off.
-func OpenJournal(path string) (*Journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("open the journal: %w", err)
-	}
-	entries, good, err := ReadJournal(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := f.Truncate(good); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cut the journal's torn tail: %w", err)
-	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &Journal{f: f, entries: entries}, nil
-}
-
-// ReadJournal parses a journal: "seq<TAB>text" lines. It returns the entries
-// and the length of the well-formed prefix.
-func ReadJournal(r io.Reader) ([]Entry, int64, error) {
-	var entries []Entry
-	var good int64
-	br := bufio.NewReader(r)
-	for {
-		line, err := br.ReadString('\n')
-		if errors.Is(err, io.EOF) {
-			return entries, good, nil // an unterminated line is a torn write
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		seq, text, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
-		n, convErr := strconv.Atoi(seq)
-		if !ok || convErr != nil || n != len(entries)+1 {
-			return nil, 0, fmt.Errorf("journal line %d is %q: want %d<TAB>text", len(entries)+1, line, len(entries)+1)
-		}
-		entries = append(entries, Entry{Seq: n, Text: text})
-		good += int64(len(line))
-	}
-}
-
-// Append writes an entry and fsyncs it.
-func (j *Journal) Append(text string) (Entry, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	text = strings.NewReplacer("\n", " ", "\t", " ").Replace(text)
-	e := Entry{Seq: len(j.entries) + 1, Text: text}
-	if _, err := fmt.Fprintf(j.f, "%d\t%s\n", e.Seq, e.Text); err != nil {
-		return Entry{}, fmt.Errorf("append to the journal: %w", err)
-	}
-	if err := j.f.Sync(); err != nil {
-		return Entry{}, fmt.Errorf("fsync the journal: %w", err)
-	}
-	j.entries = append(j.entries, e)
-	return e, nil
-}
-
-// Entries returns a copy of the entries.
-func (j *Journal) Entries() []Entry {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append([]Entry(nil), j.entries...)
-}
-
-// Len is the number of entries.
-func (j *Journal) Len() int {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return len(j.entries)
-}
-
-// Close closes the journal's file.
-func (j *Journal) Close() error { return j.f.Close() }

@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/yaml"
+
+	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/images"
+	"github.com/hubkit/hubkit/test/kindstorage"
+	"github.com/hubkit/hubkit/test/node"
+)
+
+// defaultClassAnnotation marks a cluster's default StorageClass.
+const defaultClassAnnotation = "storageclass.kubernetes.io/is-default-class"
+
+// useKindStorage gives the cluster kind's default storage for the rest of
+// the test, as a kind cluster has it: kind's own manifest
+// (test/kindstorage), its StorageClass `standard` the only default (the
+// CSI driver's is not, until the test ends), its ConfigMap's node path
+// the real node's LocalPathDir, local-path-provisioner running for the
+// node, and kind's helper image (busybox, built under its name) in the
+// node's containerd. Only its Deployment is not applied: the provisioner
+// runs on the host with the admin kubeconfig, as the CSI sidecars do.
+func useKindStorage(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	n := e2e.cluster.Node
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", kindstorage.Module).Output()
+	require.NoError(t, err, "the kind module of go.mod")
+	manifest, err := kindstorage.Manifest(strings.TrimSpace(string(out)))
+	require.NoError(t, err)
+	objs, err := cluster.Objects(manifest)
+	require.NoError(t, err)
+
+	var apply []*unstructured.Unstructured
+	var cm corev1.ConfigMap
+	var sa string
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "Deployment":
+			continue // runs on the host instead
+		case "ServiceAccount":
+			sa = o.GetName()
+		case "ConfigMap":
+			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &cm))
+			var config struct {
+				NodePathMap []struct {
+					Node  string   `json:"node"`
+					Paths []string `json:"paths"`
+				} `json:"nodePathMap"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(cm.Data["config.json"]), &config), "kind's config.json")
+			require.NotEmpty(t, config.NodePathMap)
+			for i := range config.NodePathMap {
+				config.NodePathMap[i].Paths = []string{n.LocalPathDir()} // kind's /var/local-path-provisioner
+			}
+			b, err := json.Marshal(config)
+			require.NoError(t, err)
+			cm.Data["config.json"] = string(b)
+			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&cm)
+			require.NoError(t, err)
+			o = &unstructured.Unstructured{Object: u}
+			o.SetAPIVersion("v1")
+			o.SetKind("ConfigMap")
+		}
+		apply = append(apply, o)
+	}
+	require.NotEmpty(t, sa, "kind's manifest has the provisioner's service account")
+
+	// kind's helper image, never pulled: built and imported as kind load does.
+	var helper corev1.Pod
+	require.NoError(t, yaml.Unmarshal([]byte(cm.Data["helperPod.yaml"]), &helper), "kind's helperPod.yaml")
+	require.Len(t, helper.Spec.Containers, 1)
+	loadImage(t, images.Busybox(), helper.Spec.Containers[0].Image)
+
+	// One default class: kind's, for the test's duration.
+	classes, err := e2e.client.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	for _, c := range classes.Items {
+		if c.Annotations[defaultClassAnnotation] == "true" {
+			setDefaultClass(t, c.Name, false)
+			t.Cleanup(func() { setDefaultClass(t, c.Name, true) })
+		}
+	}
+	require.NoError(t, applier(t).Apply(ctx, apply, false))
+	t.Cleanup(func() { assert.NoError(t, applier(t).Delete(context.Background(), apply)) })
+	stop, err := n.StartLocalPath(ctx, node.LocalPathOptions{
+		Config: []byte(cm.Data["config.json"]), HelperPod: []byte(cm.Data["helperPod.yaml"]),
+		Namespace: cm.Namespace, ServiceAccount: sa, ConfigMap: cm.Name,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, stop()) })
+}
+
+func setDefaultClass(t *testing.T, name string, isDefault bool) {
+	t.Helper()
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{defaultClassAnnotation: map[bool]string{true: "true", false: "false"}[isDefault]}}})
+	require.NoError(t, err)
+	_, err = e2e.client.StorageV1().StorageClasses().Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{})
+	require.NoError(t, err, "StorageClass %s default=%t", name, isDefault)
+}
+
+// localPathVolume is the host directory of a local-path volume: the
+// hostPath of its PersistentVolume, on the real node's LocalPathDir.
+func localPathVolume(t *testing.T, pv *corev1.PersistentVolume) string {
+	t.Helper()
+	require.NotNil(t, pv.Spec.HostPath, "volume %s is local-path's hostPath volume", pv.Name)
+	require.True(t, strings.HasPrefix(pv.Spec.HostPath.Path, e2e.cluster.Node.LocalPathDir()), "volume %s is on the node's local-path directory", pv.Name)
+	return pv.Spec.HostPath.Path
+}
