@@ -6,13 +6,11 @@
 package alerts_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -62,11 +60,7 @@ func (f ruleFile) alerts() []rule {
 // namespace, Service, claim and PrometheusRule from the render.
 func rendered(t *testing.T, dir string) hub {
 	t.Helper()
-	fns.OnPath(t)
-	out, err := render.Krusty(dir)
-	require.NoError(t, err)
-	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(out), OmitReaderAnnotations: true}).Read()
-	require.NoError(t, err)
+	nodes := render.Nodes(t, &fns, dir)
 	var h hub
 	for _, n := range nodes {
 		switch n.GetKind() {

@@ -7,7 +7,6 @@
 package dashboard_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/hubkit/hubkit/test/render"
@@ -97,11 +95,7 @@ type hub struct {
 // and its dashboard from the render.
 func rendered(t *testing.T, dir string) hub {
 	t.Helper()
-	fns.OnPath(t)
-	out, err := render.Krusty(dir)
-	require.NoError(t, err)
-	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(out), OmitReaderAnnotations: true}).Read()
-	require.NoError(t, err)
+	nodes := render.Nodes(t, &fns, dir)
 	var h hub
 	for _, n := range nodes {
 		switch n.GetKind() {

@@ -5,7 +5,6 @@
 package telemetry_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +16,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/yaml"
 
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
@@ -50,11 +48,7 @@ func collector(t *testing.T) string {
 // Hub's pod template and the name of every ConfigMap the render keeps.
 func hubPod(t *testing.T, dir string) (corev1.PodSpec, []string) {
 	t.Helper()
-	fns.OnPath(t)
-	out, err := render.Krusty(dir)
-	require.NoError(t, err)
-	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(out), OmitReaderAnnotations: true}).Read()
-	require.NoError(t, err)
+	nodes := render.Nodes(t, &fns, dir)
 	var pod *corev1.PodSpec
 	var configMaps []string
 	for _, n := range nodes {

@@ -270,9 +270,9 @@ func (c controller) ControllerExpandVolume(ctx context.Context, req *csi.Control
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	v := d.state.Volumes[req.GetVolumeId()]
-	if v == nil {
-		return nil, status.Errorf(codes.NotFound, "volume %s does not exist", req.GetVolumeId())
+	v, err := d.volume(req.GetVolumeId())
+	if err != nil {
+		return nil, err
 	}
 	if size <= v.Capacity {
 		return &csi.ControllerExpandVolumeResponse{CapacityBytes: v.Capacity}, nil
@@ -316,9 +316,9 @@ func (c controller) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotR
 		}
 		return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(s)}, nil
 	}
-	v := d.state.Volumes[req.GetSourceVolumeId()]
-	if v == nil {
-		return nil, status.Errorf(codes.NotFound, "volume %s does not exist", req.GetSourceVolumeId())
+	v, err := d.volume(req.GetSourceVolumeId())
+	if err != nil {
+		return nil, err
 	}
 	if err := d.pool.createSnapshot(ctx, id, v.ID); err != nil {
 		return nil, status.Errorf(codes.Internal, "snapshot volume %s: %v", v.ID, err)

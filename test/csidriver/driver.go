@@ -61,6 +61,8 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"github.com/kubernetes-csi/csi-lib-utils/protosanitizer"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // DriverName is the driver's name in the e2e cluster: its CSIDriver
@@ -207,4 +209,28 @@ func (d *Driver) logCall(ctx context.Context, req any, info *grpc.UnaryServerInf
 // topology is the segment every volume and the node report.
 func (d *Driver) topology() *csi.Topology {
 	return &csi.Topology{Segments: map[string]string{TopologyKey: d.opts.NodeID}}
+}
+
+// field is a request's field, by its name in the CSI spec, and its value.
+type field struct{ name, value string }
+
+// required is the InvalidArgument status for the first of fields that is
+// empty, or nil when none is.
+func required(fields ...field) error {
+	for _, f := range fields {
+		if f.value == "" {
+			return status.Errorf(codes.InvalidArgument, "%s is required", f.name)
+		}
+	}
+	return nil
+}
+
+// volume is the volume called id, or the NotFound status; the caller holds
+// d.mu.
+func (d *Driver) volume(id string) (*volume, error) {
+	v := d.state.Volumes[id]
+	if v == nil {
+		return nil, status.Errorf(codes.NotFound, "volume %s does not exist", id)
+	}
+	return v, nil
 }

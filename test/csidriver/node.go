@@ -104,9 +104,9 @@ func (n node) NodePublishVolume(_ context.Context, req *csi.NodePublishVolumeReq
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	v := d.state.Volumes[req.GetVolumeId()]
-	if v == nil {
-		return nil, status.Errorf(codes.NotFound, "volume %s does not exist", req.GetVolumeId())
+	v, err := d.volume(req.GetVolumeId())
+	if err != nil {
+		return nil, err
 	}
 	live, err := d.livePublications(v)
 	if err != nil {
@@ -141,17 +141,14 @@ func (n node) NodePublishVolume(_ context.Context, req *csi.NodePublishVolumeReq
 // there, and removes it.
 func (n node) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
 	d := n.d
-	switch {
-	case req.GetVolumeId() == "":
-		return nil, status.Error(codes.InvalidArgument, "volume_id is required")
-	case req.GetTargetPath() == "":
-		return nil, status.Error(codes.InvalidArgument, "target_path is required")
+	if err := required(field{"volume_id", req.GetVolumeId()}, field{"target_path", req.GetTargetPath()}); err != nil {
+		return nil, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	v := d.state.Volumes[req.GetVolumeId()]
-	if v == nil {
-		return nil, status.Errorf(codes.NotFound, "volume %s does not exist", req.GetVolumeId())
+	v, err := d.volume(req.GetVolumeId())
+	if err != nil {
+		return nil, err
 	}
 	mounts, err := readMounts()
 	if err != nil {
@@ -176,11 +173,8 @@ func (n node) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolum
 // ControllerExpandVolume's new limit is in effect already.
 func (n node) NodeExpandVolume(_ context.Context, req *csi.NodeExpandVolumeRequest) (*csi.NodeExpandVolumeResponse, error) {
 	d := n.d
-	switch {
-	case req.GetVolumeId() == "":
-		return nil, status.Error(codes.InvalidArgument, "volume_id is required")
-	case req.GetVolumePath() == "":
-		return nil, status.Error(codes.InvalidArgument, "volume_path is required")
+	if err := required(field{"volume_id", req.GetVolumeId()}, field{"volume_path", req.GetVolumePath()}); err != nil {
+		return nil, err
 	}
 	if vc := req.GetVolumeCapability(); vc != nil {
 		if err := checkCapability(vc); err != nil {
@@ -189,16 +183,9 @@ func (n node) NodeExpandVolume(_ context.Context, req *csi.NodeExpandVolumeReque
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	v := d.state.Volumes[req.GetVolumeId()]
-	if v == nil {
-		return nil, status.Errorf(codes.NotFound, "volume %s does not exist", req.GetVolumeId())
-	}
-	live, err := d.livePublications(v)
+	v, err := d.publishedAt(req.GetVolumeId(), req.GetVolumePath())
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "%v", err)
-	}
-	if !slices.ContainsFunc(live, func(p publication) bool { return p.Target == req.GetVolumePath() }) {
-		return nil, status.Errorf(codes.NotFound, "volume %s is not published at %s", v.ID, req.GetVolumePath())
+		return nil, err
 	}
 	if r := req.GetCapacityRange(); r.GetRequiredBytes() > v.Capacity || (r.GetLimitBytes() > 0 && r.GetLimitBytes() < v.Capacity) {
 		return nil, status.Errorf(codes.OutOfRange, "volume %s has %d bytes, outside capacity_range %d..%d: expand it with ControllerExpandVolume",
@@ -229,4 +216,21 @@ func unbind(target string) error {
 		return fmt.Errorf("unmount %s: %w", target, err)
 	}
 	return nil
+}
+
+// publishedAt is the volume called id if it is published at path now (a
+// live publication), or the NotFound status; the caller holds d.mu.
+func (d *Driver) publishedAt(id, path string) (*volume, error) {
+	v, err := d.volume(id)
+	if err != nil {
+		return nil, err
+	}
+	live, err := d.livePublications(v)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "%v", err)
+	}
+	if !slices.ContainsFunc(live, func(p publication) bool { return p.Target == path }) {
+		return nil, status.Errorf(codes.NotFound, "volume %s is not published at %s", v.ID, path)
+	}
+	return v, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -59,24 +58,14 @@ func Usage(ctx context.Context, subvolume string) (used, limit int64, err error)
 // it needs them, and reports none.
 func (n node) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVolumeStatsRequest) (*csi.NodeGetVolumeStatsResponse, error) {
 	d := n.d
-	switch {
-	case req.GetVolumeId() == "":
-		return nil, status.Error(codes.InvalidArgument, "volume_id is required")
-	case req.GetVolumePath() == "":
-		return nil, status.Error(codes.InvalidArgument, "volume_path is required")
+	if err := required(field{"volume_id", req.GetVolumeId()}, field{"volume_path", req.GetVolumePath()}); err != nil {
+		return nil, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	v := d.state.Volumes[req.GetVolumeId()]
-	if v == nil {
-		return nil, status.Errorf(codes.NotFound, "volume %s does not exist", req.GetVolumeId())
-	}
-	live, err := d.livePublications(v)
+	v, err := d.publishedAt(req.GetVolumeId(), req.GetVolumePath())
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "%v", err)
-	}
-	if !slices.ContainsFunc(live, func(p publication) bool { return p.Target == req.GetVolumePath() }) {
-		return nil, status.Errorf(codes.NotFound, "volume %s is not published at %s", v.ID, req.GetVolumePath())
+		return nil, err
 	}
 	used, limit, err := Usage(ctx, d.pool.volumePath(v.ID))
 	if err != nil {
