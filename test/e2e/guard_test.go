@@ -448,33 +448,43 @@ func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
 	assertOneHub(t, ns)
 }
 
-// A stack that is not the Hub, rendered by the function with the guard's
-// parameters on: a lone database StatefulSet and a replicated web app.
-func testGuardedStatefulSet(t *testing.T) {
+// guardedStack renders test/e2e/testdata/<name> as kustomize's CLI does,
+// with the function, applies its namespace (deleted with everything else
+// when the test ends), and returns the namespace, the guard's parameters
+// the function wrote, the stack's one StatefulSet and every object but the
+// namespace, for the test to apply.
+func guardedStack(t *testing.T, name string) (ns string, params, statefulSet *unstructured.Unstructured, rest []*unstructured.Unstructured) {
+	t.Helper()
 	e2e.fns.OnPath(t)
-	out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), filepath.Join(e2e.root, "test", "e2e", "testdata", "guarded-stack"))
+	out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), filepath.Join(e2e.root, "test", "e2e", "testdata", name))
 	require.NoError(t, err, "%s", stderr)
 	objs, err := cluster.Objects(out)
 	require.NoError(t, err)
-	ctx := context.Background()
 	namespaces, rest := split(objs)
 	a := applier(t)
-	require.NoError(t, a.Apply(ctx, namespaces, false))
-	t.Cleanup(func() { _ = a.Delete(ctx, objs) })
-	ns := namespaces[0].GetName()
-
-	// The parameters first: then the StatefulSet cannot even be created with two replicas.
-	var params, db *unstructured.Unstructured
+	require.NoError(t, a.Apply(context.Background(), namespaces, false))
+	t.Cleanup(func() { _ = a.Delete(context.Background(), objs) })
 	for _, o := range rest {
 		switch o.GetKind() {
 		case "ConfigMap":
 			params = o
 		case "StatefulSet":
-			db = o
+			statefulSet = o
 		}
 	}
 	require.NotNil(t, params, "the function wrote the guard's parameters")
-	require.NotNil(t, db)
+	require.NotNil(t, statefulSet)
+	return namespaces[0].GetName(), params, statefulSet, rest
+}
+
+// A stack that is not the Hub, rendered by the function with the guard's
+// parameters on: a lone database StatefulSet and a replicated web app.
+func testGuardedStatefulSet(t *testing.T) {
+	ns, params, db, rest := guardedStack(t, "guarded-stack")
+	ctx := context.Background()
+	a := applier(t)
+
+	// The parameters first: then the StatefulSet cannot even be created with two replicas.
 	require.NoError(t, a.Apply(ctx, []*unstructured.Unstructured{params}, false))
 	two := db.DeepCopy()
 	require.NoError(t, unstructured.SetNestedField(two.Object, int64(2), "spec", "replicas"))
@@ -500,29 +510,10 @@ func testGuardedStatefulSet(t *testing.T) {
 // autoscaler targets it; each member mounts its own claim, and no other pod
 // (another member's claim included) mounts a member's claim.
 func testGuardedHAGroup(t *testing.T) {
-	e2e.fns.OnPath(t)
-	out, stderr, err := render.CLI(context.Background(), testenv.Kustomize(t), filepath.Join(e2e.root, "test", "e2e", "testdata", "ha-group"))
-	require.NoError(t, err, "%s", stderr)
-	objs, err := cluster.Objects(out)
-	require.NoError(t, err)
+	ns, params, group, rest := guardedStack(t, "ha-group")
 	ctx := context.Background()
-	namespaces, rest := split(objs)
 	a := applier(t)
-	require.NoError(t, a.Apply(ctx, namespaces, false))
-	t.Cleanup(func() { _ = a.Delete(ctx, objs) })
-	ns := namespaces[0].GetName()
 
-	var params, group *unstructured.Unstructured
-	for _, o := range rest {
-		switch o.GetKind() {
-		case "ConfigMap":
-			params = o
-		case "StatefulSet":
-			group = o
-		}
-	}
-	require.NotNil(t, params, "the function wrote the guard's parameters")
-	require.NotNil(t, group)
 	data, _, _ := unstructured.NestedStringMap(params.Object, "data")
 	assert.Equal(t, map[string]string{"ha.statefulset.hbih": "2", "ha.claim.appdata-hbih": "hbih"}, data)
 	replicas, _, _ := unstructured.NestedInt64(group.Object, "spec", "replicas")
@@ -541,7 +532,7 @@ func testGuardedHAGroup(t *testing.T) {
 	require.NoError(t, a.Apply(ctx, rest, false))
 
 	statefulSets := e2e.client.AppsV1().StatefulSets(ns)
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		return scale(ctx, statefulSets, "hbih", 3, metav1.UpdateOptions{})
 	})
 	refused(t, err, "ha-members")
