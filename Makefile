@@ -172,7 +172,7 @@ bench-function: build $(KUSTOMIZE) $(KUBE_SCORE) ## The function part of make be
 .PHONY: bench-recovery
 bench-recovery: $(E2E_TOOLS) ## The recovery and storage-drill part of make bench: the e2e cluster and its real node.
 	@rm -f $(BUILD)/e2e/*.txt
-	go test -count=1 -timeout 30m -run 'TestHub|TestRealNode|TestProdOnTheRealNode' ./test/e2e/ > /dev/null
+	go test -count=1 -timeout 30m -run 'TestHub|TestRealNode|TestProdOnTheRealNode|TestHAPairOnTwoRealNodes' ./test/e2e/ > /dev/null
 	@cat $(BUILD)/e2e/*.txt
 
 # The Hub's image, as base/kustomization.yaml names it.

@@ -161,6 +161,12 @@ const kwokctlConfig = `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 options:
   heartbeatFactor: 1
+  # kubernetes.default's ClusterIP, the first of the API server's default
+  # Service range (10.0.0.0/24), for pods that call it as in-cluster clients
+  # do (the HA group's ha-role sidecar): kwokctl's certificate names only
+  # localhost.
+  kubeApiserverCertSANs:
+  - 10.0.0.1
   kubeControllerManagerNodeMonitorPeriodMilliseconds: 5000
   kubeControllerManagerNodeMonitorGracePeriodMilliseconds: 50000
 componentsPatches:

@@ -28,15 +28,16 @@ const defaultClassAnnotation = "storageclass.kubernetes.io/is-default-class"
 // useKindStorage gives the cluster kind's default storage for the rest of
 // the test, as a kind cluster has it: kind's own manifest
 // (test/kindstorage), its StorageClass `standard` the only default (the
-// CSI driver's is not, until the test ends), its ConfigMap's node path
-// the real node's LocalPathDir, local-path-provisioner running for the
-// node, and kind's helper image (busybox, built under its name) in the
-// node's containerd. Only its Deployment is not applied: the provisioner
-// runs on the host with the admin kubeconfig, as the CSI sidecars do.
-func useKindStorage(t *testing.T) {
+// CSI driver's is not, until the test ends), its ConfigMap's node paths
+// each real node's LocalPathDir, local-path-provisioner running on the
+// host for all of them, and kind's helper image (busybox, built under its
+// name) in each node's containerd. Only its Deployment is not applied: the
+// provisioner runs on the host with the admin kubeconfig, as the CSI
+// sidecars do.
+func useKindStorage(t *testing.T, nodes ...*node.Node) {
 	t.Helper()
 	ctx := context.Background()
-	n := e2e.cluster.Node
+	n := nodes[0]
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", kindstorage.Module).Output()
 	require.NoError(t, err, "the kind module of go.mod")
 	manifest, err := kindstorage.Manifest(strings.TrimSpace(string(out)))
@@ -66,6 +67,12 @@ func useKindStorage(t *testing.T) {
 			for i := range config.NodePathMap {
 				config.NodePathMap[i].Paths = []string{n.LocalPathDir()} // kind's /var/local-path-provisioner
 			}
+			for _, other := range nodes[1:] {
+				config.NodePathMap = append(config.NodePathMap, struct {
+					Node  string   `json:"node"`
+					Paths []string `json:"paths"`
+				}{other.Name(), []string{other.LocalPathDir()}})
+			}
 			b, err := json.Marshal(config)
 			require.NoError(t, err)
 			cm.Data["config.json"] = string(b)
@@ -83,7 +90,11 @@ func useKindStorage(t *testing.T) {
 	var helper corev1.Pod
 	require.NoError(t, yaml.Unmarshal([]byte(cm.Data["helperPod.yaml"]), &helper), "kind's helperPod.yaml")
 	require.Len(t, helper.Spec.Containers, 1)
-	loadImage(t, images.Busybox(), helper.Spec.Containers[0].Image)
+	_, tar, err := buildImage(ctx, images.Busybox(), helper.Spec.Containers[0].Image)
+	require.NoError(t, err)
+	for _, each := range nodes {
+		require.NoError(t, each.Import(ctx, tar), "import kind's helper image into %s", each.Name())
+	}
 
 	// One default class: kind's, for the test's duration.
 	classes, err := e2e.client.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
@@ -117,6 +128,6 @@ func setDefaultClass(t *testing.T, name string, isDefault bool) {
 func localPathVolume(t *testing.T, pv *corev1.PersistentVolume) string {
 	t.Helper()
 	require.NotNil(t, pv.Spec.HostPath, "volume %s is local-path's hostPath volume", pv.Name)
-	require.True(t, strings.HasPrefix(pv.Spec.HostPath.Path, e2e.cluster.Node.LocalPathDir()), "volume %s is on the node's local-path directory", pv.Name)
+	require.True(t, strings.HasPrefix(pv.Spec.HostPath.Path, e2e.cluster.Node.LocalPathDir()), "volume %s is on the real node's local-path directory", pv.Name)
 	return pv.Spec.HostPath.Path
 }

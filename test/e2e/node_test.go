@@ -40,7 +40,7 @@ func TestRealNode(t *testing.T) {
 			"this host, so they run only on the cluster make test starts", cluster.ExternalEnv)
 	}
 	onlyRealNode(t)
-	useKindStorage(t)
+	useKindStorage(t, e2e.cluster.Node)
 	objs := rendered(t, "kind")
 	ref := hubImage(t, objs)
 	loadStandin(t, ref)

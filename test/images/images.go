@@ -30,6 +30,10 @@ func Standin() image.Spec {
 			{Path: "/bin/mv", Link: "busybox"},
 			{Path: "/usr/local/highbyte/appData/intelligencehub-settings.json", Source: "test/cmd/standin/appdata/intelligencehub-settings.json"},
 			{Path: "/usr/local/highbyte/appData/intelligencehub-systemvariables.json.template", Source: "test/cmd/standin/appdata/intelligencehub-systemvariables.json.template"},
+			// HA mode's command is java's, from the runtime directory
+			// (components/high-availability): here java is the stand-in.
+			{Path: "/usr/bin/java", Link: "/usr/local/bin/standin"},
+			{Path: "/usr/local/highbyte/runtime/README", Source: "test/cmd/standin/runtime/README"},
 		},
 	}
 }

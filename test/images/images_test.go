@@ -39,8 +39,9 @@ func TestLookup(t *testing.T) {
 }
 
 // The stand-in's image carries what the Hub's image has and hubkit's init
-// containers use: a shell and cp, and appData as the Hub ships it (a
-// default settings file and a template), in a second layer.
+// containers use: a shell and cp, appData as the Hub ships it (a default
+// settings file and a template), and java in the runtime directory, for HA
+// mode's command, in a second layer.
 func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
 	built, err := image.Make(context.Background(), testenv.RepoRoot(t), Standin(), "docker.io/library/highbyte:test", "", t.TempDir())
 	require.NoError(t, err)
@@ -72,6 +73,8 @@ func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
 		"bin/mv":      "-> busybox",
 		"usr/local/highbyte/appData/intelligencehub-settings.json":                 "644",
 		"usr/local/highbyte/appData/intelligencehub-systemvariables.json.template": "644",
+		"usr/bin/java":                      "-> /usr/local/bin/standin",
+		"usr/local/highbyte/runtime/README": "644",
 	}, got)
 }
 
