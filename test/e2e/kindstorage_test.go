@@ -3,13 +3,16 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -20,6 +23,7 @@ import (
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/kindstorage"
 	"github.com/hubkit/hubkit/test/node"
+	"github.com/hubkit/hubkit/test/scenario"
 )
 
 // defaultClassAnnotation marks a cluster's default StorageClass.
@@ -104,6 +108,23 @@ func useKindStorage(t *testing.T, nodes ...*node.Node) {
 			setDefaultClass(t, c.Name, false)
 			t.Cleanup(func() { setDefaultClass(t, c.Name, true) })
 		}
+	}
+	// A test before this one may have just deleted them: its namespace
+	// must be gone before they are made again.
+	for _, o := range apply {
+		if o.GetKind() != "Namespace" {
+			continue
+		}
+		scenario.Until(t, "namespace "+o.GetName()+" of an earlier test gone", 3*time.Minute, func(ctx context.Context) (bool, string, error) {
+			ns, err := e2e.client.CoreV1().Namespaces().Get(ctx, o.GetName(), metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return true, "", nil
+			}
+			if err != nil {
+				return false, "", err
+			}
+			return ns.DeletionTimestamp == nil, fmt.Sprintf("namespace %s %s", ns.Name, ns.Status.Phase), nil
+		})
 	}
 	require.NoError(t, applier(t).Apply(ctx, apply, false))
 	t.Cleanup(func() { assert.NoError(t, applier(t).Delete(context.Background(), apply)) })
