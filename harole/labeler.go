@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -27,6 +30,7 @@ type Labeler struct {
 	HTTP   *http.Client             // with a timeout
 	Pods   typedcorev1.PodInterface // the pod's namespace
 	Pod    string                   // the pod's name, the Hub's node id
+	Peers  []string                 // the other members' pods: labelled secondary before this one is labelled primary
 	Resync time.Duration            // write the label this often even unchanged; 0: only on a change
 	Log    io.Writer                // one line per role change
 	role   string                   // the label last written
@@ -87,18 +91,58 @@ func (l *Labeler) set(ctx context.Context, role, why string) error {
 	if role == l.role && (l.Resync <= 0 || now.Sub(l.wrote) < l.Resync) {
 		return nil
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{RoleLabel: role}}})
-	if err != nil {
-		return err
+	if role == Primary && l.role != Primary {
+		// The Hub was made primary, so no other member's Hub is: a
+		// member whose sidecar cannot say so (its node lost, its pod
+		// still Ready until the node is found NotReady) loses the label
+		// now, before this one takes it, so that the Service never holds
+		// two primaries' addresses.
+		for _, peer := range l.Peers {
+			if err := l.label(ctx, peer, Secondary); err != nil && !apierrors.IsNotFound(err) {
+				return err
+			}
+		}
 	}
-	if _, err := l.Pods.Patch(ctx, l.Pod, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "hubkit-ha-role"}); err != nil {
-		return fmt.Errorf("label pod %s %s=%s: %w", l.Pod, RoleLabel, role, err)
+	if err := l.label(ctx, l.Pod, role); err != nil {
+		return err
 	}
 	if role != l.role && l.Log != nil {
 		fmt.Fprintf(l.Log, "%s %s=%s (%s)\n", l.Pod, RoleLabel, role, why)
 	}
 	l.role, l.wrote = role, now
 	return nil
+}
+
+// label writes pod's role label.
+func (l *Labeler) label(ctx context.Context, pod, role string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{RoleLabel: role}}})
+	if err != nil {
+		return err
+	}
+	if _, err := l.Pods.Patch(ctx, pod, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "hubkit-ha-role"}); err != nil {
+		return fmt.Errorf("label pod %s %s=%s: %w", pod, RoleLabel, role, err)
+	}
+	return nil
+}
+
+// Peers are the names of the other members of a StatefulSet's group of
+// members pods, from this member's name (<statefulset>-<ordinal>).
+func Peers(pod string, members int) ([]string, error) {
+	i := strings.LastIndex(pod, "-")
+	ordinal, err := strconv.Atoi(pod[i+1:])
+	if i < 0 || err != nil || ordinal < 0 {
+		return nil, fmt.Errorf("pod %q is not a StatefulSet's member <name>-<ordinal>", pod)
+	}
+	if ordinal >= members {
+		return nil, fmt.Errorf("pod %q is ordinal %d of a group of %d members", pod, ordinal, members)
+	}
+	var peers []string
+	for n := range members {
+		if n != ordinal {
+			peers = append(peers, pod[:i+1]+strconv.Itoa(n))
+		}
+	}
+	return peers, nil
 }
 
 func (l *Labeler) clock() time.Time {

@@ -164,3 +164,61 @@ func TestNamesAreTheContracts(t *testing.T) {
 	assert.Equal(t, contract.HARoleLabel, RoleLabel)
 	assert.Equal(t, contract.HARolePrimary, Primary)
 }
+
+func TestPeers(t *testing.T) {
+	for _, tc := range []struct {
+		pod     string
+		members int
+		want    []string
+		err     string
+	}{
+		{pod: "hbih-0", members: 2, want: []string{"hbih-1"}},
+		{pod: "hbih-1", members: 2, want: []string{"hbih-0"}},
+		{pod: "line2-hbih-2", members: 3, want: []string{"line2-hbih-0", "line2-hbih-1"}},
+		{pod: "hbih-0", members: 1},
+		{pod: "hbih-2", members: 2, err: "ordinal 2 of a group of 2 members"},
+		{pod: "hbih", members: 2, err: "is not a StatefulSet's member"},
+		{pod: "hbih-x", members: 2, err: "is not a StatefulSet's member"},
+	} {
+		t.Run(tc.pod, func(t *testing.T) {
+			got, err := Peers(tc.pod, tc.members)
+			if tc.err != "" {
+				assert.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// Made primary, the labeler labels every other member secondary first (a
+// lost node's member keeps its label), then its own pod primary; a peer
+// that is gone is no error.
+func TestAPrimaryDemotesItsPeersFirst(t *testing.T) {
+	l, hub, client, patches := fakeMember(t)
+	_, err := client.CoreV1().Pods("hubkit").Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+		Name: "hbih-1", Namespace: "hubkit", Labels: map[string]string{RoleLabel: Primary}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	l.Peers = []string{"hbih-1", "hbih-2"}
+	hub.set(http.StatusOK, haBody(Primary, "hbih-0"))
+	require.NoError(t, l.Step(context.Background()))
+	names := func() []string {
+		var n []string
+		for _, p := range *patches {
+			name, _, _ := strings.Cut(p, " ")
+			n = append(n, name+"="+map[bool]string{true: Primary, false: Secondary}[strings.Contains(p, `"primary"`)])
+		}
+		return n
+	}
+	assert.Equal(t, []string{"hbih-1=" + Secondary, "hbih-2=" + Secondary, "hbih-0=" + Primary}, names(), "the peers first, then itself")
+	p, err := client.CoreV1().Pods("hubkit").Get(context.Background(), "hbih-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, Secondary, p.Labels[RoleLabel])
+	assert.Equal(t, Primary, label(t, client))
+
+	*patches = nil
+	hub.set(http.StatusServiceUnavailable, haBody(Secondary, "hbih-0"))
+	require.NoError(t, l.Step(context.Background()))
+	assert.Equal(t, []string{"hbih-0=" + Secondary}, names(), "a demotion labels its own pod alone")
+}

@@ -6,12 +6,17 @@
 // selects primary, so it reaches the primary alone, while every member stays
 // Ready (docs/high-availability.md says why).
 //
-// It patches only its own pod (POD_NAME, POD_NAMESPACE from the downward
-// API), only that label, with the pod's token mounted in this container
-// alone; the Role lets it patch the members' pods and nothing else, and
-// guard's ha-role policy refuses anything but that label on its own pod.
+// It patches only the group's pods (POD_NAME, POD_NAMESPACE from the
+// downward API; -members, the group's member count, names the others),
+// only that label, with the pod's token mounted in this container alone:
+// its own pod primary or secondary, and, as its Hub becomes primary, the
+// other members secondary first (a lost node's member keeps its label and
+// its Ready until its node is found NotReady, and the Service would hold
+// two addresses). The Role lets it patch the members' pods and nothing
+// else, and guard's ha-role policy refuses anything but that label, and
+// primary on any pod but its own.
 //
-//	ha-role -readyz http://127.0.0.1:45245/v2/readyz -period 500ms
+//	ha-role -readyz http://127.0.0.1:45245/v2/readyz -period 500ms -members 2
 package main
 
 import (
@@ -32,17 +37,22 @@ func main() {
 	readyz := flag.String("readyz", "http://127.0.0.1:45245/v2/readyz", "the Hub's readiness endpoint, on localhost")
 	period := flag.Duration("period", 500*time.Millisecond, "how often to ask the Hub")
 	resync := flag.Duration("resync", 30*time.Second, "how often to write the label even when the role has not changed")
+	members := flag.Int("members", 1, "the HA group's member count (hubkit.dev/ha-members): the other members are labelled secondary as this one becomes primary")
 	flag.Parse()
-	if err := run(*readyz, *period, *resync); err != nil {
+	if err := run(*readyz, *period, *resync, *members); err != nil {
 		fmt.Fprintln(os.Stderr, "ha-role:", err)
 		os.Exit(1)
 	}
 }
 
-func run(readyz string, period, resync time.Duration) error {
+func run(readyz string, period, resync time.Duration, members int) error {
 	pod, namespace := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
 	if pod == "" || namespace == "" {
 		return fmt.Errorf("POD_NAME and POD_NAMESPACE must name this pod (the downward API)")
+	}
+	peers, err := Peers(pod, members)
+	if err != nil {
+		return fmt.Errorf("-members %d: %w", members, err)
 	}
 	cfg, err := rest.InClusterConfig()
 	if err != nil {
@@ -56,7 +66,7 @@ func run(readyz string, period, resync time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	l := &Labeler{
-		Readyz: readyz, Pods: client.CoreV1().Pods(namespace), Pod: pod,
+		Readyz: readyz, Pods: client.CoreV1().Pods(namespace), Pod: pod, Peers: peers,
 		HTTP: &http.Client{Timeout: period}, Resync: resync, Log: os.Stderr,
 	}
 	return l.Run(ctx, period)

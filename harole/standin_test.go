@@ -50,8 +50,10 @@ func TestTheLabelsFollowTheStandins(t *testing.T) {
 		m := &member{t: t, name: name, bin: bin, jdbc: db.JDBCURI(), appData: t.TempDir(), addr: freeAddr(t)}
 		members[name] = m
 		t.Cleanup(m.kill)
+		peers, err := Peers(name, 2)
+		require.NoError(t, err)
 		l := &Labeler{Readyz: "http://" + m.addr + "/v2/readyz", HTTP: &http.Client{Timeout: 100 * time.Millisecond},
-			Pods: client.CoreV1().Pods("hubkit"), Pod: name}
+			Pods: client.CoreV1().Pods("hubkit"), Pod: name, Peers: peers}
 		lctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); _ = l.Run(lctx, 100*time.Millisecond) }()

@@ -267,6 +267,12 @@ func TestHAPairOnTwoRealNodes(t *testing.T) {
 		require.NoError(t, lost.PowerOff())
 		p.waitServedBy(t, "hbih-1", "the other member")
 		over := time.Since(off)
+		// The lost member is still Ready (its node is not NotReady yet):
+		// the new primary's sidecar took its label, so the Service holds
+		// the new primary alone.
+		p.waitEndpoints(t, p.pod(t, "hbih-1"))
+		routed := time.Since(off)
+		assert.Equal(t, "secondary", p.pod(t, "hbih-0").Labels["hubkit.dev/ha-role"], "the lost member's label, taken by the new primary's sidecar")
 		assert.Equal(t, want, p.haStatus(t, other).Files[hubfiles.SettingsFile], "nothing the primary had synced is lost")
 		still := p.pod(t, "hbih-0")
 		assert.Equal(t, primary.UID, still.UID, "the lost member's pod stays where it was: a StatefulSet never runs two of one ordinal")
@@ -275,7 +281,7 @@ func TestHAPairOnTwoRealNodes(t *testing.T) {
 		p.waitMembersReady(t)
 		p.waitServedBy(t, "hbih-0", "the preferred primary, back with its node")
 		p.roles.assertNeverTwo(t)
-		t.Logf("power-off of the primary's node to the Service answering from the other member: %s", over.Round(time.Millisecond))
+		t.Logf("power-off of the primary's node to the Service answering from the other member: %s; its endpoints holding it alone: %s", over.Round(time.Millisecond), routed.Round(time.Millisecond))
 		writeFigure(t, "ha-failover-node-loss", fmt.Sprintf("HA pair, the primary's node powered off to the Service answering from the other member: %s, with no taint and no person", over.Round(time.Millisecond)))
 	})
 }

@@ -141,7 +141,8 @@ func testHARolePolicy(t *testing.T, rendered []*unstructured.Unstructured) {
 	last := untilRefused(t, "ha-role", "hbih-0's labeler labelling hbih-1", func(context.Context) error {
 		return patch(member0, "hbih-1", role("primary"))
 	})
-	assert.Contains(t, last.Error(), "may label only its own pod, and is pod hbih-0")
+	assert.Contains(t, last.Error(), "may label only its own pod primary (another member only secondary), and is pod hbih-0")
+	require.NoError(t, patch(member0, "hbih-1", role("secondary")), "another member secondary: what a new primary's labeler does first")
 
 	require.NoError(t, patch(member0, "hbih-0", role("primary")), "its own pod's role label")
 	p, err := e2e.client.CoreV1().Pods(ns).Get(ctx, "hbih-0", metav1.GetOptions{})
