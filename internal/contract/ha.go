@@ -256,6 +256,10 @@ func checkHARouting(f *findings, m *Manifest, s *appsv1.StatefulSet, w *workload
 		if img := pod.Containers[i].Image; !strings.HasPrefix(img, HALabelerImage+":") && !strings.HasPrefix(img, HALabelerImage+"@") {
 			f.add(checkIDHARouting, field.Invalid(containerPath(w, pod.Containers[i]).Child("image"), img, "want hubkit's "+HALabelerImage))
 		}
+		if arg := "-members=" + strconv.Itoa(int(want.Members)); !slices.Contains(pod.Containers[i].Args, arg) {
+			f.add(checkIDHARouting, field.Invalid(containerPath(w, pod.Containers[i]).Child("args"), pod.Containers[i].Args,
+				"want "+arg+", the member count: a new primary's sidecar labels the other members secondary first"))
+		}
 		for _, vm := range pod.Containers[0].VolumeMounts {
 			if strings.HasPrefix(vm.MountPath, "/var/run/secrets/kubernetes.io") {
 				f.add(checkIDHARouting, field.Forbidden(containerPath(w, pod.Containers[0]).Child("volumeMounts").Key("name="+vm.Name), "the Hub needs no API token; only "+HALabeler+" has one"))

@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -81,6 +82,14 @@ func haCases(t *testing.T) []brokenPromise {
 		}, "ha-routing", "containers[name=ha-role]: Required value: the sidecar that labels each member"},
 		{haCase + "another labeler", func(m *contract.Manifest) { sts(m).Spec.Template.Spec.Containers[1].Image = "example.com/labeler:1" },
 			"ha-routing", `containers[name=ha-role].image: Invalid value: "example.com/labeler:1": want hubkit's ghcr.io/hubkit/ha-role`},
+		{haCase + "the labeler told another member count", func(m *contract.Manifest) {
+			c := &sts(m).Spec.Template.Spec.Containers[1]
+			for k, a := range c.Args {
+				if strings.HasPrefix(a, "-members=") {
+					c.Args[k] = "-members=3"
+				}
+			}
+		}, "ha-routing", "containers[name=ha-role].args: Invalid value"},
 		{haCase + "the Role patches any pod", func(m *contract.Manifest) { m.Roles[0].Rules[0].ResourceNames = nil },
 			"ha-routing", "Role[hbih-ha-role].rules[0].resourceNames: Invalid value: null: want the members' pods [hbih-0 hbih-1]"},
 		{haCase + "the Hub gets the token", func(m *contract.Manifest) {
