@@ -50,7 +50,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores: ~10 min Kubernetes, ~13 min the CSI sidecars); says what it builds.
+tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner); says what it builds.
 	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
@@ -159,11 +159,11 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 	done
 
 .PHONY: e2e
-e2e: $(E2E_TOOLS) ## Run only the end-to-end tests: a kwok cluster with a real node (or HUBKIT_E2E_KUBECONFIG's).
+e2e: $(E2E_TOOLS) ## Run only the end-to-end tests: a kwok cluster with real nodes (a second one for HA mode) and PostgreSQL (or HUBKIT_E2E_KUBECONFIG's).
 	go test -count=1 -timeout 20m -v ./test/e2e/
 
 .PHONY: bench
-bench: bench-function bench-recovery ## Measure the function against its floors and peers, then crash recovery on the simulated and the real node (docs/benchmarks.md, .png).
+bench: bench-function bench-recovery ## Measure the function against its floors and peers, then crash recovery, the storage drills and HA failover on the real nodes (docs/benchmarks.md, .png).
 
 .PHONY: bench-function
 bench-function: build $(KUSTOMIZE) $(KUBE_SCORE) ## The function part of make bench: no cluster.

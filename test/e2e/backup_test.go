@@ -363,13 +363,20 @@ func assertRestored(t *testing.T, hub *scenario.Hub, kept []standin.Entry, after
 }
 
 // installGuard applies guard/ for the test and waits until it is in force
-// in ns.
+// in ns (waitForGuard: a singleton Deployment's scale refused).
 func installGuard(t *testing.T, ns string) {
+	t.Helper()
+	applyGuard(t)
+	waitForGuard(t, ns)
+}
+
+// applyGuard applies guard/ for the test, deleted when it ends; the caller
+// waits until it is in force for what it guards.
+func applyGuard(t *testing.T) {
 	t.Helper()
 	guard := guardObjects(t)
 	require.NoError(t, applier(t).Apply(context.Background(), guard, false))
 	t.Cleanup(func() { require.NoError(t, applier(t).Delete(context.Background(), guard)) })
-	waitForGuard(t, ns)
 }
 
 // testUpgradeRolledBack is the drill of an upgrade rolled back, on prod on

@@ -24,6 +24,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/contract"
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
@@ -404,63 +406,60 @@ func (git prodInGit) settingsOr(prod []byte) []byte {
 	return prod
 }
 
-// renderProdForRealNode is prod's render with the stand-in's image (loaded
-// into containerd, as `kind load` does: never pulled) and a CPU request the
-// real node can give, and git's changes to prod.
+// renderProdForRealNode is prod's render for the real node (realNodeRender)
+// with git's changes to prod: its claim's size, its settings file.
 func renderProdForRealNode(t *testing.T, git prodInGit) []*unstructured.Unstructured {
 	t.Helper()
+	return realNodeRender(t, "prod", "Deployment", cmp.Or(git.tag, prodTag), func(dir string, k *types.Kustomization) {
+		if git.storage != "" {
+			k.Patches = append(k.Patches, types.Patch{Patch: fmt.Sprintf(
+				"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: %s}, spec: {resources: {requests: {storage: %s}}}}", scenario.Claim, git.storage)})
+		}
+		if git.settings != nil {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, hubfiles.SettingsFile), git.settings, 0o644))
+			k.ConfigMapGenerator = append(k.ConfigMapGenerator, types.ConfigMapArgs{GeneratorArgs: types.GeneratorArgs{
+				Name: contract.SettingsConfigMap, Behavior: "replace", KvPairSources: types.KvPairSources{FileSources: []string{hubfiles.SettingsFile}}}})
+		}
+	})
+}
+
+// realNodeRender renders overlays/<overlay> as a kustomization of the
+// test's own that lists it: the stand-in under the Hub's image name at tag
+// (imported into the nodes' containerd, as `kind load` does: never
+// pulled), a CPU request the real nodes can give to the Hub's container in
+// its workload of kind, and edit's further changes (it may write files
+// into dir, the kustomization's).
+func realNodeRender(t *testing.T, overlay, kind, tag string, edit func(dir string, k *types.Kustomization)) []*unstructured.Unstructured {
+	t.Helper()
 	dir := t.TempDir()
-	prod := testenv.RelPath(t, dir, filepath.Join(e2e.root, "overlays", "prod"))
-	k := `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-- ` + prod + `
-images:
-- name: registry.example.com/highbyte/intelligence-hub
-  newName: ` + prodImage + `
-  newTag: ` + cmp.Or(git.tag, prodTag) + `
-patches:
-- patch: |
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata:
-      name: hbih
-    spec:
-      template:
-        spec:
-          containers:
-          - name: hub
-            resources:
-              requests:
-                cpu: 100m
-`
-	if git.storage != "" {
-		k += `- patch: |
-    apiVersion: v1
-    kind: PersistentVolumeClaim
-    metadata:
-      name: ` + scenario.Claim + `
-    spec:
-      resources:
-        requests:
-          storage: ` + git.storage + "\n"
+	k := types.Kustomization{
+		TypeMeta:  types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind},
+		Resources: []string{testenv.RelPath(t, dir, filepath.Join(e2e.root, "overlays", overlay))},
+		Images:    []types.Image{{Name: "registry.example.com/highbyte/intelligence-hub", NewName: prodImage, NewTag: tag}},
+		Patches: []types.Patch{{Patch: fmt.Sprintf(
+			"{apiVersion: apps/v1, kind: %s, metadata: {name: %s}, spec: {template: {spec: {containers: [{name: %s, resources: {requests: {cpu: 100m}}}]}}}}",
+			kind, scenario.Name, scenario.Container)}},
 	}
-	if settings := git.settings; settings != nil {
-		k += `configMapGenerator:
-- name: ` + contract.SettingsConfigMap + `
-  behavior: replace
-  files:
-  - ` + hubfiles.SettingsFile + "\n"
-		require.NoError(t, os.WriteFile(filepath.Join(dir, hubfiles.SettingsFile), settings, 0o644))
+	if edit != nil {
+		edit(dir, &k)
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644))
+	raw, err := yaml.Marshal(&k)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), raw, 0o644))
+	return renderedForRealNode(t, dir)
+}
+
+// renderedForRealNode builds dir as users do (the function on PATH), with
+// every workload's images never pulled: the real nodes have them imported.
+func renderedForRealNode(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
 	e2e.fns.OnPath(t)
 	out, err := render.Krusty(dir)
 	require.NoError(t, err)
 	objs, err := cluster.Objects(out)
 	require.NoError(t, err)
 	for _, o := range objs {
-		if o.GetKind() == "Deployment" {
+		if o.GetKind() == "Deployment" || o.GetKind() == "StatefulSet" {
 			neverPull(t, o)
 		}
 	}

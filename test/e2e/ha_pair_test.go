@@ -35,7 +35,6 @@ import (
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
-	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // haTag is the stand-in's tag as prod-ha runs it on the two real nodes.
@@ -65,7 +64,7 @@ func TestHAPairOnTwoRealNodes(t *testing.T) {
 	onlyRealNode(t)
 	ctx := context.Background()
 	row := overlayRow(t, "prod-ha")
-	objs := renderProdHAForRealNodes(t, haTag)
+	objs := realNodeRender(t, "prod-ha", "StatefulSet", haTag, nil)
 
 	_, hubTar, err := buildImage(ctx, images.Standin(), prodImage+":"+haTag)
 	require.NoError(t, err)
@@ -101,9 +100,7 @@ func TestHAPairOnTwoRealNodes(t *testing.T) {
 	})
 	installHARolePolicy(t)
 	require.NoError(t, applier(t).Apply(ctx, rest, false))
-	guard := guardObjects(t)
-	require.NoError(t, applier(t).Apply(ctx, guard, false))
-	t.Cleanup(func() { require.NoError(t, applier(t).Delete(context.Background(), guard)) })
+	applyGuard(t)
 	untilRefused(t, "ha-members", "a scale of StatefulSet "+scenario.Name+" to 3 in "+row.Namespace, func(ctx context.Context) error {
 		return scale(ctx, e2e.client.AppsV1().StatefulSets(row.Namespace), scenario.Name, 3, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 	})
@@ -211,7 +208,7 @@ func TestHAPairOnTwoRealNodes(t *testing.T) {
 			require.NoError(t, n.Import(ctx, tar))
 		}
 		gaps := watchService(t, p)
-		require.NoError(t, applier(t).Apply(ctx, renderProdHAForRealNodes(t, next), false))
+		require.NoError(t, applier(t).Apply(ctx, realNodeRender(t, "prod-ha", "StatefulSet", next, nil), false))
 		scenario.Until(t, "the StatefulSet's rolling update done", 3*time.Minute, func(ctx context.Context) (bool, string, error) {
 			s, err := e2e.client.AppsV1().StatefulSets(p.ns).Get(ctx, scenario.Name, metav1.GetOptions{})
 			if err != nil {
@@ -314,51 +311,6 @@ func (p *haPair) pod(t *testing.T, name string) *corev1.Pod {
 	return pod
 }
 
-// renderProdHAForRealNodes is prod-ha's render with the stand-in under the
-// Hub's name at tag and ha-role's image as the component names it, both
-// loaded into the nodes' containerd (never pulled), and CPU requests the
-// real nodes can give.
-func renderProdHAForRealNodes(t *testing.T, tag string) []*unstructured.Unstructured {
-	t.Helper()
-	dir := t.TempDir()
-	ha := testenv.RelPath(t, dir, filepath.Join(e2e.root, "overlays", "prod-ha"))
-	k := `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-- ` + ha + `
-images:
-- name: registry.example.com/highbyte/intelligence-hub
-  newName: ` + prodImage + `
-  newTag: ` + tag + `
-patches:
-- patch: |
-    apiVersion: apps/v1
-    kind: StatefulSet
-    metadata:
-      name: hbih
-    spec:
-      template:
-        spec:
-          containers:
-          - name: hub
-            resources:
-              requests:
-                cpu: 100m
-`
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644))
-	e2e.fns.OnPath(t)
-	out, err := render.Krusty(dir)
-	require.NoError(t, err)
-	objs, err := cluster.Objects(out)
-	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() == "StatefulSet" {
-			neverPull(t, o)
-		}
-	}
-	return objs
-}
-
 // applyDatabaseSecret makes the Secret prod-ha reads its database's JDBC
 // URI from, as overlays/prod-ha/secrets does from jdbc-uri.
 func applyDatabaseSecret(t *testing.T, ns, uri string) {
@@ -381,14 +333,15 @@ func applyDatabaseSecret(t *testing.T, ns, uri string) {
 	require.NoError(t, applier(t).Apply(context.Background(), db, false))
 }
 
-// installHARolePolicy applies guard/ha-role for the test and waits until
-// the API server has type-checked it.
+// installHARolePolicy applies guard/ha-role for the test, with no warning
+// from the API server, and waits until it has type-checked it.
 func installHARolePolicy(t *testing.T) {
 	t.Helper()
 	out, err := render.Krusty(filepath.Join(e2e.root, "guard", "ha-role"))
 	require.NoError(t, err)
 	policy, err := cluster.Objects(out)
 	require.NoError(t, err)
+	appliesWithoutWarning(t, policy)
 	require.NoError(t, applier(t).Apply(context.Background(), policy, false))
 	t.Cleanup(func() { _ = applier(t).Delete(context.Background(), policy) })
 	waitForTypeChecked(t, "hubkit-ha-role")
@@ -414,7 +367,7 @@ func (p *haPair) waitMembersReady(t *testing.T) {
 		var seen []string
 		ready := 0
 		for _, pod := range pods.Items {
-			r := isPodReady(&pod)
+			r := scenario.PodReady(&pod)
 			if r && pod.DeletionTimestamp == nil {
 				ready++
 			}
@@ -422,15 +375,6 @@ func (p *haPair) waitMembersReady(t *testing.T) {
 		}
 		return ready == 2, strings.Join(seen, "; "), nil
 	})
-}
-
-func isPodReady(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // readyz is what a member's /v2/readyz says: its status and its body.
@@ -501,7 +445,7 @@ func (p *haPair) waitRestartedPrimary(t *testing.T, pod *corev1.Pod) {
 		if err != nil {
 			return false, "", err
 		}
-		return restarts(now) > before && isPodReady(now), fmt.Sprintf("restarts %d, ready %t", restarts(now), isPodReady(now)), nil
+		return restarts(now) > before && scenario.PodReady(now), fmt.Sprintf("restarts %d, ready %t", restarts(now), scenario.PodReady(now)), nil
 	})
 	p.waitServedBy(t, pod.Name, "restarted")
 }
@@ -682,7 +626,7 @@ func watchService(t *testing.T, p *haPair) serviceGaps {
 			if pods, err := e2e.client.CoreV1().Pods(p.ns).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector}); err == nil {
 				ready := 0
 				for _, pod := range pods.Items {
-					if pod.DeletionTimestamp == nil && isPodReady(&pod) {
+					if pod.DeletionTimestamp == nil && scenario.PodReady(&pod) {
 						ready++
 					}
 				}

@@ -65,16 +65,7 @@ func TestHAGroupOnTheAPIServer(t *testing.T) {
 
 func testHARolePolicy(t *testing.T, rendered []*unstructured.Unstructured) {
 	ctx := context.Background()
-	out, err := render.Krusty(filepath.Join(e2e.root, "guard", "ha-role"))
-	require.NoError(t, err)
-	policy, err := cluster.Objects(out)
-	require.NoError(t, err)
-	a := applier(t)
-	require.NoError(t, a.Apply(ctx, policy, true))
-	assert.Empty(t, a.Warnings(), "the API server warned of the policy")
-	require.NoError(t, applier(t).Apply(ctx, policy, false))
-	t.Cleanup(func() { _ = applier(t).Delete(context.Background(), policy) })
-	waitForTypeChecked(t, "hubkit-ha-role")
+	installHARolePolicy(t)
 
 	// The members' ServiceAccount and the component's Role, in a namespace of their own.
 	const ns = "hubkit-ha-role-e2e"
@@ -95,7 +86,7 @@ func testHARolePolicy(t *testing.T, rendered []*unstructured.Unstructured) {
 		}
 	}
 	require.Len(t, rbac, 2)
-	_, err = e2e.client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "hbih"}, AutomountServiceAccountToken: ptr.To(false)}, metav1.CreateOptions{})
+	_, err := e2e.client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "hbih"}, AutomountServiceAccountToken: ptr.To(false)}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	require.NoError(t, applier(t).Apply(ctx, rbac, false))
 	pods := map[string]*corev1.Pod{}

@@ -79,16 +79,7 @@ func testTelemetryOnTheRealNode(t *testing.T) {
 	dir := render.Variant(t, filepath.Join(e2e.root, "overlays", operated), func(k *types.Kustomization) {
 		k.Namespace, k.NamePrefix = ns, ""
 	})
-	e2e.fns.OnPath(t)
-	out, err := render.Krusty(dir)
-	require.NoError(t, err)
-	objs, err := cluster.Objects(out)
-	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() == "Deployment" {
-			neverPull(t, o)
-		}
-	}
+	objs := renderedForRealNode(t, dir)
 	loadStandin(t, hubImage(t, objs))
 	namespaces, _ := split(objs)
 	require.NoError(t, applier(t).Apply(ctx, namespaces, false))

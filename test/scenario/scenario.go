@@ -101,7 +101,7 @@ func (h *Hub) WaitReady(t testing.TB) *corev1.Pod {
 				return false, s.String(), err
 			}
 			if s.deployment.Status.ReadyReplicas != 1 || !available(s.deployment) || s.claim.Status.Phase != corev1.ClaimBound ||
-				len(s.pods) != 1 || s.pods[0].DeletionTimestamp != nil || s.pods[0].Status.Phase != corev1.PodRunning || !podReady(&s.pods[0]) {
+				len(s.pods) != 1 || s.pods[0].DeletionTimestamp != nil || s.pods[0].Status.Phase != corev1.PodRunning || !PodReady(&s.pods[0]) {
 				return false, h.withEvents(ctx, s).String(), nil
 			}
 			pod = &s.pods[0]
@@ -396,7 +396,8 @@ func available(d *appsv1.Deployment) bool {
 	})
 }
 
-func podReady(p *corev1.Pod) bool {
+// PodReady says whether p's Ready condition is true.
+func PodReady(p *corev1.Pod) bool {
 	return slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
 		return c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
 	})
