@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/container-storage-interface/spec/lib/go/csi"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubkit/hubkit/test/testenv"
@@ -69,4 +70,24 @@ func newDriver(t *testing.T, disk *Disk) *Driver {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// mib is a mebibyte, the tests' unit of capacity.
+const mib = 1 << 20
+
+// driverWithVolume is a driver on a fresh disk, its controller and node
+// services, and one 32 MiB volume, appdata, made as ReadWriteOncePod
+// (SINGLE_NODE_SINGLE_WRITER) asks: the start of every storage test.
+func driverWithVolume(t *testing.T) (disk *Disk, d *Driver, c controller, n node, mode *csi.VolumeCapability, vol *csi.Volume) {
+	t.Helper()
+	disk = startDisk(t)
+	d = newDriver(t, disk)
+	c, n = controller{d: d}, node{d: d}
+	mode = capability(csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER)
+	cv, err := c.CreateVolume(context.Background(), &csi.CreateVolumeRequest{
+		Name: "appdata", VolumeCapabilities: []*csi.VolumeCapability{mode},
+		CapacityRange: &csi.CapacityRange{RequiredBytes: 32 * mib},
+	})
+	require.NoError(t, err)
+	return disk, d, c, n, mode, cv.GetVolume()
 }

@@ -16,20 +16,11 @@ import (
 // capacity as the total, what was written as used, and the capacity an
 // expansion gave it; elsewhere the volume is not found.
 func TestVolumeStats(t *testing.T) {
-	disk := startDisk(t)
-	d := newDriver(t, disk)
+	disk, _, c, n, mode, vol := driverWithVolume(t)
 	ctx := context.Background()
-	c, n := controller{d: d}, node{d: d}
-	mode := capability(csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER)
-	const mib = 1 << 20
-	cv, err := c.CreateVolume(ctx, &csi.CreateVolumeRequest{
-		Name: "appdata", VolumeCapabilities: []*csi.VolumeCapability{mode},
-		CapacityRange: &csi.CapacityRange{RequiredBytes: 32 * mib},
-	})
-	require.NoError(t, err)
-	id := cv.GetVolume().GetVolumeId()
+	id := vol.GetVolumeId()
 	target := filepath.Join(disk.dir, "pod")
-	_, err = n.NodeGetVolumeStats(ctx, &csi.NodeGetVolumeStatsRequest{VolumeId: id, VolumePath: target})
+	_, err := n.NodeGetVolumeStats(ctx, &csi.NodeGetVolumeStatsRequest{VolumeId: id, VolumePath: target})
 	assert.Equal(t, codes.NotFound, status.Code(err), "not published there: %v", err)
 	_, err = n.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: id, TargetPath: target, VolumeCapability: mode})
 	require.NoError(t, err)

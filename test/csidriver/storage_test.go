@@ -41,23 +41,12 @@ func writeFile(path string, size int) error {
 // a volume restored from it starts from that moment; and a driver that
 // restarts knows all of it again.
 func TestStorage(t *testing.T) {
-	disk := startDisk(t)
-	d := newDriver(t, disk)
+	disk, d, c, n, mode, vol := driverWithVolume(t)
 	ctx := context.Background()
-	c, n := controller{d: d}, node{d: d}
-	mode := capability(csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER)
-	const mib = 1 << 20
-
-	cv, err := c.CreateVolume(ctx, &csi.CreateVolumeRequest{
-		Name: "appdata", VolumeCapabilities: []*csi.VolumeCapability{mode},
-		CapacityRange: &csi.CapacityRange{RequiredBytes: 32 * mib},
-	})
-	require.NoError(t, err)
-	vol := cv.GetVolume()
 	assert.Equal(t, int64(32*mib), vol.GetCapacityBytes())
 	assert.Equal(t, map[string]string{TopologyKey: testNode}, vol.GetAccessibleTopology()[0].GetSegments())
 	target := filepath.Join(disk.dir, "pod")
-	_, err = n.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: vol.GetVolumeId(), TargetPath: target, VolumeCapability: mode})
+	_, err := n.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: vol.GetVolumeId(), TargetPath: target, VolumeCapability: mode})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, err := n.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: vol.GetVolumeId(), TargetPath: target})

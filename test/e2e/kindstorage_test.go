@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -42,9 +41,9 @@ func useKindStorage(t *testing.T, nodes ...*node.Node) {
 	t.Helper()
 	ctx := context.Background()
 	n := nodes[0]
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", kindstorage.Module).Output()
-	require.NoError(t, err, "the kind module of go.mod")
-	manifest, err := kindstorage.Manifest(strings.TrimSpace(string(out)))
+	dir, err := kindstorage.ModuleDir(ctx)
+	require.NoError(t, err)
+	manifest, err := kindstorage.Manifest(dir)
 	require.NoError(t, err)
 	objs, err := cluster.Objects(manifest)
 	require.NoError(t, err)
@@ -60,11 +59,12 @@ func useKindStorage(t *testing.T, nodes ...*node.Node) {
 			sa = o.GetName()
 		case "ConfigMap":
 			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &cm))
+			type nodePath struct {
+				Node  string   `json:"node"`
+				Paths []string `json:"paths"`
+			}
 			var config struct {
-				NodePathMap []struct {
-					Node  string   `json:"node"`
-					Paths []string `json:"paths"`
-				} `json:"nodePathMap"`
+				NodePathMap []nodePath `json:"nodePathMap"`
 			}
 			require.NoError(t, json.Unmarshal([]byte(cm.Data["config.json"]), &config), "kind's config.json")
 			require.NotEmpty(t, config.NodePathMap)
@@ -72,19 +72,13 @@ func useKindStorage(t *testing.T, nodes ...*node.Node) {
 				config.NodePathMap[i].Paths = []string{n.LocalPathDir()} // kind's /var/local-path-provisioner
 			}
 			for _, other := range nodes[1:] {
-				config.NodePathMap = append(config.NodePathMap, struct {
-					Node  string   `json:"node"`
-					Paths []string `json:"paths"`
-				}{other.Name(), []string{other.LocalPathDir()}})
+				config.NodePathMap = append(config.NodePathMap, nodePath{other.Name(), []string{other.LocalPathDir()}})
 			}
 			b, err := json.Marshal(config)
 			require.NoError(t, err)
 			cm.Data["config.json"] = string(b)
-			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&cm)
-			require.NoError(t, err)
-			o = &unstructured.Unstructured{Object: u}
-			o.SetAPIVersion("v1")
-			o.SetKind("ConfigMap")
+			o = o.DeepCopy()
+			require.NoError(t, unstructured.SetNestedField(o.Object, string(b), "data", "config.json"))
 		}
 		apply = append(apply, o)
 	}

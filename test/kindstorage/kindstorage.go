@@ -8,16 +8,29 @@
 package kindstorage
 
 import (
+	"context"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Module is kind's module; its version is go.mod's.
 const Module = "sigs.k8s.io/kind"
+
+// ModuleDir is the directory of kind's module at go.mod's version, in the
+// Go module cache (go list -m, from the working directory's module).
+func ModuleDir(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", Module).Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m %s: %w", Module, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
 
 // source is the file of kind's module that holds the manifest, and manifest
 // the constant.

@@ -1,16 +1,13 @@
 package kindstorage
 
 import (
+	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hubkit/hubkit/test/testenv"
 )
 
 func TestManifestEvaluatesConstantStrings(t *testing.T) {
@@ -43,11 +40,9 @@ func TestManifestEvaluatesConstantStrings(t *testing.T) {
 // The kind go.mod pins installs local-path-provisioner as its default
 // StorageClass, with a helper image of its own.
 func TestKindsManifestIsLocalPathProvisioner(t *testing.T) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", Module)
-	cmd.Dir = testenv.RepoRoot(t)
-	out, err := cmd.Output()
+	dir, err := ModuleDir(context.Background())
 	require.NoError(t, err)
-	m, err := Manifest(strings.TrimSpace(string(out)))
+	m, err := Manifest(dir)
 	require.NoError(t, err)
 	for _, want := range []string{
 		"provisioner: rancher.io/local-path", "name: standard", `storageclass.kubernetes.io/is-default-class: "true"`,
