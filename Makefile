@@ -139,7 +139,7 @@ test: ## Run everything CI runs: format, vet, all tests (the real node's among t
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
-	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -timeout 20m ./...
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=60000x
 	$(MAKE) --no-print-directory score
 	$(MAKE) --no-print-directory hydrate-check
@@ -160,7 +160,7 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 
 .PHONY: e2e
 e2e: $(E2E_TOOLS) ## Run only the end-to-end tests: a kwok cluster with real nodes (a second one for HA mode) and PostgreSQL (or HUBKIT_E2E_KUBECONFIG's).
-	go test -count=1 -timeout 20m -v ./test/e2e/
+	go test -count=1 -shuffle=on -timeout 20m -v ./test/e2e/
 
 .PHONY: bench
 bench: bench-function bench-recovery ## Measure the function against its floors and peers, then crash recovery, the storage drills and HA failover on the real nodes (docs/benchmarks.md, .png).

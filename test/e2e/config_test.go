@@ -55,9 +55,7 @@ const (
 // image (the stand-in's, under a tag, where prod pins a digest) and its CPU
 // request (the real node has two cores).
 func TestProdOnTheRealNode(t *testing.T) {
-	if e2e.cluster.Node == nil {
-		t.Skipf("%s names a cluster of your own: these scenarios run on the real node make test starts", cluster.ExternalEnv)
-	}
+	requireRealNode(t)
 	onlyRealNode(t)
 	ctx := context.Background()
 	prod := overlayRow(t, "prod")
@@ -360,8 +358,8 @@ func assertVolumeLimit(t *testing.T, hub *scenario.Hub, size string) {
 // and a change the Hub itself wrote survives a restart; the image's
 // defaults, once copied, are never copied over. (TestRealNode deploys kind
 // on a fresh claim first.)
-func testRealSeededSettings(t *testing.T) {
-	hub := e2e.real.hub
+func testRealSeededSettings(t *testing.T, r *realHub) {
+	hub := r.hub
 	pod := hub.Pod(t)
 	gitSettings := readRepoFile(t, "overlays", "kind", "settings", hubfiles.SettingsFile)
 	st := hub.Status(t, pod)
