@@ -193,13 +193,12 @@ func (fx *prodFixture) testProdManagedGitChange(t *testing.T) {
 }
 
 func (fx *prodFixture) testProdInvalidDeploymentFile(t *testing.T) {
-	ctx := context.Background()
 	applySecrets(t, fx.prod.Namespace, []byte(`{"version": 0, "fragments": `), fx.store)
-	require.NoError(t, e2e.client.CoreV1().Pods(fx.prod.Namespace).Delete(ctx, fx.pod.Name, metav1.DeleteOptions{}))
+	fx.hub.DeletePod(t, fx.pod)
 	broken := waitStartRefused(t, fx.hub, fx.pod, "the invalid deployment file", hubfiles.DeploymentFileEnv)
 
 	applySecrets(t, fx.prod.Namespace, fx.deployment, fx.store)
-	require.NoError(t, e2e.client.CoreV1().Pods(fx.prod.Namespace).Delete(ctx, broken.Name, metav1.DeleteOptions{}))
+	fx.hub.DeletePod(t, broken)
 	fx.pod = fx.hub.WaitReady(t)
 	assert.Equal(t, standin.Digest(fx.deployment), fx.hub.Status(t, fx.pod).Loaded.DeploymentSHA256, "back once the file is fixed")
 }
@@ -214,11 +213,7 @@ func (fx *prodFixture) testProdSecondWriterOnNode(t *testing.T) {
 	before := fx.hub.Append(t, fx.pod, "before a second pod on the node")
 	second := secondWriter(fx.pod, "second-writer-on-node")
 	second.Spec.NodeName = fx.pod.Spec.NodeName // no scheduler: the kubelet takes it as it is
-	second, err := e2e.client.CoreV1().Pods(fx.prod.Namespace).Create(ctx, second, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		assert.NoError(t, e2e.client.CoreV1().Pods(fx.prod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
-	})
+	second = fx.hub.CreatePod(t, second)
 	// The kubelet refuses it first, from what it has mounted (Kubernetes
 	// 1.36's operation generator, for a volume whose only access mode
 	// is ReadWriteOncePod), and never asks the driver.
@@ -229,16 +224,14 @@ func (fx *prodFixture) testProdSecondWriterOnNode(t *testing.T) {
 	// the Hub's mount would ask it: the pod's path for the volume, as
 	// SINGLE_NODE_SINGLE_WRITER, FAILED_PRECONDITION naming the Hub
 	// pod's path, which has it.
-	err = e2e.cluster.Node.CSIPublish(ctx, volume, string(second.UID))
+	err := e2e.cluster.Node.CSIPublish(ctx, volume, string(second.UID))
 	require.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
 	msg := status.Convert(err).Message()
 	assert.Contains(t, msg, "SINGLE_NODE_SINGLE_WRITER")
 	assert.Contains(t, msg, string(fx.pod.UID), "it names the Hub pod's path")
 	t.Logf("the driver: %s", msg)
 
-	p, err := e2e.client.CoreV1().Pods(fx.prod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, corev1.PodPending, p.Status.Phase, "its container never started")
+	assert.Equal(t, corev1.PodPending, fx.hub.GetPod(t, second.Name).Status.Phase, "its container never started")
 	assert.Empty(t, fx.hub.Refusals(t), "no second process ever opened the Hub's data")
 	assert.Equal(t, before, fx.hub.Journal(t).At(before.Seq))
 	fx.hub.WaitServing(t, fx.pod)
@@ -297,7 +290,7 @@ func (fx *prodFixture) testProdNoCredentialLogged(t *testing.T) {
 	fx.pod = fx.hub.Pod(t)
 	var logs strings.Builder
 	for _, c := range append(fx.pod.Spec.InitContainers, fx.pod.Spec.Containers...) {
-		logs.WriteString(podLogs(t, fx.pod, c.Name, false))
+		logs.WriteString(fx.hub.Logs(fx.pod, c.Name, false))
 	}
 	require.NotEmpty(t, logs.String())
 	assert.NotContains(t, logs.String(), e2eToken)
@@ -354,7 +347,7 @@ func waitStartRefused(t *testing.T, hub *scenario.Hub, old *corev1.Pod, why, log
 	assert.EqualValues(t, 1, last.ExitCode)
 	var logs string
 	scenario.Until(t, fmt.Sprintf("the Hub's log to say %q", logWants), 30*time.Second, func(context.Context) (bool, string, error) {
-		logs = podLogs(t, refused, scenario.Container, false) + podLogs(t, refused, scenario.Container, true)
+		logs = hub.Logs(refused, scenario.Container, false) + hub.Logs(refused, scenario.Container, true)
 		return strings.Contains(logs, logWants), fmt.Sprintf("log %q", logs), nil
 	})
 	t.Logf("the Hub refused to start: %s", strings.TrimSpace(logs))
@@ -366,20 +359,15 @@ func waitStartRefused(t *testing.T, hub *scenario.Hub, old *corev1.Pod, why, log
 // is for ReadWriteOncePod.
 func assertSecondWriterUnscheduled(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
-	ctx := context.Background()
-	second := secondWriter(pod, "second-writer")
-	_, err := e2e.client.CoreV1().Pods(pod.Namespace).Create(ctx, second, metav1.CreateOptions{})
-	require.NoError(t, err, "without the guard, the API server takes the pod")
-	t.Cleanup(func() {
-		assert.NoError(t, e2e.client.CoreV1().Pods(pod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
-	})
+	// Without the guard, the API server takes the pod.
+	second := hubIn(pod.Namespace).CreatePod(t, secondWriter(pod, "second-writer"))
 	var reason string
 	scenario.Until(t, "the scheduler to say why pod "+second.Name+" is not scheduled", time.Minute, func(ctx context.Context) (bool, string, error) {
 		p, err := e2e.client.CoreV1().Pods(pod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
-		reason = unschedulable(p)
+		reason = scenario.Unschedulable(p)
 		return reason != "", fmt.Sprintf("pod %s %s on %q, conditions %v", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.Conditions), nil
 	})
 	assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
@@ -558,19 +546,8 @@ func applySecrets(t *testing.T, ns string, deployment, store []byte) {
 // and returns its replacement once it serves.
 func restartHub(t *testing.T, hub *scenario.Hub, pod *corev1.Pod) *corev1.Pod {
 	t.Helper()
-	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(context.Background(), pod.Name, metav1.DeleteOptions{}))
+	hub.DeletePod(t, pod)
 	return hub.WaitReplaced(t, pod)
-}
-
-// podLogs is a container's log (previous: its last terminated run's), or
-// "" when the kubelet has none.
-func podLogs(t *testing.T, pod *corev1.Pod, container string, previous bool) string {
-	t.Helper()
-	b, err := e2e.client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: container, Previous: previous}).DoRaw(context.Background())
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }
 
 // mountHas says whether the mount at target in pid's mount namespace has

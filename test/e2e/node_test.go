@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	kubeletconfig "k8s.io/kubelet/config/v1beta1"
 
 	"github.com/hubkit/hubkit/internal/image"
@@ -275,7 +273,7 @@ func servingTimes(tls []crashTimeline) []time.Duration {
 func freshPod(t *testing.T, hub *scenario.Hub) {
 	t.Helper()
 	old := hub.Pod(t)
-	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(context.Background(), old.Name, metav1.DeleteOptions{}))
+	hub.DeletePod(t, old)
 	hub.WaitServing(t, hub.WaitReplaced(t, old))
 }
 
@@ -319,12 +317,11 @@ func testRealCrash(t *testing.T, r *realHub) {
 }
 
 func testRealDeletion(t *testing.T, r *realHub) {
-	ctx := context.Background()
 	hub := r.hub
 	pod := hub.Pod(t)
 	before := hub.Append(t, pod, "before the pod's deletion")
 	pw := hub.Watch(t)
-	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+	hub.DeletePod(t, pod)
 	next := hub.WaitReady(t)
 	require.NotEqual(t, pod.UID, next.UID)
 	hub.WaitServing(t, next)
@@ -341,15 +338,12 @@ func testRealDeletion(t *testing.T, r *realHub) {
 }
 
 func testRealRollout(t *testing.T, r *realHub, ref string) {
-	ctx := context.Background()
 	next := ref[:strings.LastIndex(ref, ":")] + ":rollout"
 	loadStandin(t, next)
 	hub := r.hub
 	old := hub.Pod(t)
 	before := hub.Append(t, old, "before the rollout")
-	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, scenario.Container, next)
-	_, err := e2e.client.AppsV1().Deployments(hub.Namespace).Patch(ctx, scenario.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	require.NoError(t, err)
+	hub.SetImage(t, next)
 	hub.WaitReplaced(t, old)
 	journal := hub.Journal(t)
 	assert.Equal(t, before, journal.At(before.Seq), "data intact")
@@ -390,12 +384,10 @@ func testRealReadWriteOnce(t *testing.T, r *realHub, objs []*unstructured.Unstru
 	}{
 		{"Recreate, the pod deleted", "Recreate", func(t *testing.T) {
 			hub := r.hub
-			require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(ctx, hub.Pod(t).Name, metav1.DeleteOptions{}))
+			hub.DeletePod(t, hub.Pod(t))
 		}},
 		{"RollingUpdate, a new template", "RollingUpdate", func(t *testing.T) {
-			patch := `{"spec":{"template":{"metadata":{"annotations":{"hubkit.dev/restartedAt":"` + strconv.FormatInt(time.Now().UnixNano(), 10) + `"}}}}}`
-			_, err := e2e.client.AppsV1().Deployments(r.hub.Namespace).Patch(ctx, scenario.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-			require.NoError(t, err)
+			r.hub.RolloutRestart(t)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -476,12 +468,7 @@ func testRealNodeLoss(t *testing.T, r *realHub, objs []*unstructured.Unstructure
 
 	start := time.Now()
 	require.NoError(t, own.PowerOff())
-	nodes, err := e2e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "type=kwok"})
-	require.NoError(t, err)
-	for _, n := range nodes.Items { // somewhere for the replacement to go
-		_, err := e2e.client.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(`{"spec":{"unschedulable":false}}`), metav1.PatchOptions{})
-		require.NoError(t, err)
-	}
+	scenario.Uncordon(t, e2e.client, metav1.ListOptions{LabelSelector: "type=kwok"}) // somewhere for the replacement to go
 	scenario.NodeNotReady(t, e2e.client, own.Name(), 3*time.Minute)
 	notReady := time.Since(start)
 
@@ -490,21 +477,8 @@ func testRealNodeLoss(t *testing.T, r *realHub, objs []*unstructured.Unstructure
 	// so the pod stays Terminating, and its replacement stays Pending: the
 	// lost node might still be running the Hub and writing (a partition, not
 	// a power cut), and ReadWriteOncePod will not start a second writer.
-	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, lost.Name, metav1.DeleteOptions{}))
-	var replacement *corev1.Pod
-	scenario.Until(t, "the replacement held Pending by ReadWriteOncePod", time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
-		if err != nil {
-			return false, "", err
-		}
-		for _, p := range pods.Items {
-			if p.UID != lost.UID && strings.Contains(unschedulable(&p), "ReadWriteOncePod") {
-				replacement = &p
-				return true, "", nil
-			}
-		}
-		return false, hub.State(ctx), nil
-	})
+	hub.DeletePod(t, lost)
+	replacement := hub.WaitHeldPending(t, lost, "ReadWriteOncePod")
 	held := time.Now()
 	// The time is the assertion: the pod GC sweeps every 20 s, and past a
 	// sweep nothing has moved by itself. The replacement stays unscheduled
@@ -527,12 +501,7 @@ func testRealNodeLoss(t *testing.T, r *realHub, objs []*unstructured.Unstructure
 	// The fast path, once someone has made sure the node is off: the
 	// out-of-service taint. The pod GC force-deletes the lost pod and the
 	// replacement runs on another node.
-	taint := corev1.Taint{Key: corev1.TaintNodeOutOfService, Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute}
-	n, err := e2e.client.CoreV1().Nodes().Get(ctx, own.Name(), metav1.GetOptions{})
-	require.NoError(t, err)
-	n.Spec.Taints = append(n.Spec.Taints, taint)
-	_, err = e2e.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
-	require.NoError(t, err)
+	scenario.DeclareOutOfService(t, e2e.client, own.Name())
 	tainted := time.Now()
 	next := hub.WaitReady(t)
 	replaced := time.Since(tainted)
@@ -545,16 +514,6 @@ func testRealNodeLoss(t *testing.T, r *realHub, objs []*unstructured.Unstructure
 		"with defaults evicted %d s later, then the replacement waits, Pending on ReadWriteOncePod, until the node is declared out of service; "+
 		"after the out-of-service taint the Hub ran on another node %s later",
 		notReady.Round(time.Second), evictAfter, replaced.Round(time.Second)))
-}
-
-// unschedulable is why the scheduler left p unscheduled, or "".
-func unschedulable(p *corev1.Pod) string {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			return c.Message
-		}
-	}
-	return ""
 }
 
 func asSlice(v any) []any {
