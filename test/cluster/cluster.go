@@ -117,7 +117,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	release := func() error { return nil }
 	if o.RealNode != nil {
-		unlock, err := lockHost(o.WorkDir)
+		unlock, err := lockHost(HostLock, o.WorkDir)
 		if err != nil {
 			return nil, err
 		}

@@ -20,25 +20,26 @@ import (
 // killed run left (node.Clean, deleteStale).
 const HostLock = "/run/hubkit-e2e.lock"
 
-// lockHost takes HostLock for the run started from dir, or says who holds it.
-func lockHost(dir string) (unlock func() error, err error) {
-	f, err := os.OpenFile(HostLock, os.O_RDWR|os.O_CREATE, 0o644)
+// lockHost takes the lock at path for the run started from dir, or says
+// who holds it.
+func lockHost(path, dir string) (unlock func() error, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("the host's lock for real nodes: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(HostLock)
+		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("another end-to-end run holds this host's real nodes (%s, in %s): "+
 				"wait for it to end, or interrupt it (kill -INT <its pid>), which stops its daemons before it exits",
-				strings.TrimSpace(string(holder)), HostLock)
+				strings.TrimSpace(string(holder)), path)
 		}
-		return nil, fmt.Errorf("lock %s: %w", HostLock, err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if err := errors.Join(f.Truncate(0), write(f, fmt.Sprintf("pid %d from %s since %s\n", os.Getpid(), dir, time.Now().Format(time.RFC3339)))); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write %s: %w", HostLock, err)
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	return func() error { return errors.Join(f.Truncate(0), f.Close()) }, nil
 }
