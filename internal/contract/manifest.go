@@ -5,7 +5,7 @@
 // every render as the audit gate before the contract (docs/testing.md). Check
 // is a pure function of the rendered manifests and the row: it returns every
 // broken promise, and an empty list means the overlay keeps the contract.
-// Each check is one file, check_<id>.go (checks.go says how they are laid out).
+// Each check is one file, check_<id>.go (contract.go says how they are laid out).
 package contract
 
 import (
