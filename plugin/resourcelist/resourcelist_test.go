@@ -178,7 +178,7 @@ func TestCheckItemsExplainsItemsThatAreNoList(t *testing.T) {
 
 // An unreadable input is reported on one line, prefixed with the
 // function's name, and exits 1; help is kyaml's command's, with the usage.
-func TestMain(t *testing.T) {
+func TestMainPrintsWhatNeverReachedTheFunction(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := resourcelist.Main(touch{}, "fn", "usage text", nil, resourcelist.NewInput(strings.NewReader("items: [: not yaml")), &stdout, &stderr)
 	assert.Equal(t, 1, code)
