@@ -37,8 +37,9 @@ type needing struct {
 	needs string
 }
 
-// addNeeds records it if it carries NeedsAnnotation. An annotations field
-// that is not a map carries none (the rules that read annotations say so).
+// addNeeds records it if it carries NeedsAnnotation as a string. Annotations
+// that are not a map of strings carry no mark (the apiserver would refuse
+// them anyway).
 func (ix *index) addNeeds(it *item) {
 	v, err := it.n.Pipe(yaml.Lookup("metadata", "annotations", NeedsAnnotation))
 	if err != nil || v == nil || v.YNode().Kind != yaml.ScalarNode {
