@@ -105,3 +105,20 @@ func TestTheAlertsWithoutTheirScopeFailTheRenderSayingTheLine(t *testing.T) {
 		})
 	}
 }
+
+// An overlay over one whose alerts are scoped, with a namespace of its own,
+// lists the scope again: the rules name its namespace, and the scope finds
+// no mark left to remove and does not mind.
+func TestAnOverlayOverAScopedOneScopesAgain(t *testing.T) {
+	dir := t.TempDir()
+	k := "namespace: plant-9\nresources:\n- " + testenv.RelPath(t, dir, root(t, operated)) +
+		"\ntransformers:\n- " + testenv.RelPath(t, dir, root(t, scope)) +
+		"\n- " + testenv.RelPath(t, dir, root(t, "functions/singleton")) + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644))
+	h := rendered(t, dir)
+	require.Equal(t, "plant-9", h.namespace)
+	require.NotEmpty(t, h.file.alerts())
+	for _, r := range h.file.alerts() {
+		assert.Contains(t, r.Expr, `{namespace="plant-9"`, r.Alert)
+	}
+}
