@@ -227,3 +227,34 @@ func TestHACreateRunsOnceOnThePreferredPrimary(t *testing.T) {
 		}
 	})
 }
+
+// components/high-availability needs components/certificate-store before it:
+// members with stores of their own would find the primary's secrets
+// unreadable after a failover. An overlay that lists HA without it fails to
+// render, and the error names the certificate store's init container; with
+// it (and nothing else of prod), it renders.
+func TestHAWithoutTheCertificateStoreFailsTheRender(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	overlay := func(t *testing.T, components ...string) string {
+		dir := t.TempDir()
+		k := "namespace: plant-7\nresources:\n- " + testenv.RelPath(t, dir, filepath.Join(root, "base")) + "\ncomponents:\n"
+		for _, c := range components {
+			k += "- " + testenv.RelPath(t, dir, filepath.Join(root, "components", c)) + "\n"
+		}
+		k += "transformers:\n- " + testenv.RelPath(t, dir, filepath.Join(root, "functions", "singleton")) + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644))
+		return dir
+	}
+	fns.OnPath(t)
+	for _, components := range [][]string{
+		{"health-v2", "high-availability"},
+		{"appdata-defaults", "health-v2", "high-availability"},
+	} {
+		out, err := render.Krusty(overlay(t, components...))
+		if assert.Error(t, err, "%v rendered:\n%s", components, out) {
+			assert.Contains(t, err.Error(), "spec.template.spec.initContainers.[name=certificate-store].name` is missing", "%v", components)
+		}
+	}
+	_, err := render.Krusty(overlay(t, "certificate-store", "health-v2", "high-availability"))
+	assert.NoError(t, err)
+}

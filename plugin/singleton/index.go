@@ -86,6 +86,8 @@ type index struct {
 	// unreadable are the items whose fields could not be read, or hold what
 	// the apiserver would refuse.
 	unreadable []finding
+	// needs are the items a component's partner has yet to finish.
+	needs []*needing
 }
 
 // buildIndex reads each item once, in order: an item that came as bytes is
@@ -113,6 +115,7 @@ func (ix *index) addItem(i int, it *item, seen map[ref]int) {
 		ix.unreadable = append(ix.unreadable, f)
 		return
 	}
+	ix.addNeeds(it)
 	refusals, err := ix.add(it)
 	if err != nil {
 		r := refOf(it.node())
