@@ -41,11 +41,11 @@ type needing struct {
 // that are not a map of strings carry no mark (the apiserver would refuse
 // them anyway).
 func (ix *index) addNeeds(it *item) {
-	v, err := it.n.Pipe(yaml.Lookup("metadata", "annotations", NeedsAnnotation))
+	v, err := it.node().Pipe(yaml.Lookup("metadata", "annotations", NeedsAnnotation))
 	if err != nil || v == nil || v.YNode().Kind != yaml.ScalarNode {
 		return
 	}
-	ix.needs = append(ix.needs, &needing{item: it, ref: refOf(it.n), needs: v.YNode().Value})
+	ix.needs = append(ix.needs, &needing{item: it, ref: refOf(it.node()), needs: v.YNode().Value})
 }
 
 func checkPartners(ix *index) []finding {
