@@ -35,9 +35,6 @@ const (
 	Audit Mode = "audit"
 )
 
-// SingletonLabel marks a workload as a singleton ("true") or as never one ("false").
-const SingletonLabel = "hubkit.dev/singleton"
-
 // Config is the Singleton functionConfig (fnspec/singleton.yaml is its schema).
 type Config struct {
 	APIVersion string `json:"apiVersion"`
