@@ -19,6 +19,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/names"
 )
 
 // fakeHub answers /v2/readyz as HighByte documents it, with the role the
@@ -162,7 +163,7 @@ func TestRunLabelsAStoppingPrimarySecondary(t *testing.T) {
 // The names are the contract's.
 func TestNamesAreTheContracts(t *testing.T) {
 	assert.Equal(t, contract.HARoleLabel, RoleLabel)
-	assert.Equal(t, contract.HARolePrimary, Primary)
+	assert.Equal(t, names.HARolePrimary, Primary)
 }
 
 func TestPeers(t *testing.T) {

@@ -261,7 +261,7 @@ func checkNetworkPolicy(f *findings, m *Manifest, d *workload) {
 	}
 	// The http port, as a rule may name it: by name, or by the container's number.
 	c := d.Spec.Template.Spec.Containers[0]
-	i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "http" })
+	i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == hub.HTTPPortName })
 	admitsHTTP := i >= 0 && slices.ContainsFunc(np.Spec.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool {
 		return slices.ContainsFunc(r.Ports, func(p networkingv1.NetworkPolicyPort) bool {
 			return p.Port != nil && portref.Names(*p.Port, c.Ports[i].Name, c.Ports[i].ContainerPort)
@@ -320,7 +320,7 @@ func checkService(f *findings, m *Manifest, d *workload, want Expect) {
 	if s.Spec.Type != want.ServiceType {
 		f.add(checkIDService, field.Invalid(spec.Child("type"), s.Spec.Type, fmt.Sprintf("want %s", want.ServiceType)))
 	}
-	i := slices.IndexFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
+	i := slices.IndexFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == hub.HTTPPortName })
 	if i < 0 {
 		f.add(checkIDService, field.Required(spec.Child("ports"), "no port named http"))
 	} else if got := s.Spec.Ports[i].NodePort; got != want.NodePort {

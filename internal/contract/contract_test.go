@@ -19,6 +19,7 @@ import (
 
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/testenv"
@@ -93,7 +94,7 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 		{"a second Deployment", func(m *contract.Manifest) { m.Deployments = append(m.Deployments, m.Deployments[0]) },
 			"deployment", "Deployment: Too many: 2: must have at most 1 item"},
 		{"an autoscaler", func(m *contract.Manifest) {
-			m.Objects = append(m.Objects, contract.Object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler", Namespace: prod.Namespace, Name: "hbih"})
+			m.Objects = append(m.Objects, contract.Object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler", Namespace: prod.Namespace, Name: names.Hub})
 		}, "autoscalers", "HorizontalPodAutoscaler[hbih]: Forbidden: the Hub must never be autoscaled"},
 		{"appData not mounted", func(m *contract.Manifest) {
 			appDataMount(t, m).MountPath = "/data"
@@ -238,8 +239,8 @@ func TestNetworkPolicyMayNameTheHTTPPortByNumber(t *testing.T) {
 	np := &m.NetworkPolicies[0]
 	for i, r := range np.Spec.Ingress {
 		for j, p := range r.Ports {
-			if p.Port != nil && p.Port.String() == "http" {
-				np.Spec.Ingress[i].Ports[j].Port = ptr.To(intstr.FromInt32(45245))
+			if p.Port != nil && p.Port.String() == hub.HTTPPortName {
+				np.Spec.Ingress[i].Ports[j].Port = ptr.To(intstr.FromInt32(hub.HTTPPort))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -15,16 +16,14 @@ import (
 )
 
 // What components/high-availability gives an HA group, and the names it
-// reads (docs/high-availability.md).
+// reads (docs/high-availability.md), beside its labels (names.HAMembersLabel,
+// names.HARoleLabel) and the Hub's endpoints (hub.Livez, hub.Readyz).
 const (
-	// HAMembersLabel, on the StatefulSet, is the member count: the one
-	// value the function, the contract and the guard read.
-	HAMembersLabel = "hubkit.dev/ha-members"
-	// HARoleLabel is a member's role, kept current by its ha-role sidecar
-	// from the Hub's /v2/readyz; the Service selects HARolePrimary.
-	HARoleLabel   = "hubkit.dev/ha-role"
-	HARolePrimary = "primary"
-	// HALabeler is the sidecar that writes HARoleLabel, from the image
+	// HARoleLabel is names.HARoleLabel, kept while test/e2e reads it here.
+	//
+	// Deprecated: use names.HARoleLabel.
+	HARoleLabel = names.HARoleLabel
+	// HALabeler is the sidecar that writes names.HARoleLabel, from the image
 	// HALabelerImage (internal/image.HARole, held equal by its test).
 	HALabeler      = "ha-role"
 	HALabelerImage = "ghcr.io/hubkit/ha-role"
@@ -36,9 +35,6 @@ const (
 	// <cluster>-app Secret (components/cloudnative-pg), or one you make.
 	HADatabaseSecret = "hbih-db-app"
 	HADatabaseKey    = "jdbc-uri"
-	// The health endpoints of a Hub with /v2/* (components/health-v2).
-	Livez  = "/v2/livez"
-	Readyz = "/v2/readyz"
 )
 
 // The HA checks' IDs (CheckIDs).
@@ -70,8 +66,8 @@ func checkHAGroup(f *findings, m *Manifest, want Expect) *workload {
 	w := &workload{Kind: "StatefulSet", Name: s.Name, Spec: workloadSpec{Template: s.Spec.Template}}
 	spec := object(w.Kind, s.Name).Child("spec")
 	count := strconv.Itoa(int(want.Members))
-	if got := s.Labels[HAMembersLabel]; got != count {
-		f.add(checkIDHAGroup, field.Invalid(object(w.Kind, s.Name).Child("metadata", "labels").Key(HAMembersLabel), got, "want "+strconv.Quote(count)+": the member count, which the function keeps"))
+	if got := s.Labels[names.HAMembersLabel]; got != count {
+		f.add(checkIDHAGroup, field.Invalid(object(w.Kind, s.Name).Child("metadata", "labels").Key(names.HAMembersLabel), got, "want "+strconv.Quote(count)+": the member count, which the function keeps"))
 	}
 	if s.Spec.Replicas == nil || *s.Spec.Replicas != want.Members {
 		f.add(checkIDHAGroup, field.Invalid(spec.Child("replicas"), deref(s.Spec.Replicas), "want "+count+", the member count"))
@@ -80,7 +76,7 @@ func checkHAGroup(f *findings, m *Manifest, want Expect) *workload {
 		f.add(checkIDHAGroup, field.Invalid(spec.Child("updateStrategy", "type"), t, "want RollingUpdate: one member at a time"))
 	}
 	pod := s.Spec.Template.Spec
-	if len(pod.Containers) == 0 || pod.Containers[0].Name != "hub" {
+	if len(pod.Containers) == 0 || pod.Containers[0].Name != names.HubContainer {
 		f.add(checkIDHAGroup, field.Required(podPath(w).Child("containers").Index(0), "the Hub's container, hub, first"))
 		return nil
 	}
@@ -228,11 +224,11 @@ func checkHAProbes(f *findings, w *workload) {
 		}
 		return p.HTTPGet.Path
 	}
-	if got := get(c.LivenessProbe); got != Livez {
-		f.add(checkIDHAProbes, field.Invalid(path.Child("livenessProbe", "httpGet", "path"), got, "want "+Livez+": on "+Readyz+" a healthy standby (503) would be restarted forever"))
+	if got := get(c.LivenessProbe); got != hub.Livez {
+		f.add(checkIDHAProbes, field.Invalid(path.Child("livenessProbe", "httpGet", "path"), got, "want "+hub.Livez+": on "+hub.Readyz+" a healthy standby (503) would be restarted forever"))
 	}
-	if got := get(c.ReadinessProbe); got != Livez {
-		f.add(checkIDHAProbes, field.Invalid(path.Child("readinessProbe", "httpGet", "path"), got, "want "+Livez+": a standby stays Ready (rollouts, drains, GitOps health); the role label routes"))
+	if got := get(c.ReadinessProbe); got != hub.Livez {
+		f.add(checkIDHAProbes, field.Invalid(path.Child("readinessProbe", "httpGet", "path"), got, "want "+hub.Livez+": a standby stays Ready (rollouts, drains, GitOps health); the role label routes"))
 	}
 	if c.StartupProbe == nil {
 		f.add(checkIDHAProbes, field.Required(path.Child("startupProbe"), "time for the Hub to start"))
@@ -244,8 +240,8 @@ func checkHAProbes(f *findings, w *workload) {
 // members' pods and nothing else.
 func checkHARouting(f *findings, m *Manifest, s *appsv1.StatefulSet, w *workload, want Expect) {
 	for _, svc := range m.Services {
-		if svc.Spec.Selector[HARoleLabel] != HARolePrimary {
-			f.add(checkIDHARouting, field.Invalid(object("Service", svc.Name).Child("spec", "selector").Key(HARoleLabel), svc.Spec.Selector[HARoleLabel], "want "+HARolePrimary+": the Service reaches the primary alone"))
+		if svc.Spec.Selector[names.HARoleLabel] != names.HARolePrimary {
+			f.add(checkIDHARouting, field.Invalid(object("Service", svc.Name).Child("spec", "selector").Key(names.HARoleLabel), svc.Spec.Selector[names.HARoleLabel], "want "+names.HARolePrimary+": the Service reaches the primary alone"))
 		}
 	}
 	pod := w.Spec.Template.Spec
