@@ -59,8 +59,29 @@ const (
 	Root = "/"
 )
 
-// The roles an HA Hub reports in the body of Livez and Readyz,
-// {"deployment":{"mode":"ha","role":...}}.
+// Health is the body of Livez and Readyz, as HighByte documents it:
+// {"deployment":{"mode":"standalone"}} for a single Hub,
+// {"deployment":{"mode":"ha","role":...,"nodeId":...,"primaryNodeId":...}}
+// in HA mode. primaryNodeId is left out while a node knows no primary.
+type Health struct {
+	Deployment Deployment `json:"deployment"`
+}
+
+// Deployment is what a Hub says of its place in a deployment (Health).
+type Deployment struct {
+	Mode          string `json:"mode"`                    // ModeStandalone or ModeHA
+	Role          string `json:"role,omitempty"`          // in HA mode: RolePrimary or RoleSecondary
+	NodeID        string `json:"nodeId,omitempty"`        // in HA mode: this Hub's node id (HAMain start -n)
+	PrimaryNodeID string `json:"primaryNodeId,omitempty"` // in HA mode: the primary's node id, when known
+}
+
+// The modes a Hub reports in Health.
+const (
+	ModeStandalone = "standalone" // a single Hub
+	ModeHA         = "ha"         // a member of an HA group
+)
+
+// The roles an HA Hub reports in Health.
 const (
 	RolePrimary   = "primary"   // the one member that acts
 	RoleSecondary = "secondary" // a standby
