@@ -203,7 +203,7 @@ func TestAPrimaryDemotesItsPeersFirst(t *testing.T) {
 		Name: "hbih-1", Namespace: "hubkit", Labels: map[string]string{names.HARoleLabel: names.HARolePrimary}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	l.Peers = []string{"hbih-1", "hbih-2"}
-	fh.set(http.StatusOK, haBody(names.HARolePrimary, "hbih-0"))
+	fh.set(http.StatusOK, haBody(hub.RolePrimary, "hbih-0"))
 	require.NoError(t, l.Step(context.Background()))
 	patched := func() []string {
 		var n []string
@@ -220,7 +220,7 @@ func TestAPrimaryDemotesItsPeersFirst(t *testing.T) {
 	assert.Equal(t, names.HARolePrimary, label(t, client))
 
 	*patches = nil
-	fh.set(http.StatusServiceUnavailable, haBody(names.HARoleSecondary, "hbih-0"))
+	fh.set(http.StatusServiceUnavailable, haBody(hub.RoleSecondary, "hbih-0"))
 	require.NoError(t, l.Step(context.Background()))
 	assert.Equal(t, []string{"hbih-0=" + names.HARoleSecondary}, patched(), "a demotion labels its own pod alone")
 }
