@@ -5,7 +5,9 @@
 // function (plugin/), the ha-role sidecar (harole/), the contract
 // (internal/contract), the stand-in and the scenarios (test/) read them
 // from here, and base/, components/ and guard/ write them in YAML, held
-// equal by names_test.go. Write no second copy: import this package.
+// equal by names_test.go. Write no second copy: import this package
+// (TestOneHome fails on a constant or variable elsewhere initialised to
+// one of these literals).
 //
 // What HighByte decides about the Hub (its ports, endpoints, files and
 // uid) is in internal/hub. This package holds constants and pure functions

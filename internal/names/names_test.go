@@ -1,8 +1,14 @@
 package names_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -154,4 +160,64 @@ func TestGuardKeys(t *testing.T) {
 	assert.Equal(t, "claim.hbih-appdata", names.GuardClaimKey("hbih-appdata"))
 	assert.Equal(t, "ha.statefulset.hbih", names.GuardHAGroupKey("hbih"))
 	assert.Equal(t, "ha.claim.appdata-hbih", names.GuardHAClaimKey("appdata", "hbih"))
+}
+
+// Each name is defined once: no constant or variable elsewhere in the
+// repository's Go is initialised to the same literal. (A reference, such as
+// scenario.Name = names.Hub, is no copy.)
+func TestOneHome(t *testing.T) {
+	home := map[string]string{}
+	for value, name := range map[string]string{
+		names.SingletonLabel: "names.SingletonLabel", names.HAMembersLabel: "names.HAMembersLabel",
+		names.HARoleLabel: "names.HARoleLabel", names.ClaimAccessReasonAnnotation: "names.ClaimAccessReasonAnnotation",
+		names.GuardParams: "names.GuardParams", names.GuardParamsLabel: "names.GuardParamsLabel",
+		names.Hub: "names.Hub", names.AppDataClaim: "names.AppDataClaim", names.HubApp: "names.HubApp",
+		hub.Livez: "hub.Livez", hub.Readyz: "hub.Readyz", hub.RolePrimary: "hub.RolePrimary", hub.RoleSecondary: "hub.RoleSecondary",
+		hub.AppData: "hub.AppData", strconv.Itoa(hub.UID): "hub.UID", strconv.Itoa(hub.HTTPPort): "hub.HTTPPort",
+	} {
+		home[value] = name
+	}
+	root := filepath.Join("..", "..")
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		if dir := filepath.Dir(rel); dir == filepath.Join("internal", "names") || dir == filepath.Join("internal", "hub") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			spec, ok := n.(*ast.ValueSpec)
+			if !ok {
+				return true
+			}
+			for _, v := range spec.Values {
+				lit, ok := v.(*ast.BasicLit)
+				if !ok {
+					continue
+				}
+				value := lit.Value
+				if lit.Kind == token.STRING {
+					value, _ = strconv.Unquote(lit.Value)
+				}
+				if name, ok := home[value]; ok {
+					t.Errorf("%s: %s is a copy of %s: use it", fset.Position(lit.Pos()), lit.Value, name)
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	require.NoError(t, err)
 }
