@@ -48,14 +48,15 @@ const (
 )
 
 // The Hub's health endpoints, on HTTPPort (the development guide's "Health
-// Checks"; components/health-v2). A Hub without them answers Root.
+// Checks"; components/health-v2).
 const (
 	// Livez answers 200 on every live Hub, primary or standby.
 	Livez = "/v2/livez"
 	// Readyz answers 200 on a started single Hub and on an HA group's
 	// primary, 503 on a standby: the role endpoint.
 	Readyz = "/v2/readyz"
-	// Root answers 200 once the Hub has started, on every build.
+	// Root is the page every build serves: a Hub without /v2/* is probed
+	// there (the singleton function's default probes).
 	Root = "/"
 )
 
