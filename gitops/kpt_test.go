@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
@@ -42,9 +43,13 @@ func kptRender(t *testing.T, kpt, pkg string) (string, error) {
 	return string(out), err
 }
 
+// deploymentFile is the Hub's Deployment in the kpt package, as kustomize
+// build -o names its files.
+const deploymentFile = "apps_v1_deployment_" + names.Hub + ".yaml"
+
 func deployment(t *testing.T, pkg string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(pkg, "apps_v1_deployment_hbih.yaml"))
+	b, err := os.ReadFile(filepath.Join(pkg, deploymentFile))
 	require.NoError(t, err)
 	return string(b)
 }
@@ -72,7 +77,7 @@ func TestKptRenderKeepsTheHubSingle(t *testing.T) {
 func TestKptRenderFixesThreeReplicas(t *testing.T) {
 	kpt := testenv.Kpt(t)
 	pkg := copyPackage(t)
-	path := filepath.Join(pkg, "apps_v1_deployment_hbih.yaml")
+	path := filepath.Join(pkg, deploymentFile)
 	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(deployment(t, pkg), "replicas: 1", "replicas: 3", 1)), 0o644))
 	out, err := kptRender(t, kpt, pkg)
 	require.NoError(t, err, out)
@@ -88,12 +93,12 @@ func TestKptRenderFailsOnABlockingPDB(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(pkg, "pdb.yaml"), []byte(`apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
-  name: hbih
+  name: `+names.Hub+`
 spec:
   minAvailable: 1
   selector:
     matchLabels:
-      app.kubernetes.io/name: intelligence-hub
+      app.kubernetes.io/name: `+names.HubApp+`
 `), 0o644))
 	out, err := kptRender(t, kpt, pkg)
 	require.Error(t, err, out)

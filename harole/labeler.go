@@ -11,22 +11,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
-// The label and its values (internal/contract names the same).
-const (
-	RoleLabel = "hubkit.dev/ha-role"
-	Primary   = "primary"
-	Secondary = "secondary"
-)
-
 // Labeler keeps one pod's role label equal to what its Hub reports.
 type Labeler struct {
-	Readyz string                   // the Hub's /v2/readyz
+	Readyz string                   // the Hub's hub.Readyz, on localhost
 	HTTP   *http.Client             // with a timeout
 	Pods   typedcorev1.PodInterface // the pod's namespace
 	Pod    string                   // the pod's name, the Hub's node id
@@ -38,15 +33,6 @@ type Labeler struct {
 	now    func() time.Time         // time.Now, or a test's clock
 }
 
-// deployment is the body of /v2/livez and /v2/readyz, as HighByte documents it.
-type deployment struct {
-	Deployment struct {
-		Mode   string `json:"mode"`
-		Role   string `json:"role"`
-		NodeID string `json:"nodeId"`
-	} `json:"deployment"`
-}
-
 // Role asks the Hub its role: primary only when /v2/readyz answers 200 and
 // says HA mode, role primary, this node; anything else (503, no answer, a
 // standalone Hub, another node's id) is secondary, so that the Service
@@ -54,29 +40,29 @@ type deployment struct {
 func (l *Labeler) Role(ctx context.Context) (role, why string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.Readyz, nil)
 	if err != nil {
-		return Secondary, err.Error()
+		return names.HARoleSecondary, err.Error()
 	}
 	resp, err := l.HTTP.Do(req)
 	if err != nil {
-		return Secondary, "the Hub does not answer: " + err.Error()
+		return names.HARoleSecondary, "the Hub does not answer: " + err.Error()
 	}
 	defer resp.Body.Close()
-	var d deployment
+	var d hub.Health
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&d); err != nil {
-		return Secondary, fmt.Sprintf("HTTP %d, a body that is not the documented JSON: %v", resp.StatusCode, err)
+		return names.HARoleSecondary, fmt.Sprintf("HTTP %d, a body that is not the documented JSON: %v", resp.StatusCode, err)
 	}
 	got := d.Deployment
 	switch {
 	case resp.StatusCode != http.StatusOK:
-		return Secondary, fmt.Sprintf("HTTP %d, role %q", resp.StatusCode, got.Role)
-	case got.Mode != "ha":
-		return Secondary, fmt.Sprintf("mode %q: not in HA mode", got.Mode)
+		return names.HARoleSecondary, fmt.Sprintf("HTTP %d, role %q", resp.StatusCode, got.Role)
+	case got.Mode != hub.ModeHA:
+		return names.HARoleSecondary, fmt.Sprintf("mode %q: not in HA mode", got.Mode)
 	case got.NodeID != l.Pod:
-		return Secondary, fmt.Sprintf("node id %q is not this pod's name %q", got.NodeID, l.Pod)
-	case got.Role != Primary:
-		return Secondary, fmt.Sprintf("HTTP 200, role %q", got.Role)
+		return names.HARoleSecondary, fmt.Sprintf("node id %q is not this pod's name %q", got.NodeID, l.Pod)
+	case got.Role != names.HARolePrimary:
+		return names.HARoleSecondary, fmt.Sprintf("HTTP 200, role %q", got.Role)
 	}
-	return Primary, "HTTP 200, role primary"
+	return names.HARolePrimary, "HTTP 200, role primary"
 }
 
 // Step asks the Hub once and writes the label if it changed (or is due for
@@ -91,14 +77,14 @@ func (l *Labeler) set(ctx context.Context, role, why string) error {
 	if role == l.role && (l.Resync <= 0 || now.Sub(l.wrote) < l.Resync) {
 		return nil
 	}
-	if role == Primary && l.role != Primary {
+	if role == names.HARolePrimary && l.role != names.HARolePrimary {
 		// The Hub was made primary, so no other member's Hub is: a
 		// member whose sidecar cannot say so (its node lost, its pod
 		// still Ready until the node is found NotReady) loses the label
 		// now, before this one takes it, so that the Service never holds
 		// two primaries' addresses.
 		for _, peer := range l.Peers {
-			if err := l.label(ctx, peer, Secondary); err != nil && !apierrors.IsNotFound(err) {
+			if err := l.label(ctx, peer, names.HARoleSecondary); err != nil && !apierrors.IsNotFound(err) {
 				return err
 			}
 		}
@@ -107,7 +93,7 @@ func (l *Labeler) set(ctx context.Context, role, why string) error {
 		return err
 	}
 	if role != l.role && l.Log != nil {
-		fmt.Fprintf(l.Log, "%s %s=%s (%s)\n", l.Pod, RoleLabel, role, why)
+		fmt.Fprintf(l.Log, "%s %s=%s (%s)\n", l.Pod, names.HARoleLabel, role, why)
 	}
 	l.role, l.wrote = role, now
 	return nil
@@ -115,12 +101,12 @@ func (l *Labeler) set(ctx context.Context, role, why string) error {
 
 // label writes pod's role label.
 func (l *Labeler) label(ctx context.Context, pod, role string) error {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{RoleLabel: role}}})
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]string{names.HARoleLabel: role}}})
 	if err != nil {
 		return err
 	}
 	if _, err := l.Pods.Patch(ctx, pod, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "hubkit-ha-role"}); err != nil {
-		return fmt.Errorf("label pod %s %s=%s: %w", pod, RoleLabel, role, err)
+		return fmt.Errorf("label pod %s %s=%s: %w", pod, names.HARoleLabel, role, err)
 	}
 	return nil
 }
@@ -164,10 +150,10 @@ func (l *Labeler) Run(ctx context.Context, period time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			if l.role == Primary {
+			if l.role == names.HARolePrimary {
 				stop, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
-				return l.set(stop, Secondary, "stopping")
+				return l.set(stop, names.HARoleSecondary, "stopping")
 			}
 			return nil
 		case <-t.C:

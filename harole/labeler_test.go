@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 )
 
 // fakeHub answers /v2/readyz as HighByte documents it, with the role the
@@ -38,7 +40,7 @@ func (h *fakeHub) set(status int, body string) {
 func (h *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if r.URL.Path != "/v2/readyz" {
+	if r.URL.Path != hub.Readyz {
 		http.NotFound(w, r)
 		return
 	}
@@ -47,6 +49,12 @@ func (h *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, h.body)
 }
 
+// rolePatch is the merge patch that labels a pod with role.
+func rolePatch(role string) string {
+	return `{"metadata":{"labels":{"` + names.HARoleLabel + `":"` + role + `"}}}`
+}
+
+// haBody is what a Hub of an HA group answers, as HighByte documents it.
 func haBody(role, node string) string {
 	return fmt.Sprintf(`{"deployment":{"mode":"ha","role":%q,"nodeId":%q,"primaryNodeId":"hbih-0"}}`, role, node)
 }
@@ -54,12 +62,12 @@ func haBody(role, node string) string {
 // fakeMember is a labeler of pod hbih-0 against a fake Hub and clientset.
 func fakeMember(t *testing.T) (*Labeler, *fakeHub, *fake.Clientset, *[]string) {
 	t.Helper()
-	hub := &fakeHub{status: http.StatusServiceUnavailable, body: haBody("secondary", "hbih-0")}
-	srv := httptest.NewServer(hub)
+	fh := &fakeHub{status: http.StatusServiceUnavailable, body: haBody(hub.RoleSecondary, "hbih-0")}
+	srv := httptest.NewServer(fh)
 	t.Cleanup(srv.Close)
 	client := fake.NewClientset(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name: "hbih-0", Namespace: "hubkit",
-		Labels: map[string]string{"app.kubernetes.io/name": "intelligence-hub", RoleLabel: Secondary},
+		Labels: map[string]string{"app.kubernetes.io/name": "intelligence-hub", names.HARoleLabel: names.HARoleSecondary},
 	}})
 	var patches []string
 	client.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -68,22 +76,22 @@ func fakeMember(t *testing.T) (*Labeler, *fakeHub, *fake.Clientset, *[]string) {
 		return false, nil, nil
 	})
 	var log strings.Builder
-	l := &Labeler{Readyz: srv.URL + "/v2/readyz", HTTP: &http.Client{Timeout: time.Second}, Pods: client.CoreV1().Pods("hubkit"), Pod: "hbih-0", Log: &log}
-	return l, hub, client, &patches
+	l := &Labeler{Readyz: srv.URL + hub.Readyz, HTTP: &http.Client{Timeout: time.Second}, Pods: client.CoreV1().Pods("hubkit"), Pod: "hbih-0", Log: &log}
+	return l, fh, client, &patches
 }
 
 func label(t *testing.T, c *fake.Clientset) string {
 	t.Helper()
 	p, err := c.CoreV1().Pods("hubkit").Get(context.Background(), "hbih-0", metav1.GetOptions{})
 	require.NoError(t, err)
-	return p.Labels[RoleLabel]
+	return p.Labels[names.HARoleLabel]
 }
 
 // The label follows the Hub's role through a promotion, a demotion and the
 // Hub going away, and every write is a merge patch of that label alone on
 // the labeler's own pod.
 func TestTheLabelFollowsTheHub(t *testing.T) {
-	l, hub, client, patches := fakeMember(t)
+	l, fh, client, patches := fakeMember(t)
 	ctx := context.Background()
 	steps := []struct {
 		name         string
@@ -93,16 +101,16 @@ func TestTheLabelFollowsTheHub(t *testing.T) {
 		wantPatches  int
 		wantPatchNow string
 	}{
-		{"a secondary", http.StatusServiceUnavailable, haBody("secondary", "hbih-0"), Secondary, 1, `{"metadata":{"labels":{"hubkit.dev/ha-role":"secondary"}}}`},
-		{"still a secondary: no write", http.StatusServiceUnavailable, haBody("secondary", "hbih-0"), Secondary, 1, ""},
-		{"promoted", http.StatusOK, haBody("primary", "hbih-0"), Primary, 2, `{"metadata":{"labels":{"hubkit.dev/ha-role":"primary"}}}`},
-		{"the Hub fails", http.StatusInternalServerError, "", Secondary, 3, `{"metadata":{"labels":{"hubkit.dev/ha-role":"secondary"}}}`},
-		{"primary again", http.StatusOK, haBody("primary", "hbih-0"), Primary, 4, ""},
-		{"200 but another node's answer", http.StatusOK, haBody("primary", "hbih-1"), Secondary, 5, ""},
-		{"200 from a standalone Hub", http.StatusOK, `{"deployment":{"mode":"standalone"}}`, Secondary, 5, ""},
+		{"a secondary", http.StatusServiceUnavailable, haBody(hub.RoleSecondary, "hbih-0"), names.HARoleSecondary, 1, rolePatch(names.HARoleSecondary)},
+		{"still a secondary: no write", http.StatusServiceUnavailable, haBody(hub.RoleSecondary, "hbih-0"), names.HARoleSecondary, 1, ""},
+		{"promoted", http.StatusOK, haBody(hub.RolePrimary, "hbih-0"), names.HARolePrimary, 2, rolePatch(names.HARolePrimary)},
+		{"the Hub fails", http.StatusInternalServerError, "", names.HARoleSecondary, 3, rolePatch(names.HARoleSecondary)},
+		{"primary again", http.StatusOK, haBody(hub.RolePrimary, "hbih-0"), names.HARolePrimary, 4, ""},
+		{"200 but another node's answer", http.StatusOK, haBody(hub.RolePrimary, "hbih-1"), names.HARoleSecondary, 5, ""},
+		{"200 from a standalone Hub", http.StatusOK, `{"deployment":{"mode":"standalone"}}`, names.HARoleSecondary, 5, ""},
 	}
 	for _, s := range steps {
-		hub.set(s.status, s.body)
+		fh.set(s.status, s.body)
 		require.NoError(t, l.Step(ctx), s.name)
 		assert.Equal(t, s.want, label(t, client), s.name)
 		require.Len(t, *patches, s.wantPatches, s.name)
@@ -120,22 +128,22 @@ func TestTheLabelFollowsTheHub(t *testing.T) {
 // A Hub that does not answer at all is no primary.
 func TestAHubThatDoesNotAnswerIsNoPrimary(t *testing.T) {
 	l, _, client, _ := fakeMember(t)
-	l.Readyz = "http://127.0.0.1:1/v2/readyz"
+	l.Readyz = "http://127.0.0.1:1" + hub.Readyz
 	require.NoError(t, l.Step(context.Background()))
-	assert.Equal(t, Secondary, label(t, client))
+	assert.Equal(t, names.HARoleSecondary, label(t, client))
 	role, why := l.Role(context.Background())
-	assert.Equal(t, Secondary, role)
+	assert.Equal(t, names.HARoleSecondary, role)
 	assert.Contains(t, why, "the Hub does not answer")
 }
 
 // Unchanged, the label is written again after Resync (someone may have
 // changed it), not at every step.
 func TestResync(t *testing.T) {
-	l, hub, _, patches := fakeMember(t)
+	l, fh, _, patches := fakeMember(t)
 	now := time.Unix(0, 0)
 	l.now = func() time.Time { return now }
 	l.Resync = 30 * time.Second
-	hub.set(http.StatusOK, haBody("primary", "hbih-0"))
+	fh.set(http.StatusOK, haBody(hub.RolePrimary, "hbih-0"))
 	for range 3 {
 		require.NoError(t, l.Step(context.Background()))
 		now = now.Add(10 * time.Second)
@@ -148,21 +156,15 @@ func TestResync(t *testing.T) {
 
 // Stopping, a primary labels itself secondary first.
 func TestRunLabelsAStoppingPrimarySecondary(t *testing.T) {
-	l, hub, client, _ := fakeMember(t)
-	hub.set(http.StatusOK, haBody("primary", "hbih-0"))
+	l, fh, client, _ := fakeMember(t)
+	fh.set(http.StatusOK, haBody(hub.RolePrimary, "hbih-0"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- l.Run(ctx, 10*time.Millisecond) }()
-	require.Eventually(t, func() bool { return label(t, client) == Primary }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return label(t, client) == names.HARolePrimary }, 5*time.Second, 10*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
-	assert.Equal(t, Secondary, label(t, client))
-}
-
-// The names are the contract's.
-func TestNamesAreTheContracts(t *testing.T) {
-	assert.Equal(t, contract.HARoleLabel, RoleLabel)
-	assert.Equal(t, contract.HARolePrimary, Primary)
+	assert.Equal(t, names.HARoleSecondary, label(t, client))
 }
 
 func TestPeers(t *testing.T) {
@@ -196,29 +198,29 @@ func TestPeers(t *testing.T) {
 // lost node's member keeps its label), then its own pod primary; a peer
 // that is gone is no error.
 func TestAPrimaryDemotesItsPeersFirst(t *testing.T) {
-	l, hub, client, patches := fakeMember(t)
+	l, fh, client, patches := fakeMember(t)
 	_, err := client.CoreV1().Pods("hubkit").Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-		Name: "hbih-1", Namespace: "hubkit", Labels: map[string]string{RoleLabel: Primary}}}, metav1.CreateOptions{})
+		Name: "hbih-1", Namespace: "hubkit", Labels: map[string]string{names.HARoleLabel: names.HARolePrimary}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	l.Peers = []string{"hbih-1", "hbih-2"}
-	hub.set(http.StatusOK, haBody(Primary, "hbih-0"))
+	fh.set(http.StatusOK, haBody(hub.RolePrimary, "hbih-0"))
 	require.NoError(t, l.Step(context.Background()))
-	names := func() []string {
+	patched := func() []string {
 		var n []string
 		for _, p := range *patches {
 			name, _, _ := strings.Cut(p, " ")
-			n = append(n, name+"="+map[bool]string{true: Primary, false: Secondary}[strings.Contains(p, `"primary"`)])
+			n = append(n, name+"="+map[bool]string{true: names.HARolePrimary, false: names.HARoleSecondary}[strings.Contains(p, strconv.Quote(names.HARolePrimary))])
 		}
 		return n
 	}
-	assert.Equal(t, []string{"hbih-1=" + Secondary, "hbih-2=" + Secondary, "hbih-0=" + Primary}, names(), "the peers first, then itself")
+	assert.Equal(t, []string{"hbih-1=" + names.HARoleSecondary, "hbih-2=" + names.HARoleSecondary, "hbih-0=" + names.HARolePrimary}, patched(), "the peers first, then itself")
 	p, err := client.CoreV1().Pods("hubkit").Get(context.Background(), "hbih-1", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, Secondary, p.Labels[RoleLabel])
-	assert.Equal(t, Primary, label(t, client))
+	assert.Equal(t, names.HARoleSecondary, p.Labels[names.HARoleLabel])
+	assert.Equal(t, names.HARolePrimary, label(t, client))
 
 	*patches = nil
-	hub.set(http.StatusServiceUnavailable, haBody(Secondary, "hbih-0"))
+	fh.set(http.StatusServiceUnavailable, haBody(hub.RoleSecondary, "hbih-0"))
 	require.NoError(t, l.Step(context.Background()))
-	assert.Equal(t, []string{"hbih-0=" + Secondary}, names(), "a demotion labels its own pod alone")
+	assert.Equal(t, []string{"hbih-0=" + names.HARoleSecondary}, patched(), "a demotion labels its own pod alone")
 }

@@ -29,15 +29,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
 func main() {
-	readyz := flag.String("readyz", "http://127.0.0.1:45245/v2/readyz", "the Hub's readiness endpoint, on localhost")
+	readyz := flag.String("readyz", fmt.Sprintf("http://127.0.0.1:%d%s", hub.HTTPPort, hub.Readyz), "the Hub's readiness endpoint, on localhost")
 	period := flag.Duration("period", 500*time.Millisecond, "how often to ask the Hub")
 	resync := flag.Duration("resync", 30*time.Second, "how often to write the label even when the role has not changed")
-	members := flag.Int("members", 1, "the HA group's member count (hubkit.dev/ha-members): the other members are labelled secondary as this one becomes primary")
+	members := flag.Int("members", 1, "the HA group's member count ("+names.HAMembersLabel+"): the other members are labelled secondary as this one becomes primary")
 	flag.Parse()
 	if err := run(*readyz, *period, *resync, *members); err != nil {
 		fmt.Fprintln(os.Stderr, "ha-role:", err)

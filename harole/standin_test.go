@@ -19,6 +19,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/postgres"
 )
 
@@ -45,14 +47,14 @@ func TestTheLabelsFollowTheStandins(t *testing.T) {
 	members := map[string]*member{}
 	for _, name := range []string{"hbih-0", "hbih-1"} {
 		_, err := client.CoreV1().Pods("hubkit").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: "hubkit", Labels: map[string]string{RoleLabel: Secondary}}}, metav1.CreateOptions{})
+			Name: name, Namespace: "hubkit", Labels: map[string]string{names.HARoleLabel: names.HARoleSecondary}}}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		m := &member{t: t, name: name, bin: bin, jdbc: db.JDBCURI(), appData: t.TempDir(), addr: freeAddr(t)}
 		members[name] = m
 		t.Cleanup(m.kill)
 		peers, err := Peers(name, 2)
 		require.NoError(t, err)
-		l := &Labeler{Readyz: "http://" + m.addr + "/v2/readyz", HTTP: &http.Client{Timeout: 100 * time.Millisecond},
+		l := &Labeler{Readyz: "http://" + m.addr + hub.Readyz, HTTP: &http.Client{Timeout: 100 * time.Millisecond},
 			Pods: client.CoreV1().Pods("hubkit"), Pod: name, Peers: peers}
 		lctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
@@ -64,7 +66,7 @@ func TestTheLabelsFollowTheStandins(t *testing.T) {
 		for name := range members {
 			p, err := client.CoreV1().Pods("hubkit").Get(context.Background(), name, metav1.GetOptions{})
 			if err == nil {
-				got[name] = p.Labels[RoleLabel]
+				got[name] = p.Labels[names.HARoleLabel]
 			}
 		}
 		return got
@@ -76,7 +78,7 @@ func TestTheLabelsFollowTheStandins(t *testing.T) {
 	go func() {
 		defer close(sampled)
 		for sampling.Err() == nil {
-			if l := labels(); l["hbih-0"] == Primary && l["hbih-1"] == Primary {
+			if l := labels(); l["hbih-0"] == names.HARolePrimary && l["hbih-1"] == names.HARolePrimary {
 				mu.Lock()
 				twoPrimaries = append(twoPrimaries, time.Now().Format(time.StampMilli))
 				mu.Unlock()
@@ -100,14 +102,14 @@ func TestTheLabelsFollowTheStandins(t *testing.T) {
 	require.NoError(t, members["hbih-0"].run(ctx, "create"))
 	members["hbih-0"].start()
 	members["hbih-1"].start()
-	wait("both run", map[string]string{"hbih-0": Primary, "hbih-1": Secondary})
+	wait("both run", map[string]string{"hbih-0": names.HARolePrimary, "hbih-1": names.HARoleSecondary})
 
 	killed := members["hbih-0"].kill2()
-	took := wait("hbih-0 killed", map[string]string{"hbih-0": Secondary, "hbih-1": Primary}).Sub(killed)
+	took := wait("hbih-0 killed", map[string]string{"hbih-0": names.HARoleSecondary, "hbih-1": names.HARolePrimary}).Sub(killed)
 	t.Logf("kill -9 of the primary to hbih-1 labelled primary: %s (the stand-in's lease is 5 s)", took.Round(10*time.Millisecond))
 
 	back := members["hbih-0"].start()
-	took = wait("hbih-0 back", map[string]string{"hbih-0": Primary, "hbih-1": Secondary}).Sub(back)
+	took = wait("hbih-0 back", map[string]string{"hbih-0": names.HARolePrimary, "hbih-1": names.HARoleSecondary}).Sub(back)
 	t.Logf("the preferred primary's restart to its label primary again: %s", took.Round(10*time.Millisecond))
 
 	stopSampling()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/testenv"
@@ -33,7 +34,7 @@ func hubContainer(t *testing.T, m *contract.Manifest) corev1.Container {
 	}
 	require.Len(t, pods, 1)
 	for _, c := range pods[0].Containers {
-		if c.Name == "hub" {
+		if c.Name == names.HubContainer {
 			return c
 		}
 	}
@@ -67,15 +68,15 @@ func TestHealthEndpointsAreOneSetting(t *testing.T) {
 			v2 := strings.Contains(string(k), "components/health-v2")
 			m, err := contract.Parse(builders()[0].build(t, o.Dir(root)))
 			require.NoError(t, err)
-			hub := hubContainer(t, m)
-			got := []string{probePath(hub.ReadinessProbe), probePath(hub.LivenessProbe), probePath(hub.StartupProbe)}
+			c := hubContainer(t, m)
+			got := []string{probePath(c.ReadinessProbe), probePath(c.LivenessProbe), probePath(c.StartupProbe)}
 			switch {
 			case !v2:
-				assert.Equal(t, []string{"GET /", "TCP", "TCP"}, got, "a Hub without /v2/*")
+				assert.Equal(t, []string{"GET " + hub.Root, "TCP", "TCP"}, got, "a Hub without /v2/*")
 			case o.Members > 0:
-				assert.Equal(t, []string{"GET " + contract.Livez, "GET " + contract.Livez, "GET " + contract.Livez}, got, "an HA member: Ready while alive")
+				assert.Equal(t, []string{"GET " + hub.Livez, "GET " + hub.Livez, "GET " + hub.Livez}, got, "an HA member: Ready while alive")
 			default:
-				assert.Equal(t, []string{"GET " + contract.Readyz, "GET " + contract.Livez, "GET " + contract.Livez}, got)
+				assert.Equal(t, []string{"GET " + hub.Readyz, "GET " + hub.Livez, "GET " + hub.Livez}, got)
 			}
 		})
 	}
@@ -99,9 +100,9 @@ transformers:
 		dev, err := overlays.Find(table(t, root), "dev")
 		require.NoError(t, err)
 		m := keepsItsPromises(t, builders()[0].build(t, v2), dev.Expect)
-		hub := hubContainer(t, m)
-		assert.Equal(t, []string{"GET " + contract.Readyz, "GET " + contract.Livez, "GET " + contract.Livez},
-			[]string{probePath(hub.ReadinessProbe), probePath(hub.LivenessProbe), probePath(hub.StartupProbe)})
+		c := hubContainer(t, m)
+		assert.Equal(t, []string{"GET " + hub.Readyz, "GET " + hub.Livez, "GET " + hub.Livez},
+			[]string{probePath(c.ReadinessProbe), probePath(c.LivenessProbe), probePath(c.StartupProbe)})
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/test/render"
 )
 
@@ -33,7 +34,7 @@ func TestKindConfigPublishesTheRenderedNodePort(t *testing.T) {
 	m, err := contract.Parse(out)
 	require.NoError(t, err)
 	require.Len(t, m.Services, 1)
-	i := slices.IndexFunc(m.Services[0].Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
+	i := slices.IndexFunc(m.Services[0].Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == hub.HTTPPortName })
 	require.GreaterOrEqual(t, i, 0)
 	nodePort := m.Services[0].Spec.Ports[i].NodePort
 	require.NotZero(t, nodePort)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/testenv"
@@ -107,7 +108,7 @@ patches:
 - path: network-policy-http-from-anywhere.yaml
   target:
     kind: NetworkPolicy
-    name: hbih
+    name: `+names.Hub+`
 transformers:
 - ../../functions/singleton
 `), 0o644))

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -33,7 +34,7 @@ func TestEveryRuleIsScopedToTheOverlaysHub(t *testing.T) {
 	for _, o := range table {
 		require.NotEqual(t, o.Namespace, h.namespace, "the test overlay's namespace is no real overlay's")
 	}
-	require.NotEqual(t, "hbih", h.service, "the test overlay renames the Hub")
+	require.NotEqual(t, names.Hub, h.service, "the test overlay renames the Hub")
 	require.NotEmpty(t, h.file.alerts())
 
 	for _, r := range h.file.alerts() {

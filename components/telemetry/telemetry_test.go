@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -106,7 +107,7 @@ func TestTheHubNamesTheOverlaysCollector(t *testing.T) {
 			pod, configMaps := hubPod(t, tc.dir(t))
 			var hub *corev1.Container
 			for i := range pod.Containers {
-				if pod.Containers[i].Name == "hub" {
+				if pod.Containers[i].Name == names.HubContainer {
 					hub = &pod.Containers[i]
 				}
 			}

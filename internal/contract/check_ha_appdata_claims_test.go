@@ -6,16 +6,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/names"
 )
 
 func TestCheckHAAppDataClaims(t *testing.T) {
 	breaks(t, haRow(t), "ha-appdata-claims",
 		brokenPromise{"a claim shared by the members", func(m *contract.Manifest) {
 			spec := &haSet(m).Spec.Template.Spec
-			spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "appdata", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "hbih-appdata"}}})
+			spec.Volumes = append(spec.Volumes, corev1.Volume{Name: names.AppDataVolume, VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: names.AppDataClaim}}})
 			m.Claims = append(m.Claims, corev1.PersistentVolumeClaim{})
-			m.Claims[0].Name = "hbih-appdata"
+			m.Claims[0].Name = names.AppDataClaim
 		}, "volumes[name=appdata]: Forbidden: appData from the pod template is one volume for every member: two writers"},
 		brokenPromise{"members on ReadWriteOnce", func(m *contract.Manifest) {
 			haSet(m).Spec.VolumeClaimTemplates[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}

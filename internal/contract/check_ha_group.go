@@ -3,6 +3,7 @@ package contract
 import (
 	"strconv"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -40,10 +41,10 @@ func checkHAGroup(m *Manifest, want Expect) field.ErrorList {
 	}
 	s := &m.StatefulSets[0]
 	count := strconv.Itoa(int(want.Members))
-	if got := s.Labels[HAMembersLabel]; got != count {
-		errs = append(errs, field.Invalid(object("StatefulSet", s.Name).Child("metadata", "labels").Key(HAMembersLabel), got, "want "+strconv.Quote(count)+": the member count, which the function keeps"))
+	if got := s.Labels[names.HAMembersLabel]; got != count {
+		errs = append(errs, field.Invalid(object("StatefulSet", s.Name).Child("metadata", "labels").Key(names.HAMembersLabel), got, "want "+strconv.Quote(count)+": the member count, which the function keeps"))
 	}
-	if c := s.Spec.Template.Spec.Containers; len(c) == 0 || c[0].Name != "hub" {
+	if c := s.Spec.Template.Spec.Containers; len(c) == 0 || c[0].Name != names.HubContainer {
 		errs = append(errs, field.Required(object("StatefulSet", s.Name).Child("spec", "template", "spec", "containers").Index(0), "the Hub's container, hub, first"))
 	}
 	return errs

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"github.com/hubkit/hubkit/internal/hub"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -37,10 +38,10 @@ func checkHAHealth(m *Manifest, want Expect) field.ErrorList {
 		why   string
 	}{
 		{"readinessProbe", httpGetPath(c.ReadinessProbe), "a standby stays Ready (rollouts, drains, GitOps health); the role label routes"},
-		{"livenessProbe", httpGetPath(c.LivenessProbe), "on " + Readyz + " a healthy standby (503) would be restarted forever"},
+		{"livenessProbe", httpGetPath(c.LivenessProbe), "on " + hub.Readyz + " a healthy standby (503) would be restarted forever"},
 	} {
-		if p.path != Livez {
-			errs = append(errs, field.Invalid(path.Child(p.field, "httpGet", "path"), p.path, "want "+Livez+": "+p.why))
+		if p.path != hub.Livez {
+			errs = append(errs, field.Invalid(path.Child(p.field, "httpGet", "path"), p.path, "want "+hub.Livez+": "+p.why))
 		}
 	}
 	if c.StartupProbe == nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hubkit/hubkit/internal/names"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -35,8 +36,8 @@ func checkHARouting(m *Manifest, want Expect) field.ErrorList {
 	}
 	var errs field.ErrorList
 	for _, svc := range m.Services {
-		if svc.Spec.Selector[HARoleLabel] != HARolePrimary {
-			errs = append(errs, field.Invalid(object("Service", svc.Name).Child("spec", "selector").Key(HARoleLabel), svc.Spec.Selector[HARoleLabel], "want "+HARolePrimary+": the Service reaches the primary alone"))
+		if svc.Spec.Selector[names.HARoleLabel] != names.HARolePrimary {
+			errs = append(errs, field.Invalid(object("Service", svc.Name).Child("spec", "selector").Key(names.HARoleLabel), svc.Spec.Selector[names.HARoleLabel], "want "+names.HARolePrimary+": the Service reaches the primary alone"))
 		}
 	}
 	pod := w.Spec.Template.Spec

@@ -7,11 +7,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/names"
 )
 
 func TestCheckHARouting(t *testing.T) {
 	breaks(t, haRow(t), "ha-routing",
-		brokenPromise{"the Service reaches every member", func(m *contract.Manifest) { delete(m.Services[0].Spec.Selector, contract.HARoleLabel) },
+		brokenPromise{"the Service reaches every member", func(m *contract.Manifest) { delete(m.Services[0].Spec.Selector, names.HARoleLabel) },
 			"Service[hbih].spec.selector[hubkit.dev/ha-role]: Invalid value: \"\": want primary"},
 		brokenPromise{"no labeler", func(m *contract.Manifest) {
 			spec := &haSet(m).Spec.Template.Spec

@@ -7,6 +7,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/portref"
 )
 
@@ -47,7 +48,7 @@ func checkNetworkPolicy(m *Manifest, want Expect) field.ErrorList {
 	}
 	// The http port, as a rule may name it: by name, or by the container's number.
 	c := d.Spec.Template.Spec.Containers[0]
-	i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "http" })
+	i := slices.IndexFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == hub.HTTPPortName })
 	admitsHTTP := i >= 0 && slices.ContainsFunc(np.Spec.Ingress, func(r networkingv1.NetworkPolicyIngressRule) bool {
 		return slices.ContainsFunc(r.Ports, func(p networkingv1.NetworkPolicyPort) bool {
 			return p.Port != nil && portref.Names(*p.Port, c.Ports[i].Name, c.Ports[i].ContainerPort)

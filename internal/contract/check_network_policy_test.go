@@ -8,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/contract"
+	"github.com/hubkit/hubkit/internal/hub"
 )
 
 func TestCheckNetworkPolicy(t *testing.T) {
@@ -29,8 +30,8 @@ func TestNetworkPolicyMayNameTheHTTPPortByNumber(t *testing.T) {
 	np := &m.NetworkPolicies[0]
 	for i, r := range np.Spec.Ingress {
 		for j, p := range r.Ports {
-			if p.Port != nil && p.Port.String() == "http" {
-				np.Spec.Ingress[i].Ports[j].Port = ptr.To(intstr.FromInt32(45245))
+			if p.Port != nil && p.Port.String() == hub.HTTPPortName {
+				np.Spec.Ingress[i].Ports[j].Port = ptr.To(intstr.FromInt32(hub.HTTPPort))
 			}
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/internal/portref"
 )
 
@@ -40,7 +42,7 @@ func checkService(m *Manifest, want Expect) field.ErrorList {
 	if s.Spec.Type != want.ServiceType {
 		errs = append(errs, field.Invalid(spec.Child("type"), s.Spec.Type, fmt.Sprintf("want %s", want.ServiceType)))
 	}
-	i := slices.IndexFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
+	i := slices.IndexFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == hub.HTTPPortName })
 	if i < 0 {
 		errs = append(errs, field.Required(spec.Child("ports"), "no port named http"))
 	} else if got := s.Spec.Ports[i].NodePort; got != want.NodePort {
@@ -54,7 +56,7 @@ func checkService(m *Manifest, want Expect) field.ErrorList {
 		errs = append(errs, field.Required(spec.Child("selector"), "select the pods of Deployment "+d.Name))
 	}
 	for k, val := range s.Spec.Selector {
-		if k == HARoleLabel && want.Members > 0 {
+		if k == names.HARoleLabel && want.Members > 0 {
 			continue // set on the primary by its sidecar (check ha-routing)
 		}
 		if d.Spec.Template.Labels[k] != val {

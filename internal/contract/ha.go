@@ -1,18 +1,19 @@
 package contract
 
-import appsv1 "k8s.io/api/apps/v1"
+import (
+	"github.com/hubkit/hubkit/internal/names"
+	appsv1 "k8s.io/api/apps/v1"
+)
 
 // What components/high-availability gives an HA group, and the names it
-// reads (docs/high-availability.md).
+// reads (docs/high-availability.md), beside its labels (names.HAMembersLabel,
+// names.HARoleLabel) and the Hub's endpoints (hub.Livez, hub.Readyz).
 const (
-	// HAMembersLabel, on the StatefulSet, is the member count: the one
-	// value the function, the contract and the guard read.
-	HAMembersLabel = "hubkit.dev/ha-members"
-	// HARoleLabel is a member's role, kept current by its ha-role sidecar
-	// from the Hub's /v2/readyz; the Service selects HARolePrimary.
-	HARoleLabel   = "hubkit.dev/ha-role"
-	HARolePrimary = "primary"
-	// HALabeler is the sidecar that writes HARoleLabel, from the image
+	// HARoleLabel is names.HARoleLabel, kept while test/e2e reads it here.
+	//
+	// Deprecated: use names.HARoleLabel.
+	HARoleLabel = names.HARoleLabel
+	// HALabeler is the sidecar that writes names.HARoleLabel, from the image
 	// HALabelerImage (internal/image.HARole, held equal by its test).
 	HALabeler      = "ha-role"
 	HALabelerImage = "ghcr.io/hubkit/ha-role"
@@ -24,9 +25,6 @@ const (
 	// <cluster>-app Secret (components/cloudnative-pg), or one you make.
 	HADatabaseSecret = "hbih-db-app"
 	HADatabaseKey    = "jdbc-uri"
-	// The health endpoints of a Hub with /v2/* (components/health-v2).
-	Livez  = "/v2/livez"
-	Readyz = "/v2/readyz"
 )
 
 // hubStatefulSet is an HA group's StatefulSet and the Hub's workload in it,

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"github.com/hubkit/hubkit/internal/names"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -27,7 +28,7 @@ func hubWorkload(m *Manifest, want Expect) *workload {
 			return nil
 		}
 		s := &m.StatefulSets[0]
-		if c := s.Spec.Template.Spec.Containers; len(c) == 0 || c[0].Name != "hub" {
+		if c := s.Spec.Template.Spec.Containers; len(c) == 0 || c[0].Name != names.HubContainer {
 			return nil
 		}
 		return &workload{Kind: "StatefulSet", Name: s.Name, Spec: workloadSpec{Template: s.Spec.Template}}

@@ -1,8 +1,14 @@
-// Package hub holds what HighByte documents about the Intelligence Hub's
+// Package hub holds what HighByte documents about the Intelligence Hub: its
 // files ("Application Settings", "Git Deployment Integration", "Application
-// State" in its user guide): the one place the stand-in that plays the Hub
-// (test/standin) and the contract its renders keep (internal/contract)
-// both read them from.
+// State" in its user guide), its ports, its health endpoints and the roles
+// they report, and the uid hubkit runs it as. It is the one home of these
+// facts in Go: the singleton function (plugin/), the ha-role sidecar
+// (harole/), the contract its renders keep (internal/contract), the
+// stand-in that plays the Hub (test/standin) and the scenarios read them
+// from here; base/ and components/ write them in YAML, held equal by
+// hub_test.go. Write no second copy. hubkit's own names (hubkit.dev/*
+// labels, the guard's parameters, the Hub's object names) live in
+// internal/names.
 package hub
 
 import (
@@ -29,6 +35,63 @@ const (
 	// (components/telemetry).
 	OtelCollectorEnv = "OTEL_COLLECTOR_ENDPOINT"
 )
+
+// The Hub's ports, as its image listens by default, and the names base/
+// gives them on the container and the Service.
+const (
+	HTTPPort         = 45245       // the configuration UI, the REST API and the health endpoints
+	HTTPPortName     = "http"      // HTTPPort's name
+	MQTTPort         = 1885        // the MQTT broker
+	MQTTPortName     = "mqtt"      // MQTTPort's name
+	RESTDataPort     = 8885        // the REST data server
+	RESTDataPortName = "rest-data" // RESTDataPort's name
+)
+
+// The Hub's health endpoints, on HTTPPort (the development guide's "Health
+// Checks"; components/health-v2).
+const (
+	// Livez answers 200 on every live Hub, primary or standby.
+	Livez = "/v2/livez"
+	// Readyz answers 200 on a started single Hub and on an HA group's
+	// primary, 503 on a standby: the role endpoint.
+	Readyz = "/v2/readyz"
+	// Root is the page every build serves: a Hub without /v2/* is probed
+	// there (the singleton function's default probes).
+	Root = "/"
+)
+
+// Health is the body of Livez and Readyz, as HighByte documents it:
+// {"deployment":{"mode":"standalone"}} for a single Hub,
+// {"deployment":{"mode":"ha","role":...,"nodeId":...,"primaryNodeId":...}}
+// in HA mode. primaryNodeId is left out while a node knows no primary.
+type Health struct {
+	Deployment Deployment `json:"deployment"`
+}
+
+// Deployment is what a Hub says of its place in a deployment (Health).
+type Deployment struct {
+	Mode          string `json:"mode"`                    // ModeStandalone or ModeHA
+	Role          string `json:"role,omitempty"`          // in HA mode: RolePrimary or RoleSecondary
+	NodeID        string `json:"nodeId,omitempty"`        // in HA mode: this Hub's node id (HAMain start -n)
+	PrimaryNodeID string `json:"primaryNodeId,omitempty"` // in HA mode: the primary's node id, when known
+}
+
+// The modes a Hub reports in Health.
+const (
+	ModeStandalone = "standalone" // a single Hub
+	ModeHA         = "ha"         // a member of an HA group
+)
+
+// The roles an HA Hub reports in Health.
+const (
+	RolePrimary   = "primary"   // the one member that acts
+	RoleSecondary = "secondary" // a standby
+)
+
+// UID is the uid and gid the Hub runs as (base/deployment.yaml's
+// runAsUser, runAsGroup and fsGroup): above 10000, so that no host user
+// shares it. The stand-in's image is built to run as it.
+const UID = 10001
 
 // CheckJSONObject wants b to be one JSON object, as the settings and the
 // deployment file are.

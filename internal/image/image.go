@@ -28,6 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 )
 
 // Spec is one image hubkit builds.
@@ -76,7 +78,7 @@ func HARole() Spec {
 	return Spec{
 		Name: "ha-role", Package: "./harole", Entrypoint: "/usr/local/bin/ha-role", User: "65534:65534",
 		Repository:  "ghcr.io/hubkit/ha-role",
-		Description: "Sidecar that labels an HA group's member with its role (hubkit.dev/ha-role), from the Hub's /v2/readyz",
+		Description: "Sidecar that labels an HA group's member with its role (" + names.HARoleLabel + "), from the Hub's " + hub.Readyz,
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/hubkit/hubkit/fnspec"
+	"github.com/hubkit/hubkit/internal/hub"
 )
 
 // The functionConfig's type.
@@ -34,9 +35,6 @@ const (
 	// Audit changes nothing and fails on every finding, fixable or not.
 	Audit Mode = "audit"
 )
-
-// SingletonLabel marks a workload as a singleton ("true") or as never one ("false").
-const SingletonLabel = "hubkit.dev/singleton"
 
 // Config is the Singleton functionConfig (fnspec/singleton.yaml is its schema).
 type Config struct {
@@ -137,7 +135,7 @@ func (s *Spec) defaults() {
 		s.Singletons.ClaimMounters = ptr.To(true)
 	}
 	if s.Probes.Port == nil {
-		s.Probes.Port = ptr.To(intstr.FromString("http"))
+		s.Probes.Port = ptr.To(intstr.FromString(hub.HTTPPortName))
 	}
 	// A JVM that opens a large appData can take minutes on its first start:
 	// the startup probe allows 5 minutes before liveness takes over.

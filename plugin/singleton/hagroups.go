@@ -3,6 +3,8 @@ package singleton
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/hubkit/hubkit/internal/names"
 )
 
 // Which workloads are HA groups (fnspec/README.md, "HA groups", says the
@@ -16,9 +18,6 @@ import (
 // HA group is never a singleton, whatever hubkit.dev/singleton, the select
 // entries or its claims say: the ha-* rules hold it instead, and the guard
 // holds it to its member count.
-
-// HAMembersLabel declares a workload an HA group of that many members.
-const HAMembersLabel = "hubkit.dev/ha-members"
 
 // haGroup is a workload declared an HA group.
 type haGroup struct {
@@ -44,8 +43,8 @@ func (g *haGroup) String() string {
 // declaresHAGroup reports whether w carries the HA label, on it or on its pod
 // template, whatever its value.
 func declaresHAGroup(w *workload) bool {
-	_, own := w.labels[HAMembersLabel]
-	_, template := w.template.Metadata.Labels[HAMembersLabel]
+	_, own := w.labels[names.HAMembersLabel]
+	_, template := w.template.Metadata.Labels[names.HAMembersLabel]
 	return own || template
 }
 
@@ -64,23 +63,23 @@ func (ix *index) haGroups() []*haGroup {
 
 func newHAGroup(w *workload) *haGroup {
 	g := &haGroup{workload: w}
-	own, onWorkload := w.labels[HAMembersLabel]
-	template, onTemplate := w.template.Metadata.Labels[HAMembersLabel]
+	own, onWorkload := w.labels[names.HAMembersLabel]
+	template, onTemplate := w.template.Metadata.Labels[names.HAMembersLabel]
 	value := own
-	g.label = fmt.Sprintf("labelled %s: %q", HAMembersLabel, own)
-	g.labelField = "metadata.labels[" + HAMembersLabel + "]"
+	g.label = fmt.Sprintf("labelled %s: %q", names.HAMembersLabel, own)
+	g.labelField = "metadata.labels[" + names.HAMembersLabel + "]"
 	switch {
 	case onWorkload && onTemplate && own != template:
-		g.problem = fmt.Sprintf("%s is %q on the workload and %q on its pod template; give it one value", HAMembersLabel, own, template)
+		g.problem = fmt.Sprintf("%s is %q on the workload and %q on its pod template; give it one value", names.HAMembersLabel, own, template)
 		return g
 	case !onWorkload:
 		value = template
-		g.label = fmt.Sprintf("pod template labelled %s: %q", HAMembersLabel, template)
+		g.label = fmt.Sprintf("pod template labelled %s: %q", names.HAMembersLabel, template)
 		g.labelField = "spec.template." + g.labelField
 	}
 	n, err := strconv.ParseInt(value, 10, 32)
 	if err != nil || n < 2 {
-		g.problem = fmt.Sprintf("%s is %q, not a member count: use an integer of 2 or more (a workload of one is a singleton: label it %s: \"true\" instead)", HAMembersLabel, value, SingletonLabel)
+		g.problem = fmt.Sprintf("%s is %q, not a member count: use an integer of 2 or more (a workload of one is a singleton: label it %s: \"true\" instead)", names.HAMembersLabel, value, names.SingletonLabel)
 		return g
 	}
 	g.members = n

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/hubkit/hubkit/internal/names"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -185,7 +186,7 @@ func (ix *index) add(it *item) (field.ErrorList, error) {
 		return nil, ix.addAutoscaler(it, r, "targetRef")
 	case "v1 ConfigMap":
 		labels, _ := stringMap(n, "metadata", "labels") // unreadable: not the guard's
-		if r.Name == GuardParamsName || labels[GuardParamsLabel] == GuardParamsValue {
+		if r.Name == names.GuardParams || labels[names.GuardParamsLabel] == names.GuardParamsValue {
 			ix.guardConfigMaps[key{r.Namespace, r.Name}] = it
 		}
 	case "policy/v1 PodDisruptionBudget", "policy/v1beta1 PodDisruptionBudget":

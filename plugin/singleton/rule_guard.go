@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -38,13 +39,6 @@ func guardRule() rule {
 	return rule{id: "guard", summary: "each namespace with singletons or HA groups carries the guard's parameters (spec.guard.params)", check: checkGuard}
 }
 
-// The guard's parameter objects, as guard/ binds them.
-const (
-	GuardParamsName  = "hubkit-singletons"
-	GuardParamsLabel = "hubkit.dev/guard"
-	GuardParamsValue = "params"
-)
-
 func checkGuard(ix *index) []finding {
 	if !ix.spec.Guard.Params {
 		return nil
@@ -53,8 +47,8 @@ func checkGuard(ix *index) []finding {
 	var out []finding
 	for _, ns := range slices.Sorted(maps.Keys(want)) {
 		data := want[ns]
-		r := ref{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: GuardParamsName}
-		have := ix.guardConfigMaps[key{ns, GuardParamsName}]
+		r := ref{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: names.GuardParams}
+		have := ix.guardConfigMaps[key{ns, names.GuardParams}]
 		f := finding{target: r, item: have}
 		switch {
 		case have == nil:
@@ -74,16 +68,16 @@ func checkGuard(ix *index) []finding {
 	for _, k := range slices.SortedFunc(maps.Keys(ix.guardConfigMaps), func(a, b key) int {
 		return strings.Compare(a.namespace+"/"+a.name, b.namespace+"/"+b.name)
 	}) {
-		if _, ok := want[k.namespace]; ok && k.name == GuardParamsName {
+		if _, ok := want[k.namespace]; ok && k.name == names.GuardParams {
 			continue
 		}
 		it := ix.guardConfigMaps[k]
 		n := it.node()
-		if labels, _ := stringMap(n, "metadata", "labels"); labels[GuardParamsLabel] != GuardParamsValue {
+		if labels, _ := stringMap(n, "metadata", "labels"); labels[names.GuardParamsLabel] != names.GuardParamsValue {
 			continue // a ConfigMap of the user's that only shares the name
 		}
 		out = append(out, finding{target: refOf(n), item: it,
-			message: fmt.Sprintf("%s names no singleton of this input; remove it (or its %s label)", refOf(n), GuardParamsLabel),
+			message: fmt.Sprintf("%s names no singleton of this input; remove it (or its %s label)", refOf(n), names.GuardParamsLabel),
 			fix:     &fix{severity: warningSeverity, message: "removed: it names no singleton of this input", remove: true}})
 	}
 	return out
@@ -97,12 +91,12 @@ func (ix *index) guardParams() map[string]map[string]string {
 		if out[ns] == nil {
 			out[ns] = map[string]string{}
 		}
-		out[ns][strings.ToLower(w.ref.Kind)+"."+w.ref.Name] = w.why
+		out[ns][names.GuardWorkloadKey(w.ref.Kind, w.ref.Name)] = w.why
 		for _, v := range w.template.Spec.Volumes {
 			if v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName == "" {
 				continue
 			}
-			k, owner := "claim."+v.PersistentVolumeClaim.ClaimName, w.ref.Kind+"/"+w.ref.Name
+			k, owner := names.GuardClaimKey(v.PersistentVolumeClaim.ClaimName), w.ref.Kind+"/"+w.ref.Name
 			if owners := strings.Fields(out[ns][k]); !slices.Contains(owners, owner) {
 				out[ns][k] = strings.Join(append(owners, owner), " ")
 			}
@@ -116,26 +110,22 @@ func (ix *index) guardParams() map[string]map[string]string {
 		if out[ns] == nil {
 			out[ns] = map[string]string{}
 		}
-		out[ns][HAGuardPrefix+"statefulset."+g.ref.Name] = strconv.FormatInt(g.members, 10)
+		out[ns][names.GuardHAGroupKey(g.ref.Name)] = strconv.FormatInt(g.members, 10)
 		for _, t := range g.claimTemplates() {
 			if t.Metadata.Name != "" {
-				out[ns][HAGuardPrefix+"claim."+t.Metadata.Name+"-"+g.ref.Name] = g.ref.Name
+				out[ns][names.GuardHAClaimKey(t.Metadata.Name, g.ref.Name)] = g.ref.Name
 			}
 		}
 	}
 	return out
 }
 
-// HAGuardPrefix opens the guard's parameter keys for HA groups, beside the
-// singletons' deployment., statefulset. and claim. keys.
-const HAGuardPrefix = "ha."
-
 // guardParamsEqual reports whether n is labelled as the guard's parameters
 // and holds exactly data (a data or labels field that does not decode is
 // not equal: enforce rewrites it).
 func guardParamsEqual(n *yaml.RNode, data map[string]string) bool {
 	labels, err := stringMap(n, "metadata", "labels")
-	if err != nil || labels[GuardParamsLabel] != GuardParamsValue {
+	if err != nil || labels[names.GuardParamsLabel] != names.GuardParamsValue {
 		return false
 	}
 	have, err := stringMap(n, "data")
@@ -147,7 +137,7 @@ func guardParamsNode(namespace string, data map[string]string) *yaml.RNode {
 	n.SetApiVersion("v1")
 	n.SetKind("ConfigMap")
 	// Set* on a fresh node fail only on a non-map node; this one is a map.
-	_ = n.SetName(GuardParamsName)
+	_ = n.SetName(names.GuardParams)
 	if namespace != "" {
 		_ = n.SetNamespace(namespace)
 	}
@@ -158,7 +148,7 @@ func guardParamsNode(namespace string, data map[string]string) *yaml.RNode {
 // setGuardParams sets the label and replaces data, keys sorted.
 func setGuardParams(n *yaml.RNode, data map[string]string) error {
 	if err := n.PipeE(yaml.LookupCreate(yaml.MappingNode, "metadata", "labels"),
-		yaml.SetField(GuardParamsLabel, yaml.NewScalarRNode(GuardParamsValue))); err != nil {
+		yaml.SetField(names.GuardParamsLabel, yaml.NewScalarRNode(names.GuardParamsValue))); err != nil {
 		return err
 	}
 	m := yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode})

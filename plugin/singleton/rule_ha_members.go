@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -24,7 +25,7 @@ import (
 // with no licence, no appData and no place in the design; an unset count is
 // one `kubectl scale` or GitOps diff away from either.
 func haMembersRule() rule {
-	return rule{id: "ha-members", summary: "an HA group (hubkit.dev/ha-members) is a StatefulSet of exactly its member count (or 0, paused)", check: checkHAMembers}
+	return rule{id: "ha-members", summary: "an HA group (" + names.HAMembersLabel + ") is a StatefulSet of exactly its member count (or 0, paused)", check: checkHAMembers}
 }
 
 func checkHAMembers(ix *index) []finding {

@@ -3,6 +3,8 @@ package singleton
 import (
 	"fmt"
 	"strings"
+
+	"github.com/hubkit/hubkit/internal/hub"
 )
 
 // Rule ha-probes: no liveness or startup probe of an HA group asks the role
@@ -18,14 +20,8 @@ import (
 // restart each standby forever, and a startup probe on it never lets a
 // standby start. /v2/livez answers 200 on every live member.
 func haProbesRule() rule {
-	return rule{id: "ha-probes", summary: "no liveness or startup probe of an HA group asks the role endpoint /v2/readyz", check: checkHAProbes}
+	return rule{id: "ha-probes", summary: "no liveness or startup probe of an HA group asks the role endpoint " + hub.Readyz, check: checkHAProbes}
 }
-
-// The Hub's health endpoints (HighByte, setup/health_checks).
-const (
-	roleEndpoint     = "/v2/readyz" // 200 on the primary, 503 on a standby
-	livenessEndpoint = "/v2/livez"  // 200 on every live member
-)
 
 func checkHAProbes(ix *index) []finding {
 	var out []finding
@@ -57,7 +53,7 @@ func checkHAProbes(ix *index) []finding {
 				out = append(out, finding{target: g.ref, item: g.item, severity: errorSeverity, current: p.probe.HTTPGet.Path,
 					field: fmt.Sprintf("spec.template.spec.containers[name=%s].%s.httpGet.path", c.Name, p.field),
 					message: fmt.Sprintf("%s of container %s GETs %s, which answers 503 on a standby: in %s %s; probe %s, which answers on every live member (keep %s for readiness)",
-						p.field, c.Name, p.probe.HTTPGet.Path, g.ref, p.what, livenessEndpoint, roleEndpoint)})
+						p.field, c.Name, p.probe.HTTPGet.Path, g.ref, p.what, hub.Livez, hub.Readyz)})
 			}
 		}
 	}
@@ -67,5 +63,5 @@ func checkHAProbes(ix *index) []finding {
 // isRoleEndpoint reports whether an HTTP path asks the role endpoint.
 func isRoleEndpoint(path string) bool {
 	path, _, _ = strings.Cut(path, "?")
-	return strings.TrimSuffix(path, "/") == roleEndpoint
+	return strings.TrimSuffix(path, "/") == hub.Readyz
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -36,12 +37,12 @@ func (ix *index) findSingletons() {
 			w.probes = ix.spec.Probes
 		}
 		// Charts often let users label only the pod template: it counts too.
-		label, templateLabel := w.labels[SingletonLabel], w.template.Metadata.Labels[SingletonLabel]
+		label, templateLabel := w.labels[names.SingletonLabel], w.template.Metadata.Labels[names.SingletonLabel]
 		switch {
 		case label == "true":
-			w.why = "labelled " + SingletonLabel + `: "true"`
+			w.why = "labelled " + names.SingletonLabel + `: "true"`
 		case templateLabel == "true":
-			w.why = "pod template labelled " + SingletonLabel + `: "true"`
+			w.why = "pod template labelled " + names.SingletonLabel + `: "true"`
 		case w.why == "" && label != "false" && templateLabel != "false" && *ix.spec.Singletons.ClaimMounters:
 			if c := ix.singleNodeClaim(w); c != nil {
 				w.why = "mounts " + c.accessModes[0] + " claim " + c.ref.Name

@@ -7,8 +7,10 @@ package images
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/image"
 )
 
@@ -17,7 +19,7 @@ import (
 // from the rendered overlay, so the overlay runs it unchanged.
 func Standin() image.Spec {
 	return image.Spec{
-		Name: "hub-standin", Package: "./test/cmd/standin", Entrypoint: "/usr/local/bin/standin", User: "10001:10001",
+		Name: "hub-standin", Package: "./test/cmd/standin", Entrypoint: "/usr/local/bin/standin", User: fmt.Sprintf("%d:%d", hub.UID, hub.UID),
 		Description: "hubkit's stand-in for HighByte Intelligence Hub, for tests on a real node",
 		VersionEnv:  "HUBKIT_STANDIN_VERSION",
 		// As the Hub's image: a shell, cp and mv (Debian's static busybox),
@@ -28,8 +30,8 @@ func Standin() image.Spec {
 			{Path: "/bin/sh", Link: "busybox"},
 			{Path: "/bin/cp", Link: "busybox"},
 			{Path: "/bin/mv", Link: "busybox"},
-			{Path: "/usr/local/highbyte/appData/intelligencehub-settings.json", Source: "test/cmd/standin/appdata/intelligencehub-settings.json"},
-			{Path: "/usr/local/highbyte/appData/intelligencehub-systemvariables.json.template", Source: "test/cmd/standin/appdata/intelligencehub-systemvariables.json.template"},
+			{Path: path.Join(hub.AppData, hub.SettingsFile), Source: "test/cmd/standin/appdata/intelligencehub-settings.json"},
+			{Path: path.Join(hub.AppData, "intelligencehub-systemvariables.json.template"), Source: "test/cmd/standin/appdata/intelligencehub-systemvariables.json.template"},
 			// HA mode's command is java's, from the runtime directory
 			// (components/high-availability): here java is the stand-in.
 			{Path: "/usr/bin/java", Link: "/usr/local/bin/standin"},

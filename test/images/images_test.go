@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/image"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -76,6 +77,9 @@ func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
 		"usr/bin/java":                      "-> /usr/local/bin/standin",
 		"usr/local/highbyte/runtime/README": "644",
 	}, got)
+	cfg, err := built.Image.ConfigFile()
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("%d:%d", hub.UID, hub.UID), cfg.Config.User, "it runs as the Hub's uid, as base/ runs the Hub")
 }
 
 // The next version's stand-in is the stand-in with one more variable: the

@@ -15,13 +15,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/node"
 	"github.com/hubkit/hubkit/test/standin"
 )
 
-// RoleLabel is the label the ha-role sidecar sets on each member's pod, to
-// the role its Hub reports; the Service selects the primary by it.
-const RoleLabel = "hubkit.dev/ha-role"
+// RoleLabel is names.HARoleLabel, the label the ha-role sidecar sets on
+// each member's pod, kept while test/e2e reads it here.
+//
+// Deprecated: use names.HARoleLabel.
+const RoleLabel = names.HARoleLabel
 
 // Group is an HA group one overlay deployed into Namespace: a StatefulSet
 // Name of members (pods Name-<ordinal>) on real nodes, the Service Name in
@@ -111,7 +115,7 @@ func (g *Group) WaitMembersReady(t testing.TB) {
 			if r && pod.DeletionTimestamp == nil {
 				ready++
 			}
-			seen = append(seen, fmt.Sprintf("%s on %q %s ready=%t role=%s", pod.Name, pod.Spec.NodeName, pod.Status.Phase, r, pod.Labels[RoleLabel]))
+			seen = append(seen, fmt.Sprintf("%s on %q %s ready=%t role=%s", pod.Name, pod.Spec.NodeName, pod.Status.Phase, r, pod.Labels[names.HARoleLabel]))
 		}
 		return ready == g.Size, strings.Join(seen, "; "), nil
 	})
@@ -128,7 +132,7 @@ func (g *Group) WaitServedBy(t testing.TB, name, why string) *corev1.Pod {
 			return false, err.Error(), nil
 		}
 		d := h.Deployment
-		return code == http.StatusOK && d.NodeID == name && d.Role == standin.RolePrimary,
+		return code == http.StatusOK && d.NodeID == name && d.Role == hub.RolePrimary,
 			fmt.Sprintf("%d from %s (%s)", code, d.NodeID, d.Role), nil
 	})
 	return g.Member(t, name)
@@ -145,7 +149,7 @@ func (g *Group) WaitPrimary(t testing.TB, pod *corev1.Pod) time.Time {
 			return false, err.Error(), nil
 		}
 		at = time.Now()
-		return code == http.StatusOK && h.Deployment.Role == standin.RolePrimary, fmt.Sprintf("%d, role %s", code, h.Deployment.Role), nil
+		return code == http.StatusOK && h.Deployment.Role == hub.RolePrimary, fmt.Sprintf("%d, role %s", code, h.Deployment.Role), nil
 	})
 	return at
 }

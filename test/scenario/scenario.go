@@ -50,16 +50,22 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/node"
 	"github.com/hubkit/hubkit/test/standin"
 )
 
-// The Hub's objects, as every overlay names them.
+// The Hub's objects, as every overlay names them: references to their
+// home, internal/names, kept while test/e2e reads them here.
+//
+// Deprecated: use names.Hub, names.AppDataClaim, names.HubContainer and
+// names.HubSelector.
 const (
-	Name      = "hbih"         // its Deployment and Service
-	Claim     = "hbih-appdata" // its claim
-	Container = "hub"          // its container in the pod
-	Selector  = "app.kubernetes.io/name=intelligence-hub,app.kubernetes.io/instance=hbih"
+	Name      = names.Hub          // its Deployment and Service
+	Claim     = names.AppDataClaim // its claim
+	Container = names.HubContainer // its container in the pod
+	Selector  = names.HubSelector  // its pods
 )
 
 // Hub is the Hub one overlay deployed into Namespace.
@@ -308,7 +314,7 @@ func (h *Hub) PutSettings(t testing.TB, pod *corev1.Pod, settings []byte) {
 // call asks the stand-in in pod, wants 200 and decodes the answer into out.
 func (h *Hub) call(t testing.TB, pod *corev1.Pod, method, path string, body []byte, out any) {
 	t.Helper()
-	url := fmt.Sprintf("http://%s:%d%s", pod.Status.PodIP, standin.HTTPPort, path)
+	url := fmt.Sprintf("http://%s:%d%s", pod.Status.PodIP, hub.HTTPPort, path)
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	require.NoError(t, err)
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)

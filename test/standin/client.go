@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/hubkit/hubkit/internal/hub"
 )
 
 // Client is the stand-in's HTTP API as a program calls it, one method per
@@ -40,16 +42,16 @@ func NewClientAt(addr string) *Client {
 
 // Readyz is GET /v2/readyz: its status (200 on a started single Hub or on
 // the primary, 503 otherwise) and its body.
-func (c *Client) Readyz(ctx context.Context) (int, Health, error) {
-	var h Health
-	code, err := c.do(ctx, http.MethodGet, "/v2/readyz", nil, &h)
+func (c *Client) Readyz(ctx context.Context) (int, hub.Health, error) {
+	var h hub.Health
+	code, err := c.do(ctx, http.MethodGet, hub.Readyz, nil, &h)
 	return code, h, err
 }
 
 // Livez is GET /v2/livez: 200 on every live Hub, and its body.
-func (c *Client) Livez(ctx context.Context) (int, Health, error) {
-	var h Health
-	code, err := c.do(ctx, http.MethodGet, "/v2/livez", nil, &h)
+func (c *Client) Livez(ctx context.Context) (int, hub.Health, error) {
+	var h hub.Health
+	code, err := c.do(ctx, http.MethodGet, hub.Livez, nil, &h)
 	return code, h, err
 }
 

@@ -60,28 +60,14 @@ const ExitNoHAGroup = 78
 // ErrNoHAGroup says the database has no failover group: `create` never ran.
 var ErrNoHAGroup = errors.New("the database has no failover group: run `HAMain create -n <the preferred primary> -j ...` once first")
 
-// The roles /v2/livez and /v2/readyz report.
+// The roles, references to their home hub.RolePrimary and
+// hub.RoleSecondary, kept while test/e2e reads them here.
+//
+// Deprecated: use hub.RolePrimary and hub.RoleSecondary.
 const (
-	RolePrimary   = "primary"
-	RoleSecondary = "secondary"
+	RolePrimary   = hub.RolePrimary
+	RoleSecondary = hub.RoleSecondary
 )
-
-// Deployment is the body of /v2/livez and /v2/readyz, as HighByte
-// documents it: {"deployment":{"mode":"standalone"}} for a single Hub,
-// {"deployment":{"mode":"ha","role":...,"nodeId":...,"primaryNodeId":...}}
-// in HA mode. primaryNodeId is left out while a node knows no primary (no
-// lease is held, or it cannot reach the database).
-type Deployment struct {
-	Mode          string `json:"mode"`
-	Role          string `json:"role,omitempty"`
-	NodeID        string `json:"nodeId,omitempty"`
-	PrimaryNodeID string `json:"primaryNodeId,omitempty"`
-}
-
-// Health is the body of /v2/livez and /v2/readyz.
-type Health struct {
-	Deployment Deployment `json:"deployment"`
-}
 
 var haSchema = []string{
 	`CREATE TABLE IF NOT EXISTS standin_ha_group (
@@ -346,9 +332,9 @@ func (h *HA) heartbeat(ctx context.Context, start time.Time) error {
 	var outcome, primary string
 	var epoch int64
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		role := RoleSecondary
+		role := hub.RoleSecondary
 		if h.IsPrimary() {
-			role = RolePrimary
+			role = hub.RolePrimary
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO standin_ha_nodes (node_id, instance, heartbeat, synced, role, certificate_store_sha256)
 			VALUES ($1, $2, now(), true, $3, $4)
@@ -398,7 +384,7 @@ func (h *HA) heartbeat(ctx context.Context, start time.Time) error {
 			if h.IsPrimary() {
 				h.demote("the database names another holder of the lease: " + primary)
 			}
-			outcome = "secondary"
+			outcome = hub.RoleSecondary
 			return nil
 		}
 	})
@@ -445,7 +431,7 @@ func (h *HA) promote(start time.Time, epoch int64, why string) {
 		return // the renewal took longer than the lease it bought
 	}
 	if !h.acting {
-		h.transition(RolePrimary, epoch, why)
+		h.transition(hub.RolePrimary, epoch, why)
 	}
 	h.acting, h.actUntil, h.epoch = true, until, epoch
 	if h.timer != nil {
@@ -461,7 +447,7 @@ func (h *HA) expire() {
 	defer h.mu.Unlock()
 	if h.acting && !time.Now().Before(h.actUntil) {
 		h.acting = false
-		h.transition(RoleSecondary, h.epoch, fmt.Sprintf("no renewal of the lease for %s: stopped acting as primary %s before the lease can end", h.cfg.Lease-h.cfg.DemoteMargin, h.cfg.DemoteMargin))
+		h.transition(hub.RoleSecondary, h.epoch, fmt.Sprintf("no renewal of the lease for %s: stopped acting as primary %s before the lease can end", h.cfg.Lease-h.cfg.DemoteMargin, h.cfg.DemoteMargin))
 	}
 }
 
@@ -470,7 +456,7 @@ func (h *HA) demote(why string) {
 	defer h.mu.Unlock()
 	if h.acting {
 		h.acting = false
-		h.transition(RoleSecondary, h.epoch, why)
+		h.transition(hub.RoleSecondary, h.epoch, why)
 	}
 	if h.timer != nil {
 		h.timer.Stop()
@@ -497,13 +483,13 @@ func (h *HA) IsPrimary() bool {
 func (h *HA) isPrimary() bool { return h.acting && time.Now().Before(h.actUntil) }
 
 // Deployment is what /v2/livez and /v2/readyz report.
-func (h *HA) Deployment() Deployment {
+func (h *HA) Deployment() hub.Deployment {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	d := Deployment{Mode: "ha", Role: RoleSecondary, NodeID: h.cfg.NodeID}
+	d := hub.Deployment{Mode: hub.ModeHA, Role: hub.RoleSecondary, NodeID: h.cfg.NodeID}
 	switch {
 	case h.isPrimary():
-		d.Role, d.PrimaryNodeID = RolePrimary, h.cfg.NodeID
+		d.Role, d.PrimaryNodeID = hub.RolePrimary, h.cfg.NodeID
 	case h.primary != h.cfg.NodeID && time.Since(h.primarySeen) < h.cfg.Lease:
 		d.PrimaryNodeID = h.primary
 	}
@@ -615,7 +601,7 @@ func (h *HA) leave() {
 // HAStatus is what GET /debug/ha reports: paths and digests, never a file's
 // contents or the database's password.
 type HAStatus struct {
-	Deployment             Deployment        `json:"deployment"`
+	Deployment             hub.Deployment    `json:"deployment"`
 	Instance               string            `json:"instance"`
 	PreferredNodeID        string            `json:"preferredNodeId"`
 	Epoch                  int64             `json:"epoch"`
@@ -654,16 +640,16 @@ func (h *HA) Status() HAStatus {
 // on every live node, /v2/readyz 200 on a started single Hub or on the
 // primary and 503 otherwise; both with the Deployment body.
 func (a *App) healthRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v2/livez", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONStatus(w, http.StatusOK, Health{a.deployment()})
+	mux.HandleFunc("GET "+hub.Livez, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONStatus(w, http.StatusOK, hub.Health{Deployment: a.deployment()})
 	})
-	mux.HandleFunc("GET /v2/readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+hub.Readyz, func(w http.ResponseWriter, _ *http.Request) {
 		d := a.deployment()
 		code := http.StatusOK
-		if !a.isReady() || d.Mode == "ha" && d.Role != RolePrimary {
+		if !a.isReady() || d.Mode == hub.ModeHA && d.Role != hub.RolePrimary {
 			code = http.StatusServiceUnavailable
 		}
-		writeJSONStatus(w, code, Health{d})
+		writeJSONStatus(w, code, hub.Health{Deployment: d})
 	})
 	mux.HandleFunc("GET /debug/ha", func(w http.ResponseWriter, _ *http.Request) {
 		if a.ha == nil {
@@ -674,9 +660,9 @@ func (a *App) healthRoutes(mux *http.ServeMux) {
 	})
 }
 
-func (a *App) deployment() Deployment {
+func (a *App) deployment() hub.Deployment {
 	if a.ha == nil {
-		return Deployment{Mode: "standalone"}
+		return hub.Deployment{Mode: hub.ModeStandalone}
 	}
 	return a.ha.Deployment()
 }

@@ -72,20 +72,20 @@ func TestHAFailover(t *testing.T) {
 	}, 100*time.Millisecond)
 	t.Cleanup(func() { _ = sampler.Stop() })
 	t.Log("both run: hub-0 is primary, hub-1 secondary")
-	waitRoles(t, 10*time.Second, map[*haNode]string{hub0: RolePrimary, hub1: RoleSecondary})
+	waitRoles(t, 10*time.Second, map[*haNode]string{hub0: hub.RolePrimary, hub1: hub.RoleSecondary})
 	waitFor(t, 2*heartbeat, "hub-1 has heard of the primary", func() bool {
-		_, body := hub1.get(t, "/v2/readyz")
+		_, body := hub1.get(t, hub.Readyz)
 		return strings.Contains(body, `"primaryNodeId":"hub-0"`)
 	})
 	for _, n := range []*haNode{hub0, hub1} {
-		code, body := n.get(t, "/v2/livez")
+		code, body := n.get(t, hub.Livez)
 		assert.Equal(t, http.StatusOK, code, n.id)
-		assert.JSONEq(t, fmt.Sprintf(`{"deployment":{"mode":"ha","role":"%s","nodeId":"%s","primaryNodeId":"hub-0"}}`, map[*haNode]string{hub0: "primary", hub1: "secondary"}[n], n.id), body)
+		assert.JSONEq(t, fmt.Sprintf(`{"deployment":{"mode":"ha","role":"%s","nodeId":"%s","primaryNodeId":"hub-0"}}`, map[*haNode]string{hub0: hub.RolePrimary, hub1: hub.RoleSecondary}[n], n.id), body)
 	}
-	code, body := hub0.get(t, "/v2/readyz")
+	code, body := hub0.get(t, hub.Readyz)
 	assert.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, `{"deployment":{"mode":"ha","role":"primary","nodeId":"hub-0","primaryNodeId":"hub-0"}}`, body)
-	code, body = hub1.get(t, "/v2/readyz")
+	code, body = hub1.get(t, hub.Readyz)
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	assert.JSONEq(t, `{"deployment":{"mode":"ha","role":"secondary","nodeId":"hub-1","primaryNodeId":"hub-0"}}`, body)
 	assert.Equal(t, v1, hub1.readSettings(t), "hub-1 received the settings create synced")
@@ -106,7 +106,7 @@ func TestHAFailover(t *testing.T) {
 
 	t.Log("kill -9 the primary: hub-1 takes over once the lease has ended")
 	killed := hub0.kill(t)
-	tookOver := waitRoles(t, lease+3*heartbeat, map[*haNode]string{hub1: RolePrimary})
+	tookOver := waitRoles(t, lease+3*heartbeat, map[*haNode]string{hub1: hub.RolePrimary})
 	took := tookOver.Sub(killed)
 	t.Logf("hub-1 primary %s after hub-0's kill", took.Round(10*time.Millisecond))
 	assert.GreaterOrEqual(t, took, lease-heartbeat-slack, "no takeover before the lease can have ended")
@@ -118,46 +118,46 @@ func TestHAFailover(t *testing.T) {
 
 	t.Log("the preferred primary returns: it synchronises, then takes control back")
 	returned := hub0.start(t)
-	back := waitRoles(t, 10*time.Second, map[*haNode]string{hub0: RolePrimary, hub1: RoleSecondary})
+	back := waitRoles(t, 10*time.Second, map[*haNode]string{hub0: hub.RolePrimary, hub1: hub.RoleSecondary})
 	t.Logf("hub-0 primary again %s after its start", back.Sub(returned).Round(10*time.Millisecond))
 	assert.Equal(t, v3, hub0.readSettings(t), "it received what hub-1 synced while it was away")
 	assert.Contains(t, hub1.lastTransition(t).Why, "handing over to the preferred primary hub-0")
 
 	t.Log("cut hub-0 off from the database: it demotes itself before its lease ends, then hub-1 takes over")
 	cut := link.cut()
-	tookOver = waitRoles(t, lease+3*heartbeat, map[*haNode]string{hub1: RolePrimary})
+	tookOver = waitRoles(t, lease+3*heartbeat, map[*haNode]string{hub1: hub.RolePrimary})
 	demoted := hub0.lastTransition(t)
-	assert.Equal(t, RoleSecondary, demoted.Role)
+	assert.Equal(t, hub.RoleSecondary, demoted.Role)
 	assert.Contains(t, demoted.Why, "no renewal of the lease")
 	t.Logf("hub-0 stopped acting %s after the cut; hub-1 primary %s after it",
 		demoted.At.Sub(cut).Round(10*time.Millisecond), tookOver.Sub(cut).Round(10*time.Millisecond))
 	assert.LessOrEqual(t, demoted.At.Sub(cut), lease-margin+slack)
 	promoted := hub1.lastTransition(t)
-	require.Equal(t, RolePrimary, promoted.Role)
+	require.Equal(t, hub.RolePrimary, promoted.Role)
 	assert.Greater(t, promoted.At.Sub(demoted.At), margin/2, "hub-0 stopped well before hub-1 began")
-	code, body = hub0.get(t, "/v2/livez")
+	code, body = hub0.get(t, hub.Livez)
 	assert.Equal(t, http.StatusOK, code, "a node cut off is still live")
 	assert.JSONEq(t, `{"deployment":{"mode":"ha","role":"secondary","nodeId":"hub-0"}}`, body, "and knows no primary")
 
 	t.Log("the link back: hub-0 takes control back")
 	link.restore()
-	waitRoles(t, 4*heartbeat+slack, map[*haNode]string{hub0: RolePrimary, hub1: RoleSecondary})
+	waitRoles(t, 4*heartbeat+slack, map[*haNode]string{hub0: hub.RolePrimary, hub1: hub.RoleSecondary})
 
 	t.Log("the database stopped: the primary demotes itself before its lease ends, and no node is primary")
 	halted := time.Now()
 	require.NoError(t, db.Halt())
-	noPrimary := waitRoles(t, lease, map[*haNode]string{hub0: RoleSecondary, hub1: RoleSecondary})
+	noPrimary := waitRoles(t, lease, map[*haNode]string{hub0: hub.RoleSecondary, hub1: hub.RoleSecondary})
 	t.Logf("no primary %s after the database stopped", noPrimary.Sub(halted).Round(10*time.Millisecond))
 	assert.LessOrEqual(t, noPrimary.Sub(halted), lease-margin+slack)
 	stays(t, lease+heartbeat, "no node is primary without the database", func() bool {
-		return hub0.role(t) != RolePrimary && hub1.role(t) != RolePrimary
+		return hub0.role(t) != hub.RolePrimary && hub1.role(t) != hub.RolePrimary
 	})
 	require.NoError(t, db.Resume(ctx))
-	waitRoles(t, lease+3*heartbeat, map[*haNode]string{hub0: RolePrimary, hub1: RoleSecondary})
+	waitRoles(t, lease+3*heartbeat, map[*haNode]string{hub0: hub.RolePrimary, hub1: hub.RoleSecondary})
 
 	t.Log("SIGTERM the primary: it hands the lease over at once")
 	stopped := hub0.terminate(t)
-	tookOver = waitRoles(t, lease, map[*haNode]string{hub1: RolePrimary})
+	tookOver = waitRoles(t, lease, map[*haNode]string{hub1: hub.RolePrimary})
 	t.Logf("hub-1 primary %s after hub-0's SIGTERM", tookOver.Sub(stopped).Round(10*time.Millisecond))
 	assert.Less(t, tookOver.Sub(stopped), 2*heartbeat+slack, "without waiting for the lease")
 	hub1.terminate(t)
@@ -297,7 +297,7 @@ func (n *haNode) role(t *testing.T) string {
 	if err != nil {
 		return ""
 	}
-	if (code == http.StatusOK) != (h.Deployment.Role == RolePrimary) {
+	if (code == http.StatusOK) != (h.Deployment.Role == hub.RolePrimary) {
 		t.Errorf("%s: readyz %d with role %q", n.id, code, h.Deployment.Role)
 	}
 	return h.Deployment.Role

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -142,14 +143,14 @@ func TestHealthStandalone(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	const body = `{"deployment":{"mode":"standalone"}}`
-	code, b := get("/v2/livez")
+	code, b := get(hub.Livez)
 	assert.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, body, b)
-	code, b = get("/v2/readyz")
+	code, b = get(hub.Readyz)
 	assert.Equal(t, http.StatusServiceUnavailable, code, "not started yet")
 	assert.JSONEq(t, body, b)
 	close(app.ready)
-	code, b = get("/v2/readyz")
+	code, b = get(hub.Readyz)
 	assert.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, body, b)
 	resp, err := http.Get(srv.URL + "/debug/ha")
@@ -159,7 +160,7 @@ func TestHealthStandalone(t *testing.T) {
 }
 
 func TestDeploymentJSON(t *testing.T) {
-	b, err := json.Marshal(Health{Deployment{Mode: "ha", Role: RolePrimary, NodeID: "node-1", PrimaryNodeID: "node-1"}})
+	b, err := json.Marshal(hub.Health{Deployment: hub.Deployment{Mode: hub.ModeHA, Role: hub.RolePrimary, NodeID: "node-1", PrimaryNodeID: "node-1"}})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"deployment":{"mode":"ha","role":"primary","nodeId":"node-1","primaryNodeId":"node-1"}}`, string(b), "the guide's example")
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hubkit/hubkit/internal/hub"
 )
 
 // Member is one member of an HA group, as a sampler reaches it.
@@ -72,7 +74,7 @@ func (s *NeverTwo) sample(ctx context.Context) {
 			continue
 		}
 		answered++
-		if code == http.StatusOK || h.Deployment.Role == RolePrimary {
+		if code == http.StatusOK || h.Deployment.Role == hub.RolePrimary {
 			primaries = append(primaries, m.Name)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,10 +19,10 @@ func member(t *testing.T, name, role string) Member {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		code := http.StatusServiceUnavailable
-		if role == RolePrimary {
+		if role == hub.RolePrimary {
 			code = http.StatusOK
 		}
-		writeJSONStatus(w, code, Health{Deployment{Mode: "ha", Role: role, NodeID: name}})
+		writeJSONStatus(w, code, hub.Health{Deployment: hub.Deployment{Mode: hub.ModeHA, Role: role, NodeID: name}})
 	}))
 	t.Cleanup(srv.Close)
 	return Member{Name: name, Client: NewClientAt(strings.TrimPrefix(srv.URL, "http://"))}
@@ -37,13 +38,13 @@ func TestNeverTwo(t *testing.T) {
 		wantErr string // "" for none
 	}{
 		{"a primary and a standby", func(t *testing.T) ([]Member, error) {
-			return []Member{member(t, "hbih-0", RolePrimary), member(t, "hbih-1", RoleSecondary)}, nil
+			return []Member{member(t, "hbih-0", hub.RolePrimary), member(t, "hbih-1", hub.RoleSecondary)}, nil
 		}, ""},
 		{"a standby alone, its primary's node lost", func(t *testing.T) ([]Member, error) {
-			return []Member{unreachable, member(t, "hbih-1", RoleSecondary)}, nil
+			return []Member{unreachable, member(t, "hbih-1", hub.RoleSecondary)}, nil
 		}, ""},
 		{"two primaries", func(t *testing.T) ([]Member, error) {
-			return []Member{member(t, "hbih-0", RolePrimary), member(t, "hbih-1", RolePrimary)}, nil
+			return []Member{member(t, "hbih-0", hub.RolePrimary), member(t, "hbih-1", hub.RolePrimary)}, nil
 		}, "two primaries at once"},
 		{"no member answers", func(t *testing.T) ([]Member, error) {
 			return []Member{unreachable}, nil
@@ -75,7 +76,7 @@ func TestNeverTwo(t *testing.T) {
 // A Check covers the samples since the last: a group heard once, then
 // reached no more, fails the next Check.
 func TestNeverTwoChecksEachStretch(t *testing.T) {
-	up := member(t, "hbih-0", RolePrimary)
+	up := member(t, "hbih-0", hub.RolePrimary)
 	reach := make(chan bool, 1)
 	reach <- true
 	reachable := true

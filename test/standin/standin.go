@@ -74,8 +74,9 @@ import (
 	"time"
 )
 
-// HTTPPort is the port the stand-in serves HTTP on, the Hub's.
-const HTTPPort = 45245
+// HTTPPort is the port the stand-in serves HTTP on: the Hub's,
+// hub.HTTPPort, which test/e2e still reads here.
+const HTTPPort = hub.HTTPPort
 
 // ExitLockHeld is the exit code when another process holds appData's lock:
 // a second writer was refused.
@@ -112,7 +113,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		StartDelay:     time.Second,
 		ShutdownDelay:  5 * time.Second,
 		HTTPAddr:       fmt.Sprintf(":%d", HTTPPort),
-		ExtraAddrs:     []string{":1885", ":8885"},
+		ExtraAddrs:     []string{fmt.Sprintf(":%d", hub.MQTTPort), fmt.Sprintf(":%d", hub.RESTDataPort)},
 		JournalFormat:  JournalFormat,
 	}
 	if v := getenv("HUBKIT_STANDIN_JOURNAL_FORMAT"); v != "" {

@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,7 +43,7 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 250*time.Millisecond, c.StartDelay)
 	assert.Equal(t, "/data", c.AppData)
-	assert.Equal(t, ":45245", c.HTTPAddr)
+	assert.Equal(t, fmt.Sprintf(":%d", hub.HTTPPort), c.HTTPAddr)
 
 	c, err = ConfigFromEnv(env(map[string]string{"HUBKIT_STANDIN_HTTP_ADDR": "127.0.0.1:1", "HUBKIT_STANDIN_EXTRA_ADDRS": "127.0.0.1:2,127.0.0.1:3"}))
 	require.NoError(t, err)

@@ -1,0 +1,107 @@
+// Package names is hubkit's own vocabulary: the hubkit.dev/* labels and
+// annotations, the guard's parameter ConfigMap and the format of its keys,
+// an HA group's role label and its values, and the names base/ gives the
+// Hub's objects. It is the one home of these strings in Go: the singleton
+// function (plugin/), the ha-role sidecar (harole/), the contract
+// (internal/contract), the stand-in and the scenarios (test/) read them
+// from here, and base/, components/ and guard/ write them in YAML, held
+// equal by names_test.go. Write no second copy: import this package
+// (TestOneHome fails on a constant or variable elsewhere initialised to
+// one of these literals).
+//
+// What HighByte decides about the Hub (its ports, endpoints, files and
+// uid) is in internal/hub. This package holds constants and pure functions
+// only, and imports nothing outside internal/, so that the shipped binaries
+// may use it.
+package names
+
+import (
+	"strings"
+
+	"github.com/hubkit/hubkit/internal/hub"
+)
+
+// The labels and annotations hubkit reads and writes on workloads and pods.
+const (
+	// SingletonLabel, on a workload or its pod template, declares it a
+	// singleton ("true") or never one ("false").
+	SingletonLabel = "hubkit.dev/singleton"
+	// HAMembersLabel, on a workload or its pod template, declares it an HA
+	// group of that many members ("2"): the one value the function, the
+	// contract, the guard and the sidecar's -members follow.
+	HAMembersLabel = "hubkit.dev/ha-members"
+	// HARoleLabel is an HA group member's role, HARolePrimary or
+	// HARoleSecondary, kept by its ha-role sidecar from the Hub's
+	// hub.Readyz; the Service selects HARolePrimary.
+	HARoleLabel = "hubkit.dev/ha-role"
+	// HARolePrimary labels the member whose Hub is primary.
+	HARolePrimary = hub.RolePrimary
+	// HARoleSecondary labels every other member, and a member until its
+	// sidecar has asked its Hub.
+	HARoleSecondary = hub.RoleSecondary
+	// ClaimAccessReasonAnnotation, not blank, on a pod lets it mount a
+	// singleton's or a member's claim that is not its own (a restore, an
+	// inspection while the owner is scaled down): the guard admits it.
+	ClaimAccessReasonAnnotation = "hubkit.dev/claim-access-reason"
+)
+
+// The guard's parameters (guard/): one ConfigMap per namespace that the
+// singleton function writes (spec.guard.params) and the guard's bindings
+// select by label.
+const (
+	// GuardParams is the ConfigMap's name.
+	GuardParams = "hubkit-singletons"
+	// GuardParamsLabel is the label the bindings select it by, with the
+	// value GuardParamsValue.
+	GuardParamsLabel = "hubkit.dev/guard"
+	// GuardParamsValue is GuardParamsLabel's value.
+	GuardParamsValue = "params"
+	// GuardClaimPrefix opens a singleton claim's key (GuardClaimKey).
+	GuardClaimPrefix = "claim."
+	// GuardHAPrefix opens an HA group's keys (GuardHAGroupKey,
+	// GuardHAClaimKey), beside the singletons' keys.
+	GuardHAPrefix = "ha."
+)
+
+// GuardWorkloadKey is a singleton's key, deployment.<name> or
+// statefulset.<name>; its value says why the workload is one.
+func GuardWorkloadKey(kind, name string) string {
+	return strings.ToLower(kind) + "." + name
+}
+
+// GuardClaimKey is the key of a claim a singleton's pod mounts,
+// claim.<name>; its value lists the workloads allowed to mount it.
+func GuardClaimKey(claim string) string {
+	return GuardClaimPrefix + claim
+}
+
+// GuardHAGroupKey is an HA group's key, ha.statefulset.<name>; its value
+// is the member count.
+func GuardHAGroupKey(statefulset string) string {
+	return GuardHAPrefix + GuardWorkloadKey("StatefulSet", statefulset)
+}
+
+// GuardHAClaimKey is the key of an HA group's claim template,
+// ha.claim.<template>-<statefulset>; its value is the StatefulSet's name,
+// its members' claims <template>-<statefulset>-<ordinal>.
+func GuardHAClaimKey(template, statefulset string) string {
+	return GuardHAPrefix + GuardClaimKey(template+"-"+statefulset)
+}
+
+// The Hub's objects, as base/ names them and every overlay keeps them.
+const (
+	// Hub is the Hub's workload (a Deployment, or an HA group's
+	// StatefulSet), its Service and ServiceAccount, and the value of its
+	// app.kubernetes.io/instance label.
+	Hub = "hbih"
+	// HubApp is the value of the Hub's app.kubernetes.io/name label.
+	HubApp = "intelligence-hub"
+	// HubSelector selects the Hub's pods, as a label selector string.
+	HubSelector = "app.kubernetes.io/name=" + HubApp + ",app.kubernetes.io/instance=" + Hub
+	// HubContainer is the Hub's container in its pod.
+	HubContainer = "hub"
+	// AppDataClaim is the claim that holds the single Hub's hub.AppData.
+	AppDataClaim = "hbih-appdata"
+	// AppDataVolume is the pod's volume mounted at hub.AppData.
+	AppDataVolume = "appdata"
+)
