@@ -137,7 +137,7 @@ check: $(KUSTOMIZE) $(KUBE_SCORE) $(BIN)/promtool ## Run everything that needs n
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
-	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -timeout 20m -skip '$(call anchored,$(HOST_TEST_NAMES))' $(CHECK_PACKAGES)
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m -skip '$(call anchored,$(HOST_TEST_NAMES))' $(CHECK_PACKAGES)
 	$(MAKE) --no-print-directory score
 	$(MAKE) --no-print-directory hydrate-check
 
@@ -146,8 +146,8 @@ test: ## Run everything CI runs: make check, then what needs root, Debian's pack
 	@tools/preflight.sh
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory check
-	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -timeout 20m -run '$(call anchored,$(HOST_TEST_NAMES))' $(HOST_TEST_PACKAGES)
-	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -timeout 20m $(addprefix ./,$(HOST_PACKAGES))
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m -run '$(call anchored,$(HOST_TEST_NAMES))' $(HOST_TEST_PACKAGES)
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m $(addprefix ./,$(HOST_PACKAGES))
 	$(MAKE) --no-print-directory fuzz FUZZTIME=60000x
 
 # What make check leaves to make test, named once: the packages and tests
@@ -192,7 +192,7 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 
 .PHONY: e2e
 e2e: $(E2E_TOOLS) ## Run only the end-to-end tests: a kwok cluster with real nodes (a second one for HA mode) and PostgreSQL (or HUBKIT_E2E_KUBECONFIG's).
-	go test -count=1 -timeout 20m -v ./test/e2e/
+	go test -count=1 -shuffle=on -timeout 20m -v ./test/e2e/
 
 .PHONY: bench
 bench: bench-function bench-recovery ## Measure the function against its floors and peers, then crash recovery, the storage drills and HA failover on the real nodes (docs/benchmarks.md, .png).

@@ -98,9 +98,7 @@ transformers:
 `), 0o644))
 		dev, err := overlays.Find(table(t, root), "dev")
 		require.NoError(t, err)
-		m, err := contract.Parse(builders()[0].build(t, v2))
-		require.NoError(t, err)
-		assert.Empty(t, contract.Check(m, dev.Expect))
+		m := keepsItsPromises(t, builders()[0].build(t, v2), dev.Expect)
 		hub := hubContainer(t, m)
 		assert.Equal(t, []string{"GET " + contract.Readyz, "GET " + contract.Livez, "GET " + contract.Livez},
 			[]string{probePath(hub.ReadinessProbe), probePath(hub.LivenessProbe), probePath(hub.StartupProbe)})
@@ -115,9 +113,7 @@ func TestCloudNativePGWiresTheHub(t *testing.T) {
 	ha, err := overlays.Find(table(t, root), "prod-ha")
 	require.NoError(t, err)
 	out := builders()[0].build(t, filepath.Join(root, "overlays", "testdata", "ha-cloudnative-pg"))
-	m, err := contract.Parse(out)
-	require.NoError(t, err)
-	assert.Empty(t, contract.Check(m, ha.Expect))
+	m := keepsItsPromises(t, out, ha.Expect)
 	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(out), OmitReaderAnnotations: true}).Read()
 	require.NoError(t, err)
 	var clusters []string
@@ -230,4 +226,35 @@ func TestHACreateRunsOnceOnThePreferredPrimary(t *testing.T) {
 			assert.Empty(t, run(t, t.TempDir(), pod, false), pod)
 		}
 	})
+}
+
+// components/high-availability needs components/certificate-store before it:
+// members with stores of their own would find the primary's secrets
+// unreadable after a failover. An overlay that lists HA without it fails to
+// render, and the error names the certificate store's init container; with
+// it (and nothing else of prod), it renders.
+func TestHAWithoutTheCertificateStoreFailsTheRender(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	overlay := func(t *testing.T, components ...string) string {
+		dir := t.TempDir()
+		k := "namespace: plant-7\nresources:\n- " + testenv.RelPath(t, dir, filepath.Join(root, "base")) + "\ncomponents:\n"
+		for _, c := range components {
+			k += "- " + testenv.RelPath(t, dir, filepath.Join(root, "components", c)) + "\n"
+		}
+		k += "transformers:\n- " + testenv.RelPath(t, dir, filepath.Join(root, "functions", "singleton")) + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644))
+		return dir
+	}
+	fns.OnPath(t)
+	for _, components := range [][]string{
+		{"health-v2", "high-availability"},
+		{"appdata-defaults", "health-v2", "high-availability"},
+	} {
+		out, err := render.Krusty(overlay(t, components...))
+		if assert.Error(t, err, "%v rendered:\n%s", components, out) {
+			assert.Contains(t, err.Error(), "spec.template.spec.initContainers.[name=certificate-store].name` is missing", "%v", components)
+		}
+	}
+	_, err := render.Krusty(overlay(t, "certificate-store", "health-v2", "high-availability"))
+	assert.NoError(t, err)
 }

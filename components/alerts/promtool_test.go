@@ -99,12 +99,15 @@ func TestEveryAlertHasAFiringAndAQuietCase(t *testing.T) {
 // The cases hold the rules to the overlay's Hub: rendered without
 // components/alerts/scope (the overlay forgot it), the rules name no
 // namespace anyone deploys to and every case's firing alert goes missing.
+// The function refuses such a render (partner_test.go), so this one is
+// rendered without it too.
 func TestTheCasesFailWithoutTheScope(t *testing.T) {
-	const scope = "components/alerts/scope"
 	unscoped := render.Variant(t, root(t, operated), func(k *types.Kustomization) {
 		n := len(k.Transformers)
-		k.Transformers = slices.DeleteFunc(k.Transformers, func(ref string) bool { return strings.HasSuffix(ref, scope) })
-		require.Len(t, k.Transformers, n-1, "the overlay lists %s", scope)
+		k.Transformers = slices.DeleteFunc(k.Transformers, func(ref string) bool {
+			return strings.HasSuffix(ref, scope) || strings.HasSuffix(ref, "functions/singleton")
+		})
+		require.Len(t, k.Transformers, n-2, "the overlay lists %s and the function", scope)
 	})
 	files := cases(t)
 	dir := writeRules(t, rendered(t, unscoped), files)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,13 +14,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/overlays"
+	"github.com/hubkit/hubkit/plugin/singleton"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -64,138 +64,28 @@ func rendered(t *testing.T, o overlays.Overlay) *contract.Manifest {
 	m, err := contract.Parse(out)
 	require.NoError(t, err)
 	require.Empty(t, contract.Check(m, o.Expect), "the unbroken %s overlay must keep the contract", o.Name)
+	require.Empty(t, auditGate(t, out), "the unbroken %s overlay must pass the audit gate", o.Name)
 	return m
 }
 
-// brokenPromise is one case of TestCheckReportsEachBrokenPromise.
+// brokenPromise is one case of a check's test (check_<id>_test.go): it
+// breaks one promise in a real render.
 type brokenPromise struct {
 	name   string
 	mutate func(m *contract.Manifest)
-	check  string // the ID the finding carries
 	want   string // in the finding's text
 }
 
-// Each case breaks one promise in the real prod render and names the check
-// that must report it and what its finding says: a check that cannot fail is
-// no check.
-func TestCheckReportsEachBrokenPromise(t *testing.T) {
-	prod, ha := prodRow(t), haRow(t)
-	cases := []brokenPromise{
-		{"two replicas", func(m *contract.Manifest) { m.Deployments[0].Spec.Replicas = ptr.To[int32](2) },
-			"replicas", "Deployment[hbih].spec.replicas: Invalid value: 2: want 1"},
-		{"replicas unset", func(m *contract.Manifest) { m.Deployments[0].Spec.Replicas = nil },
-			"replicas", "Deployment[hbih].spec.replicas: Required value: want 1"},
-		{"rolling update", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
-		}, "rollout", `Deployment[hbih].spec.strategy.type: Invalid value: "RollingUpdate": want Recreate`},
-		{"no readiness probe", func(m *contract.Manifest) { m.Deployments[0].Spec.Template.Spec.Containers[0].ReadinessProbe = nil },
-			"probes", "Deployment[hbih].spec.template.spec.containers[name=hub].readinessProbe: Required value"},
-		{"a second Deployment", func(m *contract.Manifest) { m.Deployments = append(m.Deployments, m.Deployments[0]) },
-			"deployment", "Deployment: Too many: 2: must have at most 1 item"},
-		{"an autoscaler", func(m *contract.Manifest) {
-			m.Objects = append(m.Objects, contract.Object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler", Namespace: prod.Namespace, Name: "hbih"})
-		}, "autoscalers", "HorizontalPodAutoscaler[hbih]: Forbidden: the Hub must never be autoscaled"},
-		{"appData not mounted", func(m *contract.Manifest) {
-			appDataMount(t, m).MountPath = "/data"
-		}, "claims", "containers[name=hub].volumeMounts: Required value: mounts nothing at /usr/local/highbyte/appData"},
-		{"appData on an emptyDir", func(m *contract.Manifest) {
-			volumeNamed(t, m, appDataMount(t, m).Name).VolumeSource = corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
-		}, "claims", "persistentVolumeClaim: Required value: the volume mounted at /usr/local/highbyte/appData is not a persistentVolumeClaim"},
-		{"claim not rendered", func(m *contract.Manifest) { m.Claims = nil },
-			"claims", `persistentVolumeClaim.claimName: Invalid value: "hbih-appdata": not a rendered PersistentVolumeClaim`},
-		{"wrong size", func(m *contract.Manifest) {
-			m.Claims[0].Spec.Resources.Requests[corev1.ResourceStorage] = contractQuantity(t, "1Gi")
-		}, "claims", `PersistentVolumeClaim[hbih-appdata].spec.resources.requests[storage]: Invalid value: "1Gi": want ` + prod.Storage},
-		{"wrong TLS secret", func(m *contract.Manifest) { m.Ingresses[0].Spec.TLS[0].SecretName = "other-tls" },
-			"ingress", `Ingress[hbih].spec.tls[0].secretName: Invalid value: "other-tls": want ` + prod.TLSSecret},
-		{"shared claim", func(m *contract.Manifest) {
-			m.Claims[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
-		}, "claims", `spec.accessModes: Invalid value: ["ReadWriteMany"]: want only ` + string(prod.AccessMode)},
-		{"service type", func(m *contract.Manifest) { m.Services[0].Spec.Type = corev1.ServiceTypeLoadBalancer },
-			"service", `Service[hbih].spec.type: Invalid value: "LoadBalancer": want ClusterIP`},
-		{"selector misses the pod", func(m *contract.Manifest) {
-			m.Services[0].Spec.Selector["app.kubernetes.io/name"] = "hub"
-		}, "wiring", `Service[hbih].spec.selector[app.kubernetes.io/name]: Invalid value: "hub": does not match the pod labels of Deployment hbih`},
-		{"target port missing", func(m *contract.Manifest) {
-			m.Services[0].Spec.Ports[0].TargetPort = intstr.FromString("web")
-		}, "wiring", `Service[hbih].spec.ports[name=http].targetPort: Invalid value: "web": container hub declares no such port`},
-		{"ingress backend port missing", func(m *contract.Manifest) {
-			m.Ingresses[0].Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port.Name = "web"
-		}, "wiring", `Ingress[hbih].spec.rules[0].http.paths[0].backend.service.port: Invalid value: "web": not a port of Service hbih`},
-		{"ingress without TLS", func(m *contract.Manifest) { m.Ingresses[0].Spec.TLS = nil },
-			"ingress", "Ingress[hbih].spec.tls[0].secretName: Required value"},
-		{"privilege escalation", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
-		}, "pod-security", "Deployment[hbih].spec.template: Forbidden: violates Pod Security restricted: allowPrivilegeEscalation != false"},
-		{"API token mounted", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Template.Spec.AutomountServiceAccountToken = nil
-		}, "hardening", "Deployment[hbih].spec.template.spec.automountServiceAccountToken: Required value: want false"},
-		{"default ServiceAccount", func(m *contract.Manifest) { m.Deployments[0].Spec.Template.Spec.ServiceAccountName = "" },
-			"hardening", `spec.template.spec.serviceAccountName: Invalid value: "": not a rendered ServiceAccount`},
-		{"ServiceAccount mounts tokens", func(m *contract.Manifest) { m.ServiceAccounts[0].AutomountServiceAccountToken = nil },
-			"hardening", "ServiceAccount[hbih].automountServiceAccountToken: Required value: want false"},
-		{"no memory limit", func(m *contract.Manifest) {
-			delete(m.Deployments[0].Spec.Template.Spec.Containers[0].Resources.Limits, corev1.ResourceMemory)
-		}, "hardening", "containers[name=hub].resources.limits[memory]: Required value"},
-		{"image by tag only", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Template.Spec.Containers[0].Image = "registry.example.com/highbyte/intelligence-hub:4.3.3"
-		}, "hardening", `containers[name=hub].image: Invalid value: "registry.example.com/highbyte/intelligence-hub:4.3.3": not pinned by digest`},
-		{"no NetworkPolicy", func(m *contract.Manifest) { m.NetworkPolicies = nil },
-			"network-policy", "NetworkPolicy: Required value: want exactly one"},
-		{"NetworkPolicy selects other pods", func(m *contract.Manifest) {
-			m.NetworkPolicies[0].Spec.PodSelector.MatchLabels["app.kubernetes.io/instance"] = "other"
-		}, "network-policy", `NetworkPolicy[hbih].spec.podSelector.matchLabels[app.kubernetes.io/instance]: Invalid value: "other": does not select the pods of Deployment hbih`},
-		{"NetworkPolicy shuts http", func(m *contract.Manifest) { m.NetworkPolicies[0].Spec.Ingress = m.NetworkPolicies[0].Spec.Ingress[:1] },
-			"network-policy", "NetworkPolicy[hbih].spec.ingress: Required value: no rule admits the http port"},
-		{"object outside the namespace", func(m *contract.Manifest) { m.Objects[1].Namespace = "default" },
-			"namespace", `.metadata.namespace: Invalid value: "default": want "` + prod.Namespace + `"`},
-		{"settings that are not JSON", func(m *contract.Manifest) { settingsConfigMap(t, m).Data[hub.SettingsFile] = `{"settings": ` },
-			"json", "data[intelligencehub-settings.json]: Invalid value: not valid JSON (unexpected end of JSON input)"},
-		{"no appData defaults", func(m *contract.Manifest) {
-			pod := &m.Deployments[0].Spec.Template.Spec
-			pod.InitContainers = slices.DeleteFunc(pod.InitContainers, func(c corev1.Container) bool { return c.Name == "appdata-defaults" })
-		}, "appdata-defaults", "initContainers[name=appdata-defaults]: Required value: a fresh claim hides the defaults"},
-		{"appData defaults before the settings", func(m *contract.Manifest) {
-			slices.Reverse(m.Deployments[0].Spec.Template.Spec.InitContainers)
-		}, "appdata-defaults", "Forbidden: runs after appdata-defaults, whose copy of the image's defaults then stands in for its file"},
-		{"an init container from another image", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Template.Spec.InitContainers[0].Image = "busybox"
-		}, "init-containers", `.image: Invalid value: "busybox": want the Hub's image`},
-		{"an init container with a writable root", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Template.Spec.InitContainers[0].SecurityContext.ReadOnlyRootFilesystem = nil
-		}, "init-containers", "securityContext.readOnlyRootFilesystem: Required value: want true"},
-		{"seeded where managed is promised", func(m *contract.Manifest) {
-			initContainer(t, m, "settings-managed").Name = "settings-seeded"
-		}, "settings", "initContainers[name=settings-managed]: Required value: the overlay's settings are managed"},
-		{"certificate store mounted read-write", func(m *contract.Manifest) {
-			for i := range initContainer(t, m, "certificate-store").VolumeMounts {
-				initContainer(t, m, "certificate-store").VolumeMounts[i].ReadOnly = false
-			}
-		}, "certificate-store", "readOnly: Invalid value: false: want true: /hubkit/certificate-store is configuration from Git or a Secret"},
-		{"deployment file from a ConfigMap", func(m *contract.Manifest) {
-			volumeNamed(t, m, "deployment").VolumeSource = corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "deployment"}}}
-		}, "project-from-git", "volumes[name=deployment]: Invalid value: mounted at /hubkit/deployment, is not of the kind its component mounts"},
-		{"no deployment file", func(m *contract.Manifest) {
-			m.Deployments[0].Spec.Template.Spec.Containers[0].Env = slices.DeleteFunc(m.Deployments[0].Spec.Template.Spec.Containers[0].Env,
-				func(e corev1.EnvVar) bool { return e.Name == hub.DeploymentFileEnv })
-		}, "project-from-git", "env[name=HIGHBYTE_DEPLOYMENT_FILE]: Required value: the overlay promises the project from Git"},
-		{"Git Backup password in the settings", func(m *contract.Manifest) {
-			settingsConfigMap(t, m).Data[hub.SettingsFile] = `{"settings": {"gitBackup": {"mode": "scheduled", "password": "hunter2"}}}`
-		}, "git-backup", "settings.gitBackup.password: Invalid value: does not reference GIT_BACKUP_PASSWORD"},
-		{"namespace not restricted", func(m *contract.Manifest) {
-			delete(m.Namespaces[0].Labels, "pod-security.kubernetes.io/enforce")
-		}, "namespace", `Namespace[` + prod.Namespace + `].metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: "": want "restricted"`},
-	}
+// breaks runs each case on a fresh render of row and wants a finding of
+// check id whose text contains the case's want, every finding naming a
+// check: a check that cannot fail is no check.
+func breaks(t *testing.T, row overlays.Overlay, id string, cases ...brokenPromise) {
+	t.Helper()
 	ids := contract.CheckIDs()
-	tested := map[string]bool{}
-	for _, tc := range slices.Concat(cases, haCases(t)) {
-		require.Contains(t, ids, tc.check, "case %q names no check", tc.name)
-		tested[tc.check] = true
+	require.Contains(t, ids, id)
+	require.NotEmpty(t, cases, "no case breaks the promise of check %s", id)
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			row := prod
-			if strings.HasPrefix(tc.name, haCase) {
-				row = ha
-			}
 			m := rendered(t, row)
 			tc.mutate(m)
 			got := contract.Check(m, row.Expect)
@@ -203,18 +93,33 @@ func TestCheckReportsEachBrokenPromise(t *testing.T) {
 			for _, e := range got {
 				assert.Contains(t, ids, e.Origin, "every finding names its check: %v", e)
 			}
-			assert.True(t, hasFinding(got, tc.check, tc.want), "want a [%s] finding containing %q, got %s", tc.check, tc.want, lines(got))
+			assert.True(t, hasFinding(got, id, tc.want), "want a [%s] finding containing %q, got %s", id, tc.want, lines(got))
 		})
-	}
-	for _, id := range ids {
-		assert.True(t, tested[id], "no case breaks the promise of check %s", id)
 	}
 }
 
-// The checks' IDs are stable strings, each given once.
+// Each check lives in check_<id>.go and its test beside it, in
+// check_<id>_test.go, which breaks its promise in a real render (breaks).
+func TestEveryCheckHasItsTestBeside(t *testing.T) {
+	for _, id := range contract.CheckIDs() {
+		file := "check_" + strings.ReplaceAll(id, "-", "_")
+		_, err := os.Stat(file + ".go")
+		assert.NoError(t, err, "check %s lives in %s.go", id, file)
+		test, err := os.ReadFile(file + "_test.go")
+		if assert.NoError(t, err, "check %s has its test beside it", id) {
+			assert.Contains(t, string(test), `breaks(t, `, "%s_test.go breaks the promise in a real render", file)
+			assert.Contains(t, string(test), strconv.Quote(id), "%s_test.go names its check", file)
+		}
+	}
+}
+
+// The checks' IDs are stable strings, each given once, each with its promise.
 func TestCheckIDsAreUnique(t *testing.T) {
 	ids := contract.CheckIDs()
 	assert.Len(t, ids, len(slices.Compact(slices.Sorted(slices.Values(ids)))))
+	for id, promise := range contract.Promises() {
+		assert.NotContains(t, strings.TrimSuffix(promise, "."), ". ", "check %s: one sentence", id)
+	}
 }
 
 // hasFinding reports whether errs holds a finding of check whose text contains want.
@@ -229,24 +134,6 @@ func lines(errs field.ErrorList) string {
 		fmt.Fprintf(&b, "\n[%s] %s", e.Origin, e.Error())
 	}
 	return b.String()
-}
-
-// A NetworkPolicy may admit the http port by its number as well as by name.
-func TestNetworkPolicyMayNameTheHTTPPortByNumber(t *testing.T) {
-	prod := prodRow(t).Expect
-	m := renderedProd(t)
-	np := &m.NetworkPolicies[0]
-	for i, r := range np.Spec.Ingress {
-		for j, p := range r.Ports {
-			if p.Port != nil && p.Port.String() == "http" {
-				np.Spec.Ingress[i].Ports[j].Port = ptr.To(intstr.FromInt32(45245))
-			}
-		}
-	}
-	assert.Empty(t, contract.Check(m, prod))
-	np.Spec.Ingress[len(np.Spec.Ingress)-1].Ports[0].Port = ptr.To(intstr.FromInt32(8080))
-	got := contract.Check(m, prod)
-	assert.True(t, hasFinding(got, "network-policy", "NetworkPolicy[hbih].spec.ingress: Required value: no rule admits the http port"), lines(got))
 }
 
 func TestParseRejectsFieldsTheAPIDoesNotKnow(t *testing.T) {
@@ -332,5 +219,51 @@ func TestCheckJSONFile(t *testing.T) {
 			}
 			assert.ErrorContains(t, err, tc.wantErr)
 		})
+	}
+}
+
+// haSet is prod-ha's StatefulSet; haHub, the Hub's container in it.
+func haSet(m *contract.Manifest) *appsv1.StatefulSet { return &m.StatefulSets[0] }
+
+func haHub(m *contract.Manifest) *corev1.Container { return &haSet(m).Spec.Template.Spec.Containers[0] }
+
+// haEnv is the Hub's environment variable called name.
+func haEnv(t *testing.T, m *contract.Manifest, name string) *corev1.EnvVar {
+	t.Helper()
+	for i, e := range haHub(m).Env {
+		if e.Name == name {
+			return &haHub(m).Env[i]
+		}
+	}
+	t.Fatalf("the Hub's container has no %s", name)
+	return nil
+}
+
+// The contract's IDs and the function's rule IDs are apart: the contract
+// shares no rule's ID, as it shares none of their implementations (what a
+// rule holds, the audit gate holds: TestAuditGateHoldsWhatTheContractLeavesToIt).
+// Each contract ID is documented once, as a row of docs/testing.md's table
+// that says its promise as the check says it.
+func TestContractAndFunctionIDsAreApart(t *testing.T) {
+	rules := singleton.RuleIDs()
+	for _, id := range contract.CheckIDs() {
+		assert.NotContains(t, rules, id, "check %s has a function rule's ID", id)
+	}
+	root := testenv.RepoRoot(t)
+	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	require.NoError(t, err)
+	docs = append(docs, filepath.Join(root, "README.md"), filepath.Join(root, "fnspec", "README.md"))
+	rows := map[string][]string{}
+	for _, doc := range docs {
+		b, err := os.ReadFile(doc)
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(b), "\n") {
+			if id, rest, ok := strings.Cut(strings.TrimPrefix(line, "| `"), "` | "); ok && strings.HasPrefix(line, "| `") {
+				rows[id] = append(rows[id], filepath.Base(doc)+": "+strings.TrimSuffix(rest, " |"))
+			}
+		}
+	}
+	for id, promise := range contract.Promises() {
+		assert.Equal(t, []string{"testing.md: " + promise}, rows[id], "check %s: one row in docs/testing.md, its promise as the check says it", id)
 	}
 }

@@ -1,7 +1,11 @@
 // Package contract states what every rendered hubkit overlay must be for the
-// Hub to run as one durable pod, as a pure function of the rendered manifests:
-// Check returns every broken promise, and an empty list means the overlay keeps
-// the contract.
+// Hub to run as one durable pod that the singleton function cannot know: what
+// the overlay's row in overlays/overlays.yaml promises and how hubkit's
+// components wire the Hub. What the function can see, its rules hold, run on
+// every render as the audit gate before the contract (docs/testing.md). Check
+// is a pure function of the rendered manifests and the row: it returns every
+// broken promise, and an empty list means the overlay keeps the contract.
+// Each check is one file, check_<id>.go (contract.go says how they are laid out).
 package contract
 
 import (

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/hubkit/hubkit/bench/gen"
+	"github.com/hubkit/hubkit/plugin/resourcelist"
 )
 
 const benchItems = 10000
@@ -29,15 +30,15 @@ func benchInput(b *testing.B, config gen.Config) []byte {
 }
 
 // The whole function on 10k items, as kustomize calls it: read, process,
-// write. Execute is what ships; on kyaml is the same processor on kyaml's
-// reader and writer (framework.Execute), the path Execute falls back to.
+// write. resourcelist.Execute is what ships; on kyaml is the same processor on kyaml's
+// reader and writer (framework.Execute), the path it falls back to.
 func BenchmarkProcess(b *testing.B) {
 	for _, mode := range []gen.Config{gen.Enforce, gen.Audit} {
 		input := benchInput(b, mode)
 		b.Run(string(mode), func(b *testing.B) {
 			b.SetBytes(int64(len(input)))
 			for b.Loop() {
-				_ = Execute(Processor{}, bytes.NewReader(input), io.Discard)
+				_ = resourcelist.Execute(Processor{}, bytes.NewReader(input), io.Discard)
 			}
 		})
 	}
@@ -53,22 +54,29 @@ func BenchmarkProcess(b *testing.B) {
 // Each step on 10k items split from their ResourceList: building the index
 // (which parses every item), then each rule.
 func BenchmarkRules(b *testing.B) {
-	l, ok := splitList(benchInput(b, gen.Enforce))
+	l, ok := resourcelist.Split(benchInput(b, gen.Enforce))
 	if !ok {
 		b.Fatal("the bench input takes the slow path")
 	}
-	spec, err := LoadSpec(l.functionConfig)
+	items := func() []*item { // as ProcessItems wraps them
+		var out []*item
+		for _, it := range l.Items() {
+			out = append(out, &item{Item: it})
+		}
+		return out
+	}
+	spec, err := LoadSpec(l.FunctionConfig)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("index", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := buildIndex(l.items(), &spec); err != nil {
+			if _, err := buildIndex(items(), &spec); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	ix, err := buildIndex(l.items(), &spec)
+	ix, err := buildIndex(items(), &spec)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/hubkit/hubkit/plugin/resourcelist"
 	"github.com/hubkit/hubkit/plugin/singleton"
 )
 
@@ -38,7 +39,7 @@ func seeds(f *testing.F) {
 
 // The function never panics on any input; it gives the results, the error
 // and the items (as kyaml reads them) that it gives on kyaml's reader and
-// writer; an input it reads itself (singleton.FastPath) comes back with every
+// writer; an input it reads itself (resourcelist.ItemByItem) comes back with every
 // item that no rule changed as its very bytes, all of them when it fails;
 // and whatever it accepts, it accepts again unchanged: a second run on its
 // output changes no item.
@@ -56,7 +57,7 @@ func FuzzProcessor(f *testing.F) {
 		if a, b := itemsOf(first), itemsOf(onKyaml); a != b {
 			t.Fatalf("items differ from kyaml's\ninput:\n%s\nitems:\n%s\non kyaml:\n%s", input, a, b)
 		}
-		if raws, ok := singleton.FastPath(input); ok {
+		if raws, ok := resourcelist.ItemByItem(input); ok {
 			passedThrough(t, input, raws, first, err != nil)
 		}
 		if err != nil {
@@ -77,7 +78,7 @@ func FuzzProcessor(f *testing.F) {
 // when the run failed.
 func passedThrough(t *testing.T, input []byte, raws [][]byte, output []byte, failed bool) {
 	t.Helper()
-	outRaws, ok := singleton.FastPath(output)
+	outRaws, ok := resourcelist.ItemByItem(output)
 	if !ok {
 		t.Fatalf("the output of an input read as bytes is not\ninput:\n%s\noutput:\n%s", input, output)
 	}
@@ -177,7 +178,7 @@ func FuzzLoadSpec(f *testing.F) {
 // kpt run it.
 func execute(input []byte) ([]byte, error) {
 	var out bytes.Buffer
-	err := singleton.Execute(singleton.Processor{}, bytes.NewReader(input), &out)
+	err := resourcelist.Execute(singleton.Processor{}, bytes.NewReader(input), &out)
 	return out.Bytes(), err
 }
 

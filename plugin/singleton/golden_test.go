@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/fn/framework/frameworktestutil"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 
+	"github.com/hubkit/hubkit/plugin/resourcelist"
 	"github.com/hubkit/hubkit/plugin/singleton"
 )
 
@@ -23,13 +24,13 @@ var update = flag.Bool("update", false, "rewrite expected.yaml of the cases with
 // that kustomize or kpt sends, expected.yaml the ResourceList that must come
 // back (results included), byte for byte, errors.txt the errors a failing
 // case must report (one regular expression a line). The function runs as it
-// ships (Execute): the items no fix changes come back as their input's bytes.
+// ships (resourcelist.Execute): the items no fix changes come back as their input's bytes.
 func TestGoldenCases(t *testing.T) {
 	for _, dir := range caseDirs(t) {
 		t.Run(dir, func(t *testing.T) {
 			input := readFile(t, filepath.Join(dir, "input.yaml"))
 			var out bytes.Buffer
-			err := singleton.Execute(singleton.Processor{}, bytes.NewReader(input), &out)
+			err := resourcelist.Execute(singleton.Processor{}, bytes.NewReader(input), &out)
 			if wantErrs, rerr := os.ReadFile(filepath.Join(dir, "errors.txt")); rerr == nil {
 				require.Error(t, err)
 				frameworktestutil.RequireEachLineMatches(t, string(wantErrs), err.Error())

@@ -86,23 +86,24 @@ type index struct {
 	// unreadable are the items whose fields could not be read, or hold what
 	// the apiserver would refuse.
 	unreadable []finding
+	// needs are the items a component's partner has yet to finish.
+	needs []*needing
 }
 
 // buildIndex reads each item once, in order: an item that came as bytes is
 // parsed, indexed and let go again (the index keeps what the rules read, and
 // the rules parse an item again only when they read or change more of it).
-// Its error is errUnusual, for an item that came as bytes and that kyaml
-// would read otherwise (kyamlReading) or not at all.
+// Its error is resourcelist.ErrUnusual, for an item that came as bytes and
+// that kyaml would read otherwise or not at all (resourcelist.Item.Load).
 func buildIndex(items []*item, spec *Spec) (*index, error) {
 	ix := &index{spec: spec, claims: map[key]*claim{}, serviceByName: map[key]*service{}, byLabel: map[string]map[string][]*workload{}, byNamespace: map[string][]*workload{}, byName: map[key][]*workload{}, guardConfigMaps: map[key]*item{}}
 	seen := make(map[ref]int, len(items))
-	var reading kyamlReading
 	for i, it := range items {
-		if err := it.load(); err != nil || (it.raw != nil && !reading.same(it.n)) {
-			return nil, errUnusual
+		if _, err := it.Load(); err != nil {
+			return nil, err
 		}
 		ix.addItem(i, it, seen)
-		it.release()
+		it.Release()
 	}
 	ix.findSingletons()
 	return ix, nil
@@ -114,9 +115,10 @@ func (ix *index) addItem(i int, it *item, seen map[ref]int) {
 		ix.unreadable = append(ix.unreadable, f)
 		return
 	}
+	ix.addNeeds(it)
 	refusals, err := ix.add(it)
 	if err != nil {
-		r := refOf(it.n)
+		r := refOf(it.node())
 		ix.unreadable = append(ix.unreadable, finding{target: r, item: it, severity: errorSeverity,
 			message: fmt.Sprintf("cannot read %s: %v; fix the manifest", r, firstTypeError(err))})
 	}
@@ -128,7 +130,7 @@ func (ix *index) addItem(i int, it *item, seen map[ref]int) {
 // add indexes it, unless a field the rules read does not decode (the error)
 // or is one the apiserver would refuse (the list).
 func (ix *index) add(it *item) (field.ErrorList, error) {
-	n := it.n
+	n := it.node()
 	r := refOf(n)
 	switch r.APIVersion + " " + r.Kind {
 	case "apps/v1 Deployment", "apps/v1 StatefulSet":
@@ -194,7 +196,7 @@ func (ix *index) add(it *item) (field.ErrorList, error) {
 
 func (ix *index) addAutoscaler(it *item, r ref, targetField string) error {
 	a := &autoscaler{item: it, ref: r}
-	if err := decodeField(it.n, &a.target, "spec", targetField); err != nil {
+	if err := decodeField(it.node(), &a.target, "spec", targetField); err != nil {
 		return fmt.Errorf("spec.%s: %w", targetField, err)
 	}
 	if a.target.Kind == "" && r.Kind == "ScaledObject" {
@@ -206,7 +208,7 @@ func (ix *index) addAutoscaler(it *item, r ref, targetField string) error {
 
 func (ix *index) addPDB(it *item, r ref) error {
 	p := &pdb{item: it, ref: r}
-	f, err := it.n.Pipe(yaml.Lookup("spec", "selector"))
+	f, err := it.node().Pipe(yaml.Lookup("spec", "selector"))
 	if err != nil {
 		return err
 	}

@@ -1,134 +1,22 @@
 package singleton
 
 import (
-	"errors"
-	"fmt"
-	"strings"
-
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/hubkit/hubkit/plugin/resourcelist"
 )
 
-// item is one of the ResourceList's items as the rules see it. Read by kyaml
-// (the slow path, Processor.Process) it is a node from the start. Read by
-// Execute it is the bytes it came as, parsed when a rule reads it and let go
-// again when none does, so that the items no rule reads cost their bytes and
-// one parse, and come back as those bytes.
+// item is one of the ResourceList's items as the rules see it: a node
+// (node), whether it came as bytes or as a node (resourcelist.Item), and
+// whether a fix removes it.
 type item struct {
-	// raw is the item as it came, from its "-" to its last line (the
-	// newline included); nil for an item that came as a node, or was added.
-	raw []byte
-	// dash is where the item's "-" stands in raw: the column of the items list.
-	dash int
-	// line is raw's first line in the input (1-based): the nodes parsed from
-	// raw carry the input's line numbers, as kyaml's would.
-	line int
-	// follows is what comes after raw in the input (parseItem).
-	follows int
-	n       *yaml.RNode
-	// changed: a fix was applied to the node, which is written instead of raw.
-	changed bool
+	*resourcelist.Item
 	removed bool
 }
 
 // nodeItem is an item that came, or was made, as a node.
-func nodeItem(n *yaml.RNode) *item { return &item{n: n} }
+func nodeItem(n *yaml.RNode) *item { return &item{Item: resourcelist.NodeItem(n)} }
 
-// load parses raw, unless the node is held.
-func (it *item) load() error {
-	if it.n != nil {
-		return nil
-	}
-	n, err := parseItem(it.raw, it.dash, it.line, it.follows)
-	it.n = n
-	return err
-}
-
-// node is the item as a node, parsed from raw if it is not held. buildIndex
-// loaded every item once before the rules ran, so parsing cannot fail here.
-func (it *item) node() *yaml.RNode {
-	if err := it.load(); err != nil {
-		panic(fmt.Sprintf("singleton: the item at line %d parsed once and not again: %v", it.line, err))
-	}
-	return it.n
-}
-
-// release lets go of the node when raw can make it again and nothing was
-// changed in it.
-func (it *item) release() {
-	if it.raw != nil && !it.changed {
-		it.n = nil
-	}
-}
-
-// errUnusual is why Execute hands a ResourceList to kyaml after all: it is
-// not one the fast path can be sure to read as kyaml does.
-var errUnusual = errors.New("not a ResourceList the fast path reads")
-
-// What follows an item in its list, as parseItem gives it: yaml.v3 gives a
-// comment at an item's end to one node or another by what comes after it.
-const (
-	endOfInput = iota
-	anotherItem
-	aKey // at column 0: the list's next field
-)
-
-// parseItem parses one entry of the items list, raw from its "-" (at column
-// dash) on, as kyaml parses it in the whole list: as the entry of a list
-// "items" whose next entry, next key or end of input is what follows raw in
-// the input, so that every node has the comments, column and line (moved to
-// the input's) that it has there. raw is not changed.
-func parseItem(raw []byte, dash, line, follows int) (*yaml.RNode, error) {
-	var after string
-	switch follows {
-	case anotherItem:
-		after = strings.Repeat(" ", dash) + "- {}\n"
-	case aKey:
-		after = "next: {}\n"
-	}
-	// One slice, not a reader: yaml.v3 reads a slice in place. (No second
-	// document can hide in raw: "---" and "..." stand at column 0, where
-	// raw has only its "-".)
-	in := make([]byte, 0, len("items:\n")+len(raw)+len(after))
-	in = append(append(append(in, "items:\n"...), raw...), after...)
-	var doc yaml.Node
-	if err := yaml.Unmarshal(in, &doc); err != nil {
-		return nil, err
-	}
-	// A comment that yaml.v3 gives the list rather than the item would be
-	// lost from a changed item, which is written on its own.
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || commented(&doc) {
-		return nil, errUnusual
-	}
-	m := doc.Content[0]
-	want := 2
-	if follows == aKey {
-		want = 4
-	}
-	if m.Kind != yaml.MappingNode || len(m.Content) != want || commented(m) || commented(m.Content[0]) {
-		return nil, errUnusual
-	}
-	seq := m.Content[1]
-	want = 1
-	if follows == anotherItem {
-		want = 2
-	}
-	if seq.Kind != yaml.SequenceNode || len(seq.Content) != want || commented(seq) || follows == anotherItem && commented(seq.Content[1]) || follows == aKey && (commented(m.Content[2]) || commented(m.Content[3])) {
-		return nil, errUnusual
-	}
-	n := seq.Content[0]
-	shiftLines(n, line-2)
-	return yaml.NewRNode(n), nil
-}
-
-func commented(n *yaml.Node) bool {
-	return n.HeadComment != "" || n.LineComment != "" || n.FootComment != ""
-}
-
-// shiftLines adds by to the line of n and of every node under it. Aliases
-// are not followed: the nodes they point to are shifted where they stand.
-func shiftLines(n *yaml.Node, by int) {
-	n.Line += by
-	for _, c := range n.Content {
-		shiftLines(c, by)
-	}
-}
+// node is the item as a node. buildIndex loaded every item once before the
+// rules ran, so it is there.
+func (it *item) node() *yaml.RNode { return it.Node() }

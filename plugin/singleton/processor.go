@@ -15,6 +15,8 @@ import (
 	openapierrors "k8s.io/kube-openapi/pkg/validation/errors"
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/hubkit/hubkit/plugin/resourcelist"
 )
 
 // Processor is the function as a framework.ResourceListProcessor.
@@ -24,14 +26,14 @@ type Processor struct {
 	Stderr io.Writer
 	// Input, when the ResourceList was read from it, explains a ResourceList
 	// that yielded no items (an items field that is not a list).
-	Input *Input
+	Input *resourcelist.Input
 }
 
 // Process checks every singleton against every rule. In enforce mode it
 // applies the fixes, unless a finding that cannot be fixed is an error: then
 // it changes nothing at all. It fails (returns the error results) when any
 // result is an error. This is the function on kyaml's reader and writer
-// (framework.Execute); Execute runs it on the items' bytes.
+// (framework.Execute); resourcelist.Execute runs ProcessItems instead.
 func (p Processor) Process(rl *framework.ResourceList) error {
 	items := make([]*item, len(rl.Items))
 	for i, n := range rl.Items {
@@ -49,11 +51,35 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 	return p.finish(rl.Results)
 }
 
+// ProcessItems is Process on the items as resourcelist.Execute reads them
+// (resourcelist.Function): it returns the items to write and the results,
+// and fails as Process does. Its error is resourcelist.ErrUnusual, before
+// anything is reported, for an input kyaml would read otherwise.
+func (p Processor) ProcessItems(fc *yaml.RNode, in []*resourcelist.Item) ([]*resourcelist.Item, framework.Results, error) {
+	items, wrapped := make([]*item, len(in)), make([]item, len(in))
+	for i, it := range in {
+		wrapped[i].Item = it
+		items[i] = &wrapped[i]
+	}
+	kept, results, err := p.process(fc, items)
+	if errors.Is(err, resourcelist.ErrUnusual) {
+		return nil, nil, err
+	}
+	if err == nil { // as Process: a fix that failed is the error, and nothing is printed
+		err = p.finish(results)
+	}
+	out := make([]*resourcelist.Item, len(kept))
+	for i, it := range kept {
+		out[i] = it.Item
+	}
+	return out, results, err
+}
+
 // process runs the rules over the items with the functionConfig fc. It
 // returns the items to write (fixed in place, the removed ones left out, the
 // added ones last) and the results. Its error is a fix that could not be
-// made, or errUnusual: an item that came as bytes and that kyaml would read
-// otherwise (buildIndex). The items are read before the config, so that an
+// made, or resourcelist.ErrUnusual: an item that came as bytes and that
+// kyaml would read otherwise (buildIndex). The items are read before the config, so that an
 // input kyaml cannot read is refused as kyaml refuses it, whatever the config.
 func (p Processor) process(fc *yaml.RNode, items []*item) ([]*item, framework.Results, error) {
 	spec, specErr := LoadSpec(fc)
@@ -74,7 +100,7 @@ func (p Processor) process(fc *yaml.RNode, items []*item) ([]*item, framework.Re
 		return items, results, nil
 	}
 	if len(items) == 0 {
-		if err := p.Input.checkItems(); err != nil {
+		if err := p.Input.CheckItems(); err != nil {
 			results = append(results, &framework.Result{Severity: errorSeverity, Message: "[input] " + err.Error(), Tags: map[string]string{"rule": "input"}})
 			return items, results, nil
 		}
@@ -99,7 +125,7 @@ func (p Processor) process(fc *yaml.RNode, items []*item) ([]*item, framework.Re
 				if err := f.fix.apply(); err != nil {
 					return items, results, fmt.Errorf("%s: %s: %w", f.rule, f.target, err)
 				}
-				f.item.changed = true
+				f.item.MarkChanged()
 			}
 		}
 		results = append(results, f.result(spec.Mode, applying))

@@ -20,6 +20,7 @@ type rule struct {
 func rules() []rule {
 	return []rule{
 		inputRule(),
+		partnersRule(),
 		replicasRule(),
 		autoscalersRule(),
 		rolloutRule(),

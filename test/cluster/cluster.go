@@ -16,8 +16,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -45,9 +47,23 @@ type Cluster struct {
 	// reach.
 	Network  node.Network
 	Database netip.Addr
-	// realNode is how Node was started, for AddNode.
+	// realNode is how Node was started, for AddNode; nodes are the real
+	// nodes by slot (nodes.go), Node first.
 	realNode node.Options
 	stop     func() error
+
+	mu       sync.Mutex
+	nodes    [maxRealNodes]*node.Node
+	daemons  []*tracked // started since, by the tests: stopped first, newest first
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// tracked is a daemon the cluster stops with itself unless it was stopped
+// before.
+type tracked struct {
+	what string
+	stop func() error
 }
 
 // Options say where the binaries are and where kwokctl keeps its state.
@@ -99,27 +115,35 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		_, err := run(ctx, c.Name, args...)
 		return err
 	}
+	release := func() error { return nil }
+	if o.RealNode != nil {
+		unlock, err := lockHost(HostLock, o.WorkDir)
+		if err != nil {
+			return nil, err
+		}
+		release = unlock
+	}
 	if err := deleteStale(ctx, run); err != nil {
-		return nil, err
+		return nil, errors.Join(err, release())
 	}
 	nodesDir := filepath.Join(o.WorkDir, "nodes")
 	if err := node.Clean(nodesDir, func(name string) bool {
 		pid, ok := runPID(name)
 		return !ok || processExists(pid)
 	}); err != nil {
-		return nil, err
+		return nil, errors.Join(err, release())
 	}
 	if err := removeStaleConfigs(o.WorkDir); err != nil {
-		return nil, err
+		return nil, errors.Join(err, release())
 	}
 	config, err := writeKwokctlConfig(o.WorkDir, c.Name)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, release())
 	}
 	c.stop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		return errors.Join(kwokctl(ctx, "delete", "cluster"), os.Remove(config))
+		return errors.Join(kwokctl(ctx, "delete", "cluster"), os.Remove(config), release())
 	}
 	bin := func(name string) string { return filepath.Join(o.BinDir, name) }
 	err = kwokctl(ctx, "create", "cluster", "--runtime", "binary", "--config", config,
@@ -246,8 +270,49 @@ func processExists(pid int) bool {
 	return err == nil
 }
 
-// Stop deletes the cluster (a no-op for an external one).
-func (c *Cluster) Stop() error { return c.stop() }
+// Stop stops what the tests started and Track was told of, newest first,
+// the nodes AddNode added, then deletes the cluster with its real node (a
+// no-op for an external one). It may be called more than once, and from
+// another goroutine than the tests' (an interrupted run's): the first call
+// does the work, and every call returns its result.
+func (c *Cluster) Stop() error {
+	c.stopOnce.Do(func() {
+		c.mu.Lock()
+		daemons := c.daemons
+		c.daemons = nil
+		c.mu.Unlock()
+		var errs []error
+		for i := len(daemons) - 1; i >= 0; i-- {
+			if err := daemons[i].stop(); err != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", daemons[i].what, err))
+			}
+		}
+		c.stopErr = errors.Join(append(errs, c.stopAddedNodes(), c.stop())...)
+	})
+	return c.stopErr
+}
+
+// Track has Stop stop a daemon a test started (a database, a controller),
+// so that an interrupted run stops it too; the test calls the returned
+// stop instead of its own, which then stops it once.
+func (c *Cluster) Track(what string, stop func() error) func() error {
+	t := &tracked{what: what, stop: stop}
+	c.mu.Lock()
+	c.daemons = append(c.daemons, t)
+	c.mu.Unlock()
+	return func() error {
+		c.mu.Lock()
+		i := slices.Index(c.daemons, t)
+		if i >= 0 {
+			c.daemons = slices.Delete(c.daemons, i, i+1)
+		}
+		c.mu.Unlock()
+		if i < 0 {
+			return nil // Stop has it, or had it
+		}
+		return t.stop()
+	}
+}
 
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

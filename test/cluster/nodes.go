@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,16 +22,18 @@ import (
 )
 
 // The real nodes' addresses. A run has one /24 of pods (10.86.<pid mod
-// 256>.0/24, so that two runs on a host do not collide): the first node has
-// its lower half, a node added by AddNode the upper. The database's address
+// 256>.0/24, so that two runs on a host do not collide), a quarter for each
+// of its real nodes: the first node's slot is 0, AddNode takes the first
+// free one after it, so that a test can have nodes of its own (to power
+// off, say) beside the first. The database's address
 // is 10.87.<pid mod 256>.1, on a link of the run's own: outside the pods'
 // range, so that no node's NodePorts answer there, and the same whichever
 // node is powered off. The Service range is the API server's, read from
 // its ServiceCIDR.
 const (
-	maxRealNodes = 2
+	maxRealNodes = 4
 	// networkSuffix names the run's network (its directory and the
-	// database's link); a second node's name ends in -2.
+	// database's link); the node in slot i > 0 has a name ending in -<i+1>.
 	networkSuffix = "db"
 )
 
@@ -41,11 +45,11 @@ func databaseAddr() netip.Addr {
 	return netip.AddrFrom4([4]byte{10, 87, byte(os.Getpid() % 256), 1})
 }
 
-// nodeSubnet is the i-th node's half of the run's pod range.
+// nodeSubnet is slot i's quarter of the run's pod range.
 func nodeSubnet(i int) netip.Prefix {
 	a := podCIDR().Addr().As4()
-	a[3] = byte(i * 128)
-	return netip.PrefixFrom(netip.AddrFrom4(a), 25)
+	a[3] = byte(i * 256 / maxRealNodes)
+	return netip.PrefixFrom(netip.AddrFrom4(a), 24+bits.Len(maxRealNodes-1))
 }
 
 // runPID is the test process a node's or network's directory is named for.
@@ -92,41 +96,50 @@ func (c *Cluster) startRealNode(ctx context.Context, ro node.Options, nodesDir, 
 	if err != nil {
 		return err
 	}
-	c.Node, c.realNode = n, ro
+	c.Node, c.realNode, c.nodes[0] = n, ro, n
 	withNetwork := c.stop
 	c.stop = func() error { return errors.Join(n.Stop(), withNetwork()) }
 	return nil
 }
 
-// AddNode starts a second real node beside Node, as Node was started but
-// with a name, directory, bridge and subnet of its own, without the CSI
-// driver and with images added to Node's: it shares the host's network
-// namespace and lets Node save and restore the host's state
-// (node.Options.SharesHost). RemoveNode stops it; Stop does if it runs.
+// AddNode starts another real node beside Node, as Node was started but
+// in the first free slot, with a name, directory, bridge and subnet of its
+// own, without the CSI driver and with images added to Node's: it shares
+// the host's network namespace and lets Node save and restore the host's
+// state (node.Options.SharesHost). RemoveNode stops it and frees its slot;
+// Stop does if it still runs.
 func (c *Cluster) AddNode(ctx context.Context, images ...string) (*node.Node, error) {
 	if c.Node == nil {
 		return nil, errors.New("the cluster has no real node to add one beside")
 	}
+	c.mu.Lock()
+	slot := slices.Index(c.nodes[:], nil)
+	if slot < 0 {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("the run has %d real nodes, as many as its pod range has room for: remove one first", maxRealNodes)
+	}
+	c.nodes[slot] = &node.Node{} // taken while it starts
+	c.mu.Unlock()
 	o := c.realNode
-	o.Name = fmt.Sprintf("%s-%d", o.Name, maxRealNodes)
+	o.Name = fmt.Sprintf("%s-%d", o.Name, slot+1)
 	o.Dir = filepath.Join(filepath.Dir(o.Dir), o.Name)
-	o.Subnet = nodeSubnet(maxRealNodes - 1)
+	o.Subnet = nodeSubnet(slot)
 	o.SharesHost = true
 	o.CSI, o.Kubelet = nil, nil
 	o.Images = append(append([]string(nil), o.Images...), images...)
-	if _, err := os.Stat(o.Dir); err == nil {
-		return nil, fmt.Errorf("real node %s is already there: at most %d real nodes", o.Name, maxRealNodes)
-	}
 	n, err := node.Start(ctx, o)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
+		c.nodes[slot] = nil
 		return nil, err
 	}
-	stop := c.stop
-	c.stop = func() error { return errors.Join(n.Stop(), stop()) }
+	c.nodes[slot] = n
 	return n, nil
 }
 
-// RemoveNode stops a node AddNode started and deletes its Node object.
+// RemoveNode stops a node AddNode started, deletes its Node object and
+// frees its slot.
 func (c *Cluster) RemoveNode(ctx context.Context, n *node.Node) error {
 	client, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
@@ -136,7 +149,28 @@ func (c *Cluster) RemoveNode(ctx context.Context, n *node.Node) error {
 	if apierrors.IsNotFound(err) {
 		err = nil
 	}
-	return errors.Join(n.Stop(), err)
+	err = errors.Join(n.Stop(), err)
+	c.mu.Lock()
+	if i := slices.Index(c.nodes[:], n); i > 0 {
+		c.nodes[i] = nil
+	}
+	c.mu.Unlock()
+	return err
+}
+
+// stopAddedNodes stops the nodes AddNode started that still run, last
+// slot first.
+func (c *Cluster) stopAddedNodes() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for i := len(c.nodes) - 1; i > 0; i-- {
+		if n := c.nodes[i]; n != nil {
+			errs = append(errs, n.Stop())
+			c.nodes[i] = nil
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // serviceCIDR is the API server's Service range, from the ServiceCIDR it

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,8 +20,14 @@ func TestARealNodesDirectoryNamesItsRun(t *testing.T) {
 }
 
 func TestTheRealNodesSplitTheRunsPodRange(t *testing.T) {
-	assert.True(t, podCIDR().Contains(nodeSubnet(0).Addr()))
-	assert.True(t, podCIDR().Contains(nodeSubnet(1).Addr()))
-	assert.False(t, nodeSubnet(0).Overlaps(nodeSubnet(1)))
+	for i := range maxRealNodes {
+		assert.True(t, podCIDR().Contains(nodeSubnet(i).Addr()), "slot %d", i)
+		last := nodeSubnet(i).Addr().As4()
+		last[3] += byte(1<<(32-nodeSubnet(i).Bits())) - 1
+		assert.True(t, podCIDR().Contains(netip.AddrFrom4(last)), "slot %d ends inside the run's range", i)
+		for j := range i {
+			assert.False(t, nodeSubnet(i).Overlaps(nodeSubnet(j)), "slots %d and %d", j, i)
+		}
+	}
 	assert.False(t, podCIDR().Contains(databaseAddr()), "the database is outside the pods' range, where no NodePort answers")
 }

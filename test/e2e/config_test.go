@@ -29,6 +29,7 @@ import (
 
 	"github.com/hubkit/hubkit/internal/contract"
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/overlays"
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/csidriver"
 	"github.com/hubkit/hubkit/test/render"
@@ -53,11 +54,45 @@ const (
 // password from a Secret; with the stand-in, taught the Hub's documented
 // contract, in place of the Hub. prod runs here as it renders, but for its
 // image (the stand-in's, under a tag, where prod pins a digest) and its CPU
-// request (the real node has two cores).
+// request (the real node has two cores). The fixture (deployProd) is prod
+// applied as a user applies it, its Hub Ready; each step then starts where
+// the one before left it.
 func TestProdOnTheRealNode(t *testing.T) {
-	if e2e.cluster.Node == nil {
-		t.Skipf("%s names a cluster of your own: these scenarios run on the real node make test starts", cluster.ExternalEnv)
-	}
+	requireRealNode(t)
+	fx := deployProd(t)
+	t.Run("the claim is provisioned by the cluster's CSI driver, on the Hub's node, at prod's size", fx.testProdClaimProvisioned)
+	t.Run("a fresh claim: settings from Git, the certificate store from its Secret, the image's defaults, all as the Hub's uid", fx.testProdFreshClaim)
+	t.Run("the project from the deployment file, mounted read-only", fx.testProdDeploymentFile)
+	t.Run("managed: a change made in the UI lasts until the next start, then Git's settings are back", fx.testProdManagedUIChange)
+	t.Run("managed: a settings change in Git reaches the Hub after one rollout", fx.testProdManagedGitChange)
+	t.Run("an invalid deployment file stops the start, as it stops the Hub's", fx.testProdInvalidDeploymentFile)
+	t.Run("ReadWriteOncePod holds: a second pod on the claim is never scheduled while the Hub runs", fx.testProdSecondWriterUnscheduled)
+	t.Run("ReadWriteOncePod holds on the node too: a second pod placed there, past the scheduler, is refused its mount by the kubelet, and by the CSI driver", fx.testProdSecondWriterOnNode)
+	t.Run("volume lost: the README's runbook makes the claim again from a snapshot, every entry from before it back and none from after", fx.testProdVolumeLost)
+	t.Run("upgrade rolled back: the old version refuses the new version's appData, and the README's runbook brings it back on its own data from the snapshot", fx.testProdUpgradeRolledBack)
+	t.Run("growing the claim: prod's size raised in Git and applied, the volume grows while the Hub runs on, its data kept", fx.testProdClaimGrown)
+	t.Run("no credential is ever logged", fx.testProdNoCredentialLogged)
+}
+
+// prodFixture is prod on the real node, as TestProdOnTheRealNode's steps
+// find and leave it.
+type prodFixture struct {
+	prod        overlays.Overlay // its row
+	hub         *scenario.Hub
+	pod         *corev1.Pod // the Hub's pod, as the last step left it
+	objs        []*unstructured.Unstructured
+	git         prodInGit // what the steps changed in Git so far
+	gitSettings []byte    // the settings file prod has in Git
+	store       []byte    // the certificate store in its Secret
+	deployment  []byte    // the deployment file in its Secret
+	volume      *corev1.PersistentVolume
+	provisioned time.Duration // the claim's apply to Bound
+}
+
+// deployProd renders prod for the real node, applies its Secrets and then
+// the render, and waits for the Hub; everything is deleted when the test
+// ends.
+func deployProd(t *testing.T) *prodFixture {
 	onlyRealNode(t)
 	ctx := context.Background()
 	prod := overlayRow(t, "prod")
@@ -86,182 +121,181 @@ func TestProdOnTheRealNode(t *testing.T) {
 	pod := hub.WaitReady(t)
 	hub.AppData = hub.CSIVolumeDir(t)
 	gitSettings := readRepoFile(t, "overlays", "prod", "settings", hubfiles.SettingsFile)
-	var git prodInGit // what the test changed in Git so far
 
-	t.Run("the claim is provisioned by the cluster's CSI driver, on the Hub's node, at prod's size", func(t *testing.T) {
-		require.NotNil(t, volume.Spec.CSI, "a CSI volume, no static PersistentVolume")
-		assert.Equal(t, csidriver.DriverName, volume.Spec.CSI.Driver)
-		assert.Equal(t, "hubkit-csi", volume.Spec.StorageClassName, "the cluster's default class")
-		assert.Equal(t, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}, volume.Spec.AccessModes)
-		assert.Equal(t, prod.Storage, volume.Spec.Capacity.Storage().String())
-		require.NotNil(t, volume.Spec.NodeAffinity, "the volume lives on its node")
-		assert.Equal(t, []corev1.NodeSelectorRequirement{{Key: csidriver.TopologyKey, Operator: corev1.NodeSelectorOpIn, Values: []string{e2e.cluster.Node.Name()}}},
-			volume.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions)
-		assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName)
-		assertVolumeLimit(t, hub, prod.Storage)
-		t.Logf("claim applied to Bound (scheduled, then provisioned): %s", provisioned.Round(time.Millisecond))
-		writeFigure(t, "csi-provision", fmt.Sprintf("prod's claim on the CSI driver: applied to Bound in %s (WaitForFirstConsumer: the Hub's pod scheduled, then the volume provisioned)",
-			provisioned.Round(time.Millisecond)))
+	return &prodFixture{prod: prod, hub: hub, pod: pod, objs: objs, gitSettings: gitSettings, store: store, deployment: deployment, volume: volume, provisioned: provisioned}
+}
+
+func (fx *prodFixture) testProdClaimProvisioned(t *testing.T) {
+	require.NotNil(t, fx.volume.Spec.CSI, "a CSI volume, no static PersistentVolume")
+	assert.Equal(t, csidriver.DriverName, fx.volume.Spec.CSI.Driver)
+	assert.Equal(t, "hubkit-csi", fx.volume.Spec.StorageClassName, "the cluster's default class")
+	assert.Equal(t, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}, fx.volume.Spec.AccessModes)
+	assert.Equal(t, fx.prod.Storage, fx.volume.Spec.Capacity.Storage().String())
+	require.NotNil(t, fx.volume.Spec.NodeAffinity, "the volume lives on its node")
+	assert.Equal(t, []corev1.NodeSelectorRequirement{{Key: csidriver.TopologyKey, Operator: corev1.NodeSelectorOpIn, Values: []string{e2e.cluster.Node.Name()}}},
+		fx.volume.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions)
+	assert.Equal(t, e2e.cluster.Node.Name(), fx.pod.Spec.NodeName)
+	assertVolumeLimit(t, fx.hub, fx.prod.Storage)
+	t.Logf("claim applied to Bound (scheduled, then provisioned): %s", fx.provisioned.Round(time.Millisecond))
+	writeFigure(t, "csi-provision", fmt.Sprintf("prod's claim on the CSI driver: applied to Bound in %s (WaitForFirstConsumer: the Hub's pod scheduled, then the volume provisioned)",
+		fx.provisioned.Round(time.Millisecond)))
+}
+
+func (fx *prodFixture) testProdFreshClaim(t *testing.T) {
+	st := fx.hub.Status(t, fx.pod)
+	assert.Equal(t, filepath.Join(hubfiles.AppData, hubfiles.SettingsFile), st.Loaded.SettingsFile)
+	assert.Equal(t, standin.Digest(fx.gitSettings), st.Loaded.SettingsSHA256, "the Hub read Git's settings")
+	assert.Equal(t, standin.Digest(fx.store), st.Loaded.CertificateStoreSHA256, "the Hub read the Secret's certificate store")
+	assert.False(t, st.Loaded.CertificateStoreCreated, "it did not have to make one")
+	for _, f := range []string{hubfiles.SettingsFile, hubfiles.CertificateStoreFile, "intelligencehub-systemvariables.json.template"} {
+		var fi syscall.Stat_t
+		require.NoError(t, syscall.Stat(filepath.Join(fx.hub.AppData, f), &fi), "%s is in the claim", f)
+		assert.EqualValues(t, 10001, fi.Uid, "%s was written as the Hub's uid", f)
+	}
+	require.NotEmpty(t, fx.pod.Status.InitContainerStatuses, "prod's init containers prepared the claim")
+	for _, s := range fx.pod.Status.InitContainerStatuses {
+		require.NotNil(t, s.State.Terminated, s.Name)
+		assert.Zero(t, s.State.Terminated.ExitCode, "init container %s", s.Name)
+	}
+}
+
+func (fx *prodFixture) testProdDeploymentFile(t *testing.T) {
+	st := fx.hub.Status(t, fx.pod)
+	assert.Equal(t, "/hubkit/deployment/deployment.json", st.Loaded.DeploymentFile)
+	assert.Equal(t, standin.Digest(fx.deployment), st.Loaded.DeploymentSHA256)
+	assert.Equal(t, 1, st.Loaded.DeploymentRepos)
+	assert.Equal(t, 1, st.Loaded.DeploymentFragments)
+	assert.True(t, mountHas(t, fx.hub.PID(t, fx.pod), "/hubkit/deployment", "ro"), "the Secret is mounted read-only")
+}
+
+func (fx *prodFixture) testProdManagedUIChange(t *testing.T) {
+	ui := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in the UI"}}`)
+	fx.hub.PutSettings(t, fx.pod, ui)
+	b, err := os.ReadFile(filepath.Join(fx.hub.AppData, hubfiles.SettingsFile))
+	require.NoError(t, err)
+	require.Equal(t, string(ui), string(b), "the Hub wrote the change back to appData")
+	fx.pod = restartHub(t, fx.hub, fx.pod)
+	assert.Equal(t, standin.Digest(fx.gitSettings), fx.hub.Status(t, fx.pod).Loaded.SettingsSHA256)
+}
+
+func (fx *prodFixture) testProdManagedGitChange(t *testing.T) {
+	ctx := context.Background()
+	changed := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in Git"}}`)
+	fx.git.settings = changed
+	next := renderProdForRealNode(t, fx.git)
+	pw := fx.hub.Watch(t)
+	require.NoError(t, applier(t).Apply(ctx, next, false))
+	fx.pod = fx.hub.WaitReplaced(t, fx.pod)
+	assert.Equal(t, standin.Digest(changed), fx.hub.Status(t, fx.pod).Loaded.SettingsSHA256, "the new settings, from the new ConfigMap")
+	pw.SawRunning(t, fx.pod)
+	assert.Equal(t, 1, pw.MostRunning(), "one rollout, never two Hubs; events: %s", pw.Events())
+	fx.objs = next
+}
+
+func (fx *prodFixture) testProdInvalidDeploymentFile(t *testing.T) {
+	applySecrets(t, fx.prod.Namespace, []byte(`{"version": 0, "fragments": `), fx.store)
+	fx.hub.DeletePod(t, fx.pod)
+	broken := waitStartRefused(t, fx.hub, fx.pod, "the invalid deployment file", hubfiles.DeploymentFileEnv)
+
+	applySecrets(t, fx.prod.Namespace, fx.deployment, fx.store)
+	fx.hub.DeletePod(t, broken)
+	fx.pod = fx.hub.WaitReady(t)
+	assert.Equal(t, standin.Digest(fx.deployment), fx.hub.Status(t, fx.pod).Loaded.DeploymentSHA256, "back once the file is fixed")
+}
+
+func (fx *prodFixture) testProdSecondWriterUnscheduled(t *testing.T) {
+	assertSecondWriterUnscheduled(t, fx.pod)
+}
+
+func (fx *prodFixture) testProdSecondWriterOnNode(t *testing.T) {
+	ctx := context.Background()
+	fx.pod = fx.hub.Pod(t)
+	before := fx.hub.Append(t, fx.pod, "before a second pod on the node")
+	second := secondWriter(fx.pod, "second-writer-on-node")
+	second.Spec.NodeName = fx.pod.Spec.NodeName // no scheduler: the kubelet takes it as it is
+	second = fx.hub.CreatePod(t, second)
+	// The kubelet refuses it first, from what it has mounted (Kubernetes
+	// 1.36's operation generator, for a volume whose only access mode
+	// is ReadWriteOncePod), and never asks the driver.
+	volume := fx.hub.Volume(t)
+	e := fx.hub.WaitPodEvent(t, second.Name, "FailedMount", volume.Name, "ReadWriteOncePod", "already in use by another pod")
+	t.Logf("the kubelet: %s", e.Message)
+	// The driver refuses too when asked, as a kubelet that lost track of
+	// the Hub's mount would ask it: the pod's path for the volume, as
+	// SINGLE_NODE_SINGLE_WRITER, FAILED_PRECONDITION naming the Hub
+	// pod's path, which has it.
+	err := e2e.cluster.Node.CSIPublish(ctx, volume, string(second.UID))
+	require.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
+	msg := status.Convert(err).Message()
+	assert.Contains(t, msg, "SINGLE_NODE_SINGLE_WRITER")
+	assert.Contains(t, msg, string(fx.pod.UID), "it names the Hub pod's path")
+	t.Logf("the driver: %s", msg)
+
+	assert.Equal(t, corev1.PodPending, fx.hub.GetPod(t, second.Name).Status.Phase, "its container never started")
+	assert.Empty(t, fx.hub.Refusals(t), "no second process ever opened the Hub's data")
+	assert.Equal(t, before, fx.hub.Journal(t).At(before.Seq))
+	fx.hub.WaitServing(t, fx.pod)
+}
+
+func (fx *prodFixture) testProdVolumeLost(t *testing.T) {
+	testVolumeLost(t, fx.hub, fx.git.settingsOr(fx.gitSettings))
+}
+
+func (fx *prodFixture) testProdUpgradeRolledBack(t *testing.T) {
+	ctx := context.Background()
+	testUpgradeRolledBack(t, fx.hub, func(tag string) {
+		next := fx.git
+		next.tag = tag
+		fx.objs = renderProdForRealNode(t, next)
+		require.NoError(t, applier(t).Apply(ctx, fx.objs, false))
 	})
+}
 
-	t.Run("a fresh claim: settings from Git, the certificate store from its Secret, the image's defaults, all as the Hub's uid", func(t *testing.T) {
-		st := hub.Status(t, pod)
-		assert.Equal(t, filepath.Join(hubfiles.AppData, hubfiles.SettingsFile), st.Loaded.SettingsFile)
-		assert.Equal(t, standin.Digest(gitSettings), st.Loaded.SettingsSHA256, "the Hub read Git's settings")
-		assert.Equal(t, standin.Digest(store), st.Loaded.CertificateStoreSHA256, "the Hub read the Secret's certificate store")
-		assert.False(t, st.Loaded.CertificateStoreCreated, "it did not have to make one")
-		for _, f := range []string{hubfiles.SettingsFile, hubfiles.CertificateStoreFile, "intelligencehub-systemvariables.json.template"} {
-			var fi syscall.Stat_t
-			require.NoError(t, syscall.Stat(filepath.Join(hub.AppData, f), &fi), "%s is in the claim", f)
-			assert.EqualValues(t, 10001, fi.Uid, "%s was written as the Hub's uid", f)
-		}
-		require.NotEmpty(t, pod.Status.InitContainerStatuses, "prod's init containers prepared the claim")
-		for _, s := range pod.Status.InitContainerStatuses {
-			require.NotNil(t, s.State.Terminated, s.Name)
-			assert.Zero(t, s.State.Terminated.ExitCode, "init container %s", s.Name)
-		}
-	})
+func (fx *prodFixture) testProdClaimGrown(t *testing.T) {
+	ctx := context.Background()
+	fx.pod = fx.hub.Pod(t)
+	before := fx.hub.Append(t, fx.pod, "before the claim grows")
+	restarts := fx.pod.Status.ContainerStatuses[0].RestartCount
+	fx.git.storage = "60Gi"
+	next := renderProdForRealNode(t, fx.git)
+	start := time.Now()
+	require.NoError(t, applier(t).Apply(ctx, next, false))
+	fx.objs = next
+	claim := fx.hub.WaitCapacity(t, resource.MustParse(fx.git.storage))
+	grown := time.Since(start)
+	assert.Equal(t, fx.git.storage, claim.Status.Capacity.Storage().String())
+	assert.Equal(t, fx.git.storage, fx.hub.Volume(t).Spec.Capacity.Storage().String(), "the volume")
+	assertVolumeLimit(t, fx.hub, fx.git.storage)
+	now := fx.hub.Pod(t)
+	assert.Equal(t, fx.pod.UID, now.UID, "the same pod: the volume grew online")
+	assert.Equal(t, restarts, now.Status.ContainerStatuses[0].RestartCount, "the Hub was not restarted")
+	after := fx.hub.Append(t, now, "after the claim grew")
+	journal := fx.hub.Journal(t)
+	assert.Equal(t, before, journal.At(before.Seq), "the data is kept")
+	assert.Equal(t, after, journal.At(after.Seq))
+	t.Logf("claim grown from %s to %s in %s", fx.prod.Storage, fx.git.storage, grown.Round(time.Millisecond))
+	writeFigure(t, "csi-expansion", fmt.Sprintf("prod's claim grown online from %s to %s: applied to the claim's status capacity in %s (external-resizer, ControllerExpandVolume; no node step)",
+		fx.prod.Storage, fx.git.storage, grown.Round(time.Millisecond)))
 
-	t.Run("the project from the deployment file, mounted read-only", func(t *testing.T) {
-		st := hub.Status(t, pod)
-		assert.Equal(t, "/hubkit/deployment/deployment.json", st.Loaded.DeploymentFile)
-		assert.Equal(t, standin.Digest(deployment), st.Loaded.DeploymentSHA256)
-		assert.Equal(t, 1, st.Loaded.DeploymentRepos)
-		assert.Equal(t, 1, st.Loaded.DeploymentFragments)
-		assert.True(t, mountHas(t, hub.PID(t, pod), "/hubkit/deployment", "ro"), "the Secret is mounted read-only")
-	})
+	// A bound claim only grows: a smaller size in Git is refused.
+	smaller := fx.git
+	smaller.storage = fx.prod.Storage
+	err := applier(t).Apply(ctx, renderProdForRealNode(t, smaller), false)
+	require.Error(t, err, "a claim never shrinks")
+	assert.Contains(t, err.Error(), "spec.resources.requests.storage")
+	t.Logf("the API server, asked to shrink it: %v", err)
+}
 
-	t.Run("managed: a change made in the UI lasts until the next start, then Git's settings are back", func(t *testing.T) {
-		ui := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in the UI"}}`)
-		hub.PutSettings(t, pod, ui)
-		b, err := os.ReadFile(filepath.Join(hub.AppData, hubfiles.SettingsFile))
-		require.NoError(t, err)
-		require.Equal(t, string(ui), string(b), "the Hub wrote the change back to appData")
-		pod = restartHub(t, hub, pod)
-		assert.Equal(t, standin.Digest(gitSettings), hub.Status(t, pod).Loaded.SettingsSHA256)
-	})
-
-	t.Run("managed: a settings change in Git reaches the Hub after one rollout", func(t *testing.T) {
-		changed := []byte(`{"directories": {"appData": "/usr/local/highbyte/appData"}, "settings": {"changed": "in Git"}}`)
-		git.settings = changed
-		next := renderProdForRealNode(t, git)
-		pw := hub.Watch(t)
-		require.NoError(t, applier(t).Apply(ctx, next, false))
-		pod = hub.WaitReplaced(t, pod)
-		assert.Equal(t, standin.Digest(changed), hub.Status(t, pod).Loaded.SettingsSHA256, "the new settings, from the new ConfigMap")
-		pw.SawRunning(t, pod)
-		assert.Equal(t, 1, pw.MostRunning(), "one rollout, never two Hubs; events: %s", pw.Events())
-		objs = next
-	})
-
-	t.Run("an invalid deployment file stops the start, as it stops the Hub's", func(t *testing.T) {
-		applySecrets(t, prod.Namespace, []byte(`{"version": 0, "fragments": `), store)
-		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
-		broken := waitStartRefused(t, hub, pod, "the invalid deployment file", hubfiles.DeploymentFileEnv)
-
-		applySecrets(t, prod.Namespace, deployment, store)
-		require.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(ctx, broken.Name, metav1.DeleteOptions{}))
-		pod = hub.WaitReady(t)
-		assert.Equal(t, standin.Digest(deployment), hub.Status(t, pod).Loaded.DeploymentSHA256, "back once the file is fixed")
-	})
-
-	t.Run("ReadWriteOncePod holds: a second pod on the claim is never scheduled while the Hub runs", func(t *testing.T) {
-		assertSecondWriterUnscheduled(t, pod)
-	})
-
-	t.Run("ReadWriteOncePod holds on the node too: a second pod placed there, past the scheduler, is refused its mount by the kubelet, and by the CSI driver", func(t *testing.T) {
-		pod = hub.Pod(t)
-		before := hub.Append(t, pod, "before a second pod on the node")
-		second := secondWriter(pod, "second-writer-on-node")
-		second.Spec.NodeName = pod.Spec.NodeName // no scheduler: the kubelet takes it as it is
-		second, err := e2e.client.CoreV1().Pods(prod.Namespace).Create(ctx, second, metav1.CreateOptions{})
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			assert.NoError(t, e2e.client.CoreV1().Pods(prod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
-		})
-		// The kubelet refuses it first, from what it has mounted (Kubernetes
-		// 1.36's operation generator, for a volume whose only access mode
-		// is ReadWriteOncePod), and never asks the driver.
-		volume := hub.Volume(t)
-		e := hub.WaitPodEvent(t, second.Name, "FailedMount", volume.Name, "ReadWriteOncePod", "already in use by another pod")
-		t.Logf("the kubelet: %s", e.Message)
-		// The driver refuses too when asked, as a kubelet that lost track of
-		// the Hub's mount would ask it: the pod's path for the volume, as
-		// SINGLE_NODE_SINGLE_WRITER, FAILED_PRECONDITION naming the Hub
-		// pod's path, which has it.
-		err = e2e.cluster.Node.CSIPublish(ctx, volume, string(second.UID))
-		require.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
-		msg := status.Convert(err).Message()
-		assert.Contains(t, msg, "SINGLE_NODE_SINGLE_WRITER")
-		assert.Contains(t, msg, string(pod.UID), "it names the Hub pod's path")
-		t.Logf("the driver: %s", msg)
-
-		p, err := e2e.client.CoreV1().Pods(prod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
-		require.NoError(t, err)
-		assert.Equal(t, corev1.PodPending, p.Status.Phase, "its container never started")
-		assert.Empty(t, hub.Refusals(t), "no second process ever opened the Hub's data")
-		assert.Equal(t, before, hub.Journal(t).At(before.Seq))
-		hub.WaitServing(t, pod)
-	})
-
-	t.Run("volume lost: the README's runbook makes the claim again from a snapshot, every entry from before it back and none from after", func(t *testing.T) {
-		testVolumeLost(t, hub, git.settingsOr(gitSettings))
-	})
-
-	t.Run("upgrade rolled back: the old version refuses the new version's appData, and the README's runbook brings it back on its own data from the snapshot", func(t *testing.T) {
-		testUpgradeRolledBack(t, hub, func(tag string) {
-			next := git
-			next.tag = tag
-			objs = renderProdForRealNode(t, next)
-			require.NoError(t, applier(t).Apply(ctx, objs, false))
-		})
-	})
-
-	t.Run("growing the claim: prod's size raised in Git and applied, the volume grows while the Hub runs on, its data kept", func(t *testing.T) {
-		pod = hub.Pod(t)
-		before := hub.Append(t, pod, "before the claim grows")
-		restarts := pod.Status.ContainerStatuses[0].RestartCount
-		git.storage = "60Gi"
-		next := renderProdForRealNode(t, git)
-		start := time.Now()
-		require.NoError(t, applier(t).Apply(ctx, next, false))
-		objs = next
-		claim := hub.WaitCapacity(t, resource.MustParse(git.storage))
-		grown := time.Since(start)
-		assert.Equal(t, git.storage, claim.Status.Capacity.Storage().String())
-		assert.Equal(t, git.storage, hub.Volume(t).Spec.Capacity.Storage().String(), "the volume")
-		assertVolumeLimit(t, hub, git.storage)
-		now := hub.Pod(t)
-		assert.Equal(t, pod.UID, now.UID, "the same pod: the volume grew online")
-		assert.Equal(t, restarts, now.Status.ContainerStatuses[0].RestartCount, "the Hub was not restarted")
-		after := hub.Append(t, now, "after the claim grew")
-		journal := hub.Journal(t)
-		assert.Equal(t, before, journal.At(before.Seq), "the data is kept")
-		assert.Equal(t, after, journal.At(after.Seq))
-		t.Logf("claim grown from %s to %s in %s", prod.Storage, git.storage, grown.Round(time.Millisecond))
-		writeFigure(t, "csi-expansion", fmt.Sprintf("prod's claim grown online from %s to %s: applied to the claim's status capacity in %s (external-resizer, ControllerExpandVolume; no node step)",
-			prod.Storage, git.storage, grown.Round(time.Millisecond)))
-
-		// A bound claim only grows: a smaller size in Git is refused.
-		smaller := git
-		smaller.storage = prod.Storage
-		err := applier(t).Apply(ctx, renderProdForRealNode(t, smaller), false)
-		require.Error(t, err, "a claim never shrinks")
-		assert.Contains(t, err.Error(), "spec.resources.requests.storage")
-		t.Logf("the API server, asked to shrink it: %v", err)
-	})
-
-	t.Run("no credential is ever logged", func(t *testing.T) {
-		pod := hub.Pod(t)
-		var logs strings.Builder
-		for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
-			logs.WriteString(podLogs(t, pod, c.Name, false))
-		}
-		require.NotEmpty(t, logs.String())
-		assert.NotContains(t, logs.String(), e2eToken)
-		assert.NotContains(t, logs.String(), e2ePassword)
-		assert.NotContains(t, logs.String(), hex.EncodeToString(store))
-	})
+func (fx *prodFixture) testProdNoCredentialLogged(t *testing.T) {
+	fx.pod = fx.hub.Pod(t)
+	var logs strings.Builder
+	for _, c := range append(fx.pod.Spec.InitContainers, fx.pod.Spec.Containers...) {
+		logs.WriteString(fx.hub.Logs(fx.pod, c.Name, false))
+	}
+	require.NotEmpty(t, logs.String())
+	assert.NotContains(t, logs.String(), e2eToken)
+	assert.NotContains(t, logs.String(), e2ePassword)
+	assert.NotContains(t, logs.String(), hex.EncodeToString(fx.store))
 }
 
 // secondWriter is a pod called name, beside the Hub's pod, that mounts the
@@ -313,7 +347,7 @@ func waitStartRefused(t *testing.T, hub *scenario.Hub, old *corev1.Pod, why, log
 	assert.EqualValues(t, 1, last.ExitCode)
 	var logs string
 	scenario.Until(t, fmt.Sprintf("the Hub's log to say %q", logWants), 30*time.Second, func(context.Context) (bool, string, error) {
-		logs = podLogs(t, refused, scenario.Container, false) + podLogs(t, refused, scenario.Container, true)
+		logs = hub.Logs(refused, scenario.Container, false) + hub.Logs(refused, scenario.Container, true)
 		return strings.Contains(logs, logWants), fmt.Sprintf("log %q", logs), nil
 	})
 	t.Logf("the Hub refused to start: %s", strings.TrimSpace(logs))
@@ -325,20 +359,15 @@ func waitStartRefused(t *testing.T, hub *scenario.Hub, old *corev1.Pod, why, log
 // is for ReadWriteOncePod.
 func assertSecondWriterUnscheduled(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
-	ctx := context.Background()
-	second := secondWriter(pod, "second-writer")
-	_, err := e2e.client.CoreV1().Pods(pod.Namespace).Create(ctx, second, metav1.CreateOptions{})
-	require.NoError(t, err, "without the guard, the API server takes the pod")
-	t.Cleanup(func() {
-		assert.NoError(t, e2e.client.CoreV1().Pods(pod.Namespace).Delete(context.Background(), second.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}))
-	})
+	// Without the guard, the API server takes the pod.
+	second := hubIn(pod.Namespace).CreatePod(t, secondWriter(pod, "second-writer"))
 	var reason string
 	scenario.Until(t, "the scheduler to say why pod "+second.Name+" is not scheduled", time.Minute, func(ctx context.Context) (bool, string, error) {
 		p, err := e2e.client.CoreV1().Pods(pod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
-		reason = unschedulable(p)
+		reason = scenario.Unschedulable(p)
 		return reason != "", fmt.Sprintf("pod %s %s on %q, conditions %v", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.Conditions), nil
 	})
 	assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
@@ -360,8 +389,8 @@ func assertVolumeLimit(t *testing.T, hub *scenario.Hub, size string) {
 // and a change the Hub itself wrote survives a restart; the image's
 // defaults, once copied, are never copied over. (TestRealNode deploys kind
 // on a fresh claim first.)
-func testRealSeededSettings(t *testing.T) {
-	hub := e2e.real.hub
+func testRealSeededSettings(t *testing.T, r *realHub) {
+	hub := r.hub
 	pod := hub.Pod(t)
 	gitSettings := readRepoFile(t, "overlays", "kind", "settings", hubfiles.SettingsFile)
 	st := hub.Status(t, pod)
@@ -517,19 +546,8 @@ func applySecrets(t *testing.T, ns string, deployment, store []byte) {
 // and returns its replacement once it serves.
 func restartHub(t *testing.T, hub *scenario.Hub, pod *corev1.Pod) *corev1.Pod {
 	t.Helper()
-	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(context.Background(), pod.Name, metav1.DeleteOptions{}))
+	hub.DeletePod(t, pod)
 	return hub.WaitReplaced(t, pod)
-}
-
-// podLogs is a container's log (previous: its last terminated run's), or
-// "" when the kubelet has none.
-func podLogs(t *testing.T, pod *corev1.Pod, container string, previous bool) string {
-	t.Helper()
-	b, err := e2e.client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{Container: container, Previous: previous}).DoRaw(context.Background())
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }
 
 // mountHas says whether the mount at target in pid's mount namespace has

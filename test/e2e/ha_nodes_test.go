@@ -28,10 +28,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
-	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/node"
-	"github.com/hubkit/hubkit/test/postgres"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
 )
@@ -44,18 +42,15 @@ const (
 )
 
 // TestTwoRealNodes runs a second real node beside the first (the cluster's
-// AddNode: its own containerd, kubelet, kube-proxy, bridge and half of the
-// run's pod range, in the host's network namespace: test/node's Network)
+// AddNode: its own containerd, kubelet, kube-proxy, bridge and quarter of
+// the run's pod range, in the host's network namespace: test/node's Network)
 // and a stand-in pod on each, and pins the network HA mode needs: pods
 // reach each other across nodes, a Service through kube-proxy, and the
 // database's address on the host, and nothing else; the two kube-proxies
 // keep the one set of iptables rules as it is; a powered-off node's pods
-// stop answering. Its file sorts before node_test.go, whose TestRealNode
-// ends with the first node powered off.
+// stop answering.
 func TestTwoRealNodes(t *testing.T) {
-	if e2e.cluster.Node == nil {
-		t.Skipf("%s names a cluster of your own: a second real node runs on this host only", cluster.ExternalEnv)
-	}
+	requireRealNode(t)
 	onlyRealNode(t)
 	ctx := context.Background()
 	ref, tar, err := buildImage(ctx, images.Standin(), twoNodesImage)
@@ -91,9 +86,7 @@ func TestTwoRealNodes(t *testing.T) {
 		})
 	})
 	t.Run("a pod reaches the database's address on the host and logs in there from its own address", func(t *testing.T) {
-		db, err := postgres.Start(ctx, postgres.Options{ListenAddress: e2e.cluster.Database})
-		require.NoError(t, err, "start PostgreSQL on %s", e2e.cluster.Database)
-		t.Cleanup(func() { assert.NoError(t, db.Stop()) })
+		db := startDatabase(t)
 		for _, p := range []struct {
 			n   *node.Node
 			pod *corev1.Pod

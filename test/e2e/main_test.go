@@ -8,14 +8,18 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/hubkit/hubkit/internal/image"
@@ -35,19 +39,12 @@ type env struct {
 	fns      testenv.Functions
 	root     string
 	imageDir string // where the images built for the real node go
-	real     realHub
-}
-
-// realHub is the Hub deployed on the real node, for the scenarios that
-// follow its deployment.
-type realHub struct {
-	objs []*unstructured.Unstructured
-	hub  *scenario.Hub // with the claim's directory on the host
 }
 
 var e2e env
 
 func TestMain(m *testing.M) {
+	flag.Parse()
 	os.Exit(run(m))
 }
 
@@ -65,6 +62,7 @@ func run(m *testing.M) int {
 	defer e2e.fns.Cleanup()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	stops := stopOnInterrupt(cancel)
 	start := time.Now()
 	pause, pauseTar, err := buildImage(ctx, images.Pause(), pauseVersion)
 	if err != nil {
@@ -92,6 +90,9 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: deleting the cluster:", err)
 		}
 	}()
+	if !stops.started(c) {
+		return 1
+	}
 	fmt.Fprintf(os.Stderr, "e2e: cluster %s ready in %s\n", c.Name, time.Since(start).Round(10*time.Millisecond))
 	e2e.cluster = c
 	if e2e.client, err = kubernetes.NewForConfig(c.Config); err != nil {
@@ -105,6 +106,72 @@ func run(m *testing.M) int {
 		}
 	}
 	return m.Run()
+}
+
+// interruptible is a run that stops what it started when it is
+// interrupted (Ctrl-C's SIGINT, a CI timeout's SIGTERM, a closed
+// terminal's SIGHUP) or nears its own -timeout (whose panic would end the
+// process with no cleanup), before it exits: its cluster, whose Stop stops
+// every real node and every daemon the tests Track. Otherwise they would
+// outlive it and hold the host's NodePorts and bridges against the next run.
+type interruptible struct {
+	mu      sync.Mutex
+	cluster *cluster.Cluster
+	why     string // the signal, once one came
+}
+
+// stopOnInterrupt starts watching for the signals; until the cluster has
+// started, an interrupt cancels starting (which undoes itself).
+func stopOnInterrupt(cancelStart context.CancelFunc) *interruptible {
+	r := &interruptible{}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	near := make(chan struct{})
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > time.Minute {
+			time.AfterFunc(d-30*time.Second, func() { close(near) })
+		}
+	}
+	go func() {
+		var why string
+		select {
+		case s := <-signals:
+			why = s.String()
+		case <-near:
+			why = "30 s before the run's -timeout"
+			// What the timeout's panic would have shown: where each test is.
+			buf := make([]byte, 1<<20)
+			fmt.Fprintf(os.Stderr, "e2e: the goroutines, %s:\n%s\n", why, buf[:runtime.Stack(buf, true)])
+		}
+		r.mu.Lock()
+		r.why = why
+		c := r.cluster
+		r.mu.Unlock()
+		cancelStart()
+		if c == nil {
+			return // the start fails on its cancelled context and undoes itself
+		}
+		fmt.Fprintf(os.Stderr, "e2e: %s: stopping what this run started before exiting\n", why)
+		if err := c.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: stopping:", err)
+		}
+		fmt.Fprintln(os.Stderr, "FAIL: e2e: interrupted ("+why+")")
+		os.Exit(1)
+	}()
+	return r
+}
+
+// started hands the running cluster to the watcher, and says false when an
+// interrupt came while it started (the run then stops it and exits).
+func (r *interruptible) started(c *cluster.Cluster) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.why != "" {
+		fmt.Fprintf(os.Stderr, "e2e: %s while the cluster started: stopping it\n", r.why)
+		return false
+	}
+	r.cluster = c
+	return true
 }
 
 // hubIn is the Hub an overlay deploys into ns.

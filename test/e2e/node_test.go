@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,14 +17,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	kubeletconfig "k8s.io/kubelet/config/v1beta1"
 
 	"github.com/hubkit/hubkit/internal/image"
-	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
@@ -33,17 +29,18 @@ import (
 
 // The real node's scenarios: the kind overlay, rendered by the function and
 // otherwise unchanged, runs the Hub stand-in (tagged as the overlay's image)
-// on a real kubelet. They share the node and run in this order.
+// on a real kubelet. The fixture, the Hub the first step deploys, is
+// built once; each step then starts from where the one before left it.
+// Node loss, the one step that does not give its node back, runs on a node
+// of its own.
 func TestRealNode(t *testing.T) {
-	if e2e.cluster.Node == nil {
-		t.Skipf("%s names a cluster of your own: the real-node scenarios kill processes and restart the kubelet on "+
-			"this host, so they run only on the cluster make test starts", cluster.ExternalEnv)
-	}
+	requireRealNode(t)
 	onlyRealNode(t)
 	useKindStorage(t, e2e.cluster.Node)
 	objs := rendered(t, "kind")
 	ref := hubImage(t, objs)
 	loadStandin(t, ref)
+	r := &realHub{}
 	t.Run("the function's image imports into containerd", func(t *testing.T) {
 		ref, tar, err := buildImage(context.Background(), image.Function(), "v0.0.0-e2e")
 		require.NoError(t, err)
@@ -51,61 +48,42 @@ func TestRealNode(t *testing.T) {
 		require.NoError(t, e2e.cluster.Node.HasImage(context.Background(), ref))
 	})
 	t.Run("the kind overlay runs: restricted, uid 10001, read-only root, claim written, probes, endpoints, node port", func(t *testing.T) {
-		testRealKind(t, objs)
+		testRealKind(t, r, objs)
 	})
 	t.Run("ReadWriteOncePod holds on kind's local-path too: a second pod on the claim is never scheduled while the Hub runs", func(t *testing.T) {
-		assertSecondWriterUnscheduled(t, e2e.real.hub.Pod(t))
+		assertSecondWriterUnscheduled(t, r.hub.Pod(t))
 	})
-	t.Run("seeded settings: Git's on a fresh claim, the Hub's own change kept across a restart, the image's defaults never copied over", testRealSeededSettings)
-	t.Run("without CSI snapshots: the README's runbooks copy appData at 0 replicas with backup/copy's Job and restore it, the guard admitting both", func(t *testing.T) {
-		testCopyWithoutSnapshots(t, e2e.real.hub)
+	t.Run("seeded settings: Git's on a fresh claim, the Hub's own change kept across a restart, the image's defaults never copied over", func(t *testing.T) {
+		testRealSeededSettings(t, r)
 	})
-	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", testRealCrash)
-	t.Run("pod deletion: the replacement starts only once the old process is gone", testRealDeletion)
+	t.Run("without CSI snapshots: the runbooks copy appData at 0 replicas with backup/copy's Job and restore it, the guard admitting both", func(t *testing.T) {
+		testCopyWithoutSnapshots(t, r.hub)
+	})
+	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", func(t *testing.T) {
+		testRealCrash(t, r)
+	})
+	t.Run("pod deletion: the replacement starts only once the old process is gone", func(t *testing.T) {
+		testRealDeletion(t, r)
+	})
 	t.Run("a Recreate rollout to a new tag: the old process is gone before the new starts", func(t *testing.T) {
-		testRealRollout(t, ref)
+		testRealRollout(t, r, ref)
 	})
-	t.Run("node restart: the Hub comes back with its data", testRealNodeRestart)
+	t.Run("node restart: the Hub comes back with its data", func(t *testing.T) {
+		testRealNodeRestart(t, r)
+	})
 	t.Run("on ReadWriteOnce a second writer starts: Recreate with a deleted pod, and RollingUpdate", func(t *testing.T) {
-		testRealReadWriteOnce(t, objs)
+		testRealReadWriteOnce(t, r, objs)
 	})
-	// Last: the node does not come back.
-	t.Run("node loss: NotReady after the grace period, the replacement held while the lost pod may still write, replaced once the node is declared out of service", func(t *testing.T) {
-		testRealNodeLoss(t, objs)
+	t.Run("node loss, on a node of its own: NotReady after the grace period, the replacement held while the lost pod may still write, replaced once the node is declared out of service", func(t *testing.T) {
+		testRealNodeLoss(t, r, objs, ref)
 	})
 }
 
-// onlyRealNode cordons kwok's simulated nodes for the test, so that
-// everything it schedules lands on the real node.
-func onlyRealNode(t *testing.T) {
-	t.Helper()
-	cordon(t, metav1.ListOptions{LabelSelector: "type=kwok"})
-}
-
-// onlySimulatedNodes cordons the real node for the test.
-func onlySimulatedNodes(t *testing.T) {
-	t.Helper()
-	cordon(t, metav1.ListOptions{LabelSelector: cluster.RealNodeLabel + "=real"})
-}
-
-func cordon(t *testing.T, sel metav1.ListOptions) {
-	t.Helper()
-	ctx := context.Background()
-	nodes, err := e2e.client.CoreV1().Nodes().List(ctx, sel)
-	require.NoError(t, err)
-	set := func(name string, unschedulable bool) error {
-		patch := fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, unschedulable)
-		_, err := e2e.client.CoreV1().Nodes().Patch(context.Background(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-		return err
-	}
-	for _, n := range nodes.Items {
-		require.NoError(t, set(n.Name, true))
-		t.Cleanup(func() {
-			if err := set(n.Name, false); err != nil && !apierrors.IsNotFound(err) {
-				t.Errorf("uncordon %s: %v", n.Name, err)
-			}
-		})
-	}
+// realHub is TestRealNode's fixture: the Hub deployed on the real node,
+// for the steps that follow its deployment.
+type realHub struct {
+	objs []*unstructured.Unstructured
+	hub  *scenario.Hub // with the claim's directory on the host
 }
 
 // hubImage is the image the rendered overlay runs the Hub from.
@@ -167,12 +145,12 @@ func provideLocal(t *testing.T, objs []*unstructured.Unstructured) map[string]st
 
 // testRealKind applies the kind overlay as a kind user does, its claim
 // provisioned by kind's own storage (useKindStorage).
-func testRealKind(t *testing.T, objs []*unstructured.Unstructured) {
+func testRealKind(t *testing.T, r *realHub, objs []*unstructured.Unstructured) {
 	ctx := context.Background()
 	kind := overlayRow(t, "kind")
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
 	hub := hubIn(kind.Namespace)
-	e2e.real = realHub{objs: objs, hub: hub}
+	*r = realHub{objs: objs, hub: hub}
 	volume := hub.WaitBound(t)
 	hub.AppData = localPathVolume(t, volume)
 	pod := hub.WaitReady(t)
@@ -295,13 +273,13 @@ func servingTimes(tls []crashTimeline) []time.Duration {
 func freshPod(t *testing.T, hub *scenario.Hub) {
 	t.Helper()
 	old := hub.Pod(t)
-	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(context.Background(), old.Name, metav1.DeleteOptions{}))
+	hub.DeletePod(t, old)
 	hub.WaitServing(t, hub.WaitReplaced(t, old))
 }
 
-func testRealCrash(t *testing.T) {
+func testRealCrash(t *testing.T, r *realHub) {
 	ctx := context.Background()
-	hub := e2e.real.hub
+	hub := r.hub
 	require.NotNil(t, hub, "the kind overlay's scenario deployed the Hub")
 	// As a cluster runs by default: the first crash restarts at once, a
 	// second within minutes waits out CrashLoopBackOff's first step (10s).
@@ -338,13 +316,12 @@ func testRealCrash(t *testing.T) {
 	assert.Empty(t, hub.Refusals(t), "the lock was never contended")
 }
 
-func testRealDeletion(t *testing.T) {
-	ctx := context.Background()
-	hub := e2e.real.hub
+func testRealDeletion(t *testing.T, r *realHub) {
+	hub := r.hub
 	pod := hub.Pod(t)
 	before := hub.Append(t, pod, "before the pod's deletion")
 	pw := hub.Watch(t)
-	require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
+	hub.DeletePod(t, pod)
 	next := hub.WaitReady(t)
 	require.NotEqual(t, pod.UID, next.UID)
 	hub.WaitServing(t, next)
@@ -360,16 +337,13 @@ func testRealDeletion(t *testing.T) {
 	assert.Less(t, stop, start, "the old process stopped before the new one started")
 }
 
-func testRealRollout(t *testing.T, ref string) {
-	ctx := context.Background()
+func testRealRollout(t *testing.T, r *realHub, ref string) {
 	next := ref[:strings.LastIndex(ref, ":")] + ":rollout"
 	loadStandin(t, next)
-	hub := e2e.real.hub
+	hub := r.hub
 	old := hub.Pod(t)
 	before := hub.Append(t, old, "before the rollout")
-	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, scenario.Container, next)
-	_, err := e2e.client.AppsV1().Deployments(hub.Namespace).Patch(ctx, scenario.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	require.NoError(t, err)
+	hub.SetImage(t, next)
 	hub.WaitReplaced(t, old)
 	journal := hub.Journal(t)
 	assert.Equal(t, before, journal.At(before.Seq), "data intact")
@@ -378,8 +352,8 @@ func testRealRollout(t *testing.T, ref string) {
 	assert.Empty(t, hub.Refusals(t), "the lock was never contended")
 }
 
-func testRealNodeRestart(t *testing.T) {
-	hub := e2e.real.hub
+func testRealNodeRestart(t *testing.T, r *realHub) {
+	hub := r.hub
 	pod := hub.Pod(t)
 	before := hub.Append(t, pod, "before the node's restart")
 	start := time.Now()
@@ -401,7 +375,7 @@ func testRealNodeRestart(t *testing.T) {
 //     this is why every overlay's claim is ReadWriteOncePod.
 //   - RollingUpdate (what the function's rollout rule removes), and a new
 //     template: the new pod starts before the old one stops.
-func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
+func testRealReadWriteOnce(t *testing.T, r *realHub, objs []*unstructured.Unstructured) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name     string
@@ -409,17 +383,15 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 		act      func(t *testing.T)
 	}{
 		{"Recreate, the pod deleted", "Recreate", func(t *testing.T) {
-			hub := e2e.real.hub
-			require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(ctx, hub.Pod(t).Name, metav1.DeleteOptions{}))
+			hub := r.hub
+			hub.DeletePod(t, hub.Pod(t))
 		}},
 		{"RollingUpdate, a new template", "RollingUpdate", func(t *testing.T) {
-			patch := `{"spec":{"template":{"metadata":{"annotations":{"hubkit.dev/restartedAt":"` + strconv.FormatInt(time.Now().UnixNano(), 10) + `"}}}}}`
-			_, err := e2e.client.AppsV1().Deployments(e2e.real.hub.Namespace).Patch(ctx, scenario.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-			require.NoError(t, err)
+			r.hub.RolloutRestart(t)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			undeploy(t, e2e.real.objs)
+			undeploy(t, r.objs)
 			var rwo []*unstructured.Unstructured
 			for _, o := range objs {
 				o = o.DeepCopy()
@@ -442,7 +414,7 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 			dirs := provideLocal(t, rwo)
 			hub := hubIn(overlayRow(t, "kind").Namespace)
 			hub.AppData = dirs[scenario.Claim]
-			e2e.real = realHub{objs: rwo, hub: hub}
+			*r = realHub{objs: rwo, hub: hub}
 			require.NoError(t, applier(t).Apply(ctx, rwo, false))
 			hub.WaitReady(t)
 			require.Empty(t, hub.Refusals(t))
@@ -456,17 +428,21 @@ func testRealReadWriteOnce(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 }
 
-// testRealNodeLoss loses the real node for good with the Hub on it, on a
-// volume that another node can mount (a network disk's role; kwok's nodes
-// mount nothing, so a hostPath plays it), and follows what Kubernetes does
-// with its defaults, then the documented fast path.
-func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
+// testRealNodeLoss loses a real node of the test's own for good with the
+// Hub on it, on a volume that another node can mount (a network disk's
+// role; kwok's nodes mount nothing, so a hostPath plays it), and follows
+// what Kubernetes does with its defaults, then the documented fast path.
+// The Hub is then deleted with its volume, and the lost node removed.
+func testRealNodeLoss(t *testing.T, r *realHub, objs []*unstructured.Unstructured, ref string) {
 	ctx := context.Background()
 	ns := overlayRow(t, "kind").Namespace
-	if e2e.real.objs != nil {
-		undeploy(t, e2e.real.objs)
+	if r.objs != nil {
+		undeploy(t, r.objs)
 	}
-	dir, err := e2e.cluster.Node.VolumeDir(fmt.Sprintf("e2e-node-loss-%d", time.Now().UnixNano()))
+	_, tar, err := buildImage(ctx, images.Standin(), ref)
+	require.NoError(t, err)
+	own := nodesOfItsOwn(t, 1, tar)[0]
+	dir, err := own.VolumeDir(fmt.Sprintf("e2e-node-loss-%d", time.Now().UnixNano()))
 	require.NoError(t, err)
 	require.NoError(t, os.Chown(dir, 10001, 10001), "fsGroup does not apply to hostPath: the disk is the Hub's")
 	for _, o := range objs {
@@ -476,10 +452,11 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 	hub := hubIn(ns)
 	hub.AppData = dir
-	e2e.real = realHub{objs: objs, hub: hub}
+	*r = realHub{objs: objs, hub: hub}
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
+	t.Cleanup(func() { undeploy(t, objs) })
 	lost := hub.WaitReady(t)
-	require.Equal(t, e2e.cluster.Node.Name(), lost.Spec.NodeName)
+	require.Equal(t, own.Name(), lost.Spec.NodeName)
 	before := hub.Append(t, lost, "before the node's loss")
 	var evictAfter int64
 	for _, tol := range lost.Spec.Tolerations {
@@ -490,14 +467,9 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 	require.NotZero(t, evictAfter, "the pod tolerates an unreachable node for a while (DefaultTolerationSeconds)")
 
 	start := time.Now()
-	require.NoError(t, e2e.cluster.Node.PowerOff())
-	nodes, err := e2e.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "type=kwok"})
-	require.NoError(t, err)
-	for _, n := range nodes.Items { // somewhere for the replacement to go
-		_, err := e2e.client.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(`{"spec":{"unschedulable":false}}`), metav1.PatchOptions{})
-		require.NoError(t, err)
-	}
-	scenario.NodeNotReady(t, e2e.client, e2e.cluster.Node.Name(), 3*time.Minute)
+	require.NoError(t, own.PowerOff())
+	scenario.Uncordon(t, e2e.client, metav1.ListOptions{LabelSelector: "type=kwok"}) // somewhere for the replacement to go
+	scenario.NodeNotReady(t, e2e.client, own.Name(), 3*time.Minute)
 	notReady := time.Since(start)
 
 	// What the taint manager does once the toleration runs out (evictAfter
@@ -505,21 +477,8 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 	// so the pod stays Terminating, and its replacement stays Pending: the
 	// lost node might still be running the Hub and writing (a partition, not
 	// a power cut), and ReadWriteOncePod will not start a second writer.
-	require.NoError(t, e2e.client.CoreV1().Pods(ns).Delete(ctx, lost.Name, metav1.DeleteOptions{}))
-	var replacement *corev1.Pod
-	scenario.Until(t, "the replacement held Pending by ReadWriteOncePod", time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
-		if err != nil {
-			return false, "", err
-		}
-		for _, p := range pods.Items {
-			if p.UID != lost.UID && strings.Contains(unschedulable(&p), "ReadWriteOncePod") {
-				replacement = &p
-				return true, "", nil
-			}
-		}
-		return false, hub.State(ctx), nil
-	})
+	hub.DeletePod(t, lost)
+	replacement := hub.WaitHeldPending(t, lost, "ReadWriteOncePod")
 	held := time.Now()
 	// The time is the assertion: the pod GC sweeps every 20 s, and past a
 	// sweep nothing has moved by itself. The replacement stays unscheduled
@@ -542,16 +501,11 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 	// The fast path, once someone has made sure the node is off: the
 	// out-of-service taint. The pod GC force-deletes the lost pod and the
 	// replacement runs on another node.
-	taint := corev1.Taint{Key: corev1.TaintNodeOutOfService, Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute}
-	n, err := e2e.client.CoreV1().Nodes().Get(ctx, e2e.cluster.Node.Name(), metav1.GetOptions{})
-	require.NoError(t, err)
-	n.Spec.Taints = append(n.Spec.Taints, taint)
-	_, err = e2e.client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
-	require.NoError(t, err)
+	scenario.DeclareOutOfService(t, e2e.client, own.Name())
 	tainted := time.Now()
 	next := hub.WaitReady(t)
 	replaced := time.Since(tainted)
-	assert.NotEqual(t, e2e.cluster.Node.Name(), next.Spec.NodeName, "replaced on another node")
+	assert.NotEqual(t, own.Name(), next.Spec.NodeName, "replaced on another node")
 	assert.Equal(t, before, hub.Journal(t).At(before.Seq), "the volume the replacement mounts holds what the lost Hub wrote")
 
 	t.Logf("node loss: NotReady %s after the power-off; replacement held Pending for %s; running on %s %s after the out-of-service taint",
@@ -560,16 +514,6 @@ func testRealNodeLoss(t *testing.T, objs []*unstructured.Unstructured) {
 		"with defaults evicted %d s later, then the replacement waits, Pending on ReadWriteOncePod, until the node is declared out of service; "+
 		"after the out-of-service taint the Hub ran on another node %s later",
 		notReady.Round(time.Second), evictAfter, replaced.Round(time.Second)))
-}
-
-// unschedulable is why the scheduler left p unscheduled, or "".
-func unschedulable(p *corev1.Pod) string {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			return c.Message
-		}
-	}
-	return ""
 }
 
 func asSlice(v any) []any {

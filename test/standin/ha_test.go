@@ -67,7 +67,10 @@ func TestHAFailover(t *testing.T) {
 
 	hub0.start(t)
 	hub1.start(t)
-	sampler := sample(t, hub0, hub1)
+	sampler := SampleNeverTwo(func(context.Context) ([]Member, error) {
+		return []Member{hub0.member(), hub1.member()}, nil
+	}, 100*time.Millisecond)
+	t.Cleanup(func() { _ = sampler.Stop() })
 	t.Log("both run: hub-0 is primary, hub-1 secondary")
 	waitRoles(t, 10*time.Second, map[*haNode]string{hub0: RolePrimary, hub1: RoleSecondary})
 	waitFor(t, 2*heartbeat, "hub-1 has heard of the primary", func() bool {
@@ -159,9 +162,8 @@ func TestHAFailover(t *testing.T) {
 	assert.Less(t, tookOver.Sub(stopped), 2*heartbeat+slack, "without waiting for the lease")
 	hub1.terminate(t)
 
-	sampler.stop()
-	assert.Empty(t, sampler.twoPrimaries, "never two primaries")
-	t.Logf("%d samples of both nodes", sampler.samples)
+	require.NoError(t, sampler.Stop(), "never two primaries")
+	t.Logf("%d samples of both nodes", sampler.Samples())
 }
 
 // haNode is one stand-in process in HA mode: its appData, its address.
@@ -286,20 +288,17 @@ func (n *haNode) put(t *testing.T, path, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+func (n *haNode) member() Member { return Member{Name: n.id, Client: NewClientAt(n.addr)} }
+
 // role is what the node's /v2/readyz says: primary (200), secondary
 // (503), or "" when it does not answer.
 func (n *haNode) role(t *testing.T) string {
-	resp, err := haClient.Get("http://" + n.addr + "/v2/readyz")
+	code, h, err := n.member().Client.Readyz(context.Background())
 	if err != nil {
 		return ""
 	}
-	defer resp.Body.Close()
-	var h Health
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-		return ""
-	}
-	if (resp.StatusCode == http.StatusOK) != (h.Deployment.Role == RolePrimary) {
-		t.Errorf("%s: readyz %d with role %q", n.id, resp.StatusCode, h.Deployment.Role)
+	if (code == http.StatusOK) != (h.Deployment.Role == RolePrimary) {
+		t.Errorf("%s: readyz %d with role %q", n.id, code, h.Deployment.Role)
 	}
 	return h.Deployment.Role
 }
@@ -356,48 +355,6 @@ func stays(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("%s: not for %s", what, d)
 		}
 	}
-}
-
-// sampler asks every node for its role every 100 ms.
-type sampler struct {
-	samples      int
-	twoPrimaries []string
-	quit, done   chan struct{}
-}
-
-func sample(t *testing.T, nodes ...*haNode) *sampler {
-	s := &sampler{quit: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		for {
-			select {
-			case <-s.quit:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			var primaries []string
-			for _, n := range nodes {
-				if n.role(t) == RolePrimary {
-					primaries = append(primaries, n.id)
-				}
-			}
-			s.samples++
-			if len(primaries) > 1 {
-				s.twoPrimaries = append(s.twoPrimaries, fmt.Sprintf("%s: %v", time.Now().Format(time.StampMilli), primaries))
-			}
-		}
-	}()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *sampler) stop() {
-	select {
-	case <-s.quit:
-	default:
-		close(s.quit)
-	}
-	<-s.done
 }
 
 // dbSettings is the settings file's digest as the database holds it.

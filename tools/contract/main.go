@@ -6,8 +6,10 @@
 //	go run ./tools/contract -json overlays/prod/secrets/deployment.json
 //
 // It prints one line per broken promise, led by the ID of the check that
-// found it ("contract: overlays/prod: [replicas] Deployment[hbih].spec.replicas:
-// Invalid value: 2: ..."), and exits 1 when there is any. With
+// found it ("contract: overlays/prod: [service] Service[hbih].spec.type:
+// Invalid value: "LoadBalancer": want ClusterIP"), and exits 1 when there is
+// any. It holds what the function cannot know; `make render` runs the
+// function's audit gate on the same file first (docs/testing.md). With
 // -json it wants each file to hold one JSON object (the files an overlay's
 // Secrets are made from, which never reach a render).
 package main

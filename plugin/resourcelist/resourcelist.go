@@ -1,4 +1,4 @@
-package singleton
+package resourcelist
 
 import (
 	"bufio"
@@ -13,13 +13,25 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Execute runs p as kustomize and kpt run the function: a ResourceList on
-// in, the ResourceList with its results on out. It returns p's error.
+// Function is what Execute runs: a processor on kyaml's reader and writer
+// (the slow path), which also takes the items Execute reads itself.
+type Function interface {
+	framework.ResourceListProcessor
+	// ProcessItems is Process on the items Execute read item by item, with
+	// the functionConfig fc: it returns the items to write, in order, the
+	// results, and its error (the run failed). Its error is ErrUnusual,
+	// before it has reported anything, for an item that kyaml would read
+	// otherwise (Item.Load): Execute then hands the input to kyaml.
+	ProcessItems(fc *yaml.RNode, items []*Item) ([]*Item, framework.Results, error)
+}
+
+// Execute runs f as kustomize and kpt run a function: a ResourceList on
+// in, the ResourceList with its results on out. It returns f's error.
 //
 // The ResourceList as kustomize and kpt send it (a block mapping whose
 // items are a block sequence, one entry per item) is split into the items'
-// bytes without parsing the whole of it (splitList). Each item is parsed on
-// its own, checked, and let go unless a rule reads it; an item no fix
+// bytes without parsing the whole of it (Split). Each item is parsed on
+// its own when f reads it, and let go when f is done with it; an item no fix
 // changes is written back as the bytes it came as, a changed one as kyaml
 // writes it, and the functionConfig and results as kyaml writes them.
 //
@@ -31,21 +43,18 @@ import (
 // in another item), that is not a map, whose metadata or annotations are not
 // maps, or whose path, index and id annotations kyaml would reconcile
 // (legacy and internal forms that differ or are used inconsistently).
-func Execute(p Processor, in io.Reader, out io.Writer) error {
+func Execute(f Function, in io.Reader, out io.Writer) error {
 	input, err := io.ReadAll(in)
 	if err != nil {
-		return slowPath(p, bytes.NewReader(input), err, out)
+		return slowPath(f, bytes.NewReader(input), err, out)
 	}
-	l, ok := splitList(input)
+	l, ok := Split(input)
 	if !ok {
-		return slowPath(p, bytes.NewReader(input), nil, out)
+		return slowPath(f, bytes.NewReader(input), nil, out)
 	}
-	kept, results, processErr := p.process(l.functionConfig, l.items())
-	if errors.Is(processErr, errUnusual) {
-		return slowPath(p, bytes.NewReader(input), nil, out)
-	}
-	if processErr == nil { // as Process: a fix that failed is the error, and nothing is printed
-		processErr = p.finish(results)
+	kept, results, processErr := f.ProcessItems(l.FunctionConfig, l.Items())
+	if errors.Is(processErr, ErrUnusual) {
+		return slowPath(f, bytes.NewReader(input), nil, out)
 	}
 	resultsNode := l.results // kyaml keeps the input's results when there are no new ones
 	if len(results) > 0 {
@@ -67,21 +76,38 @@ func Execute(p Processor, in io.Reader, out io.Writer) error {
 	return processErr
 }
 
-// slowPath runs p through kyaml's reader and writer, as command.Build
+// ItemByItem reports whether Execute reads input item by item rather than
+// through kyaml, with a function that reads every item, and then the bytes
+// of each of its items: those Execute writes back as they came unless a fix
+// changes them.
+func ItemByItem(input []byte) ([][]byte, bool) {
+	l, ok := Split(bytes.Clone(input))
+	if !ok {
+		return nil, false
+	}
+	for _, it := range l.Items() {
+		if _, err := it.Load(); err != nil {
+			return nil, false
+		}
+	}
+	return l.raws, true
+}
+
+// slowPath runs f through kyaml's reader and writer, as command.Build
 // does. readErr is what reading stdin ended with: kyaml reports it.
-func slowPath(p Processor, input io.Reader, readErr error, out io.Writer) error {
+func slowPath(f Function, input io.Reader, readErr error, out io.Writer) error {
 	if readErr != nil {
 		input = io.MultiReader(input, errReader{readErr})
 	}
-	return framework.Execute(p, &kio.ByteReadWriter{Reader: input, Writer: out, KeepReaderAnnotations: true})
+	return framework.Execute(f, &kio.ByteReadWriter{Reader: input, Writer: out, KeepReaderAnnotations: true})
 }
 
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// rawList is a ResourceList split into its items' bytes.
-type rawList struct {
+// List is a ResourceList split into its items' bytes (Split).
+type List struct {
 	// raws are the items' bytes, each from its "-" line to its last line;
 	// lines are their first lines in the input (1-based).
 	raws  [][]byte
@@ -90,13 +116,15 @@ type rawList struct {
 	dash int
 	// last is what follows the last item: a key, or the end of input.
 	last int
-	// functionConfig and results as kyaml reads them; apiVersion and kind of
-	// the list, as kyaml writes them back.
-	functionConfig, results *yaml.RNode
-	apiVersion, kind        string
+	// FunctionConfig as kyaml reads it.
+	FunctionConfig *yaml.RNode
+	// results as kyaml reads them; apiVersion and kind of the list, as
+	// kyaml writes them back.
+	results          *yaml.RNode
+	apiVersion, kind string
 }
 
-// splitList splits a ResourceList into its items' bytes. It reports false
+// Split splits a ResourceList into its items' bytes. It reports false
 // for any input it cannot be sure to split as YAML reads it: then kyaml reads
 // the input whole.
 //
@@ -111,11 +139,11 @@ type rawList struct {
 // results, comments before the items) is read by kyaml, with the items
 // replaced by "items: []" and as many empty lines, so that its line numbers
 // stay the input's.
-func splitList(input []byte) (*rawList, bool) {
+func Split(input []byte) (*List, bool) {
 	if len(input) == 0 || input[len(input)-1] != '\n' || bytes.IndexByte(input, '\r') >= 0 {
 		return nil, false
 	}
-	l := &rawList{dash: -1}
+	l := &List{dash: -1}
 	var rest bytes.Buffer
 	rest.Grow(len(input) / 8)
 	const (
@@ -211,7 +239,7 @@ func splitList(input []byte) (*rawList, bool) {
 	if err != nil || len(nodes) != 0 || r.WrappingKind != kio.ResourceListKind {
 		return nil, false
 	}
-	l.functionConfig, l.results = r.FunctionConfig, r.Results
+	l.FunctionConfig, l.results = r.FunctionConfig, r.Results
 	l.apiVersion, l.kind = r.WrappingAPIVersion, r.WrappingKind
 	return l, true
 }
@@ -235,11 +263,14 @@ func topKey(line []byte) (string, []byte, bool) {
 	return string(line[:i]), line[i+1:], true
 }
 
-// items makes the list's items from their bytes, not parsed yet.
-func (l *rawList) items() []*item {
-	out := make([]*item, len(l.raws))
+// Items makes the list's items from their bytes, not parsed yet; each call
+// makes them anew. The items share one check that kyaml would read them as
+// they are (kyamlReading), made as each is first loaded.
+func (l *List) Items() []*Item {
+	out := make([]*Item, len(l.raws))
+	reading := &kyamlReading{}
 	for i, raw := range l.raws {
-		out[i] = &item{raw: raw, dash: l.dash, line: l.lines[i], follows: anotherItem}
+		out[i] = &Item{raw: raw, dash: l.dash, line: l.lines[i], follows: anotherItem, reading: reading}
 	}
 	if len(out) > 0 {
 		out[len(out)-1].follows = l.last
@@ -249,7 +280,7 @@ func (l *rawList) items() []*item {
 
 // write writes the ResourceList as kyaml's ByteWriter does, but with each
 // item that came as bytes and was not changed written as those bytes.
-func (l *rawList) write(w *bufio.Writer, items []*item, results *yaml.RNode) error {
+func (l *List) write(w *bufio.Writer, items []*Item, results *yaml.RNode) error {
 	scalar := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
 	head := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
 		scalar("apiVersion"), scalar(l.apiVersion), scalar("kind"), scalar(l.kind)}}
@@ -267,13 +298,13 @@ func (l *rawList) write(w *bufio.Writer, items []*item, results *yaml.RNode) err
 			w.Write(it.raw)
 			continue
 		}
-		if err := writeNode(w, it.node(), indent); err != nil {
+		if err := writeNode(w, it.Node(), indent); err != nil {
 			return err
 		}
 	}
 	tail := &yaml.Node{Kind: yaml.MappingNode}
-	if l.functionConfig != nil {
-		tail.Content = append(tail.Content, scalar("functionConfig"), l.functionConfig.YNode())
+	if l.FunctionConfig != nil {
+		tail.Content = append(tail.Content, scalar("functionConfig"), l.FunctionConfig.YNode())
 	}
 	if results != nil {
 		tail.Content = append(tail.Content, scalar("results"), results.YNode())

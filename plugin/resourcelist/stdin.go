@@ -1,4 +1,4 @@
-package singleton
+package resourcelist
 
 import (
 	"bytes"
@@ -47,9 +47,9 @@ func (in *Input) Read(p []byte) (int, error) {
 	return k, err
 }
 
-// checkItems explains a ResourceList that yielded no items: nil when its
-// items field is absent, null or a list.
-func (in *Input) checkItems() error {
+// CheckItems explains a ResourceList that yielded no items: nil when its
+// items field is absent, null or a list, or in is nil.
+func (in *Input) CheckItems() error {
 	if in == nil || in.n > inputHead {
 		return nil
 	}

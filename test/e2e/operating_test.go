@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/types"
 
-	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
@@ -22,11 +21,6 @@ import (
 // alerts, the dashboard, the telemetry), under overlays/.
 const operated = "testdata/operated"
 
-// This file is named to sort before node_test.go on purpose: go test runs a
-// package's tests in the order of its files' names, and TestRealNode ends by
-// powering the real node off for good (node loss), so a test that needs the
-// real node, as TestOperating's last step does, must run before it.
-//
 // What operating the Hub adds is what the API server accepts: rendered from
 // overlays/testdata/operated, the PrometheusRule under prometheus-operator's
 // own CRD and everything else under the built-in types, applied as a dry run
@@ -70,9 +64,7 @@ func TestOperating(t *testing.T) {
 // form. The overlay runs without its name prefix, in a namespace of its
 // own: the scenario's steps know the Hub by the base's names.
 func testTelemetryOnTheRealNode(t *testing.T) {
-	if e2e.cluster.Node == nil {
-		t.Skipf("%s names a cluster of your own: this scenario runs on the real node make test starts", cluster.ExternalEnv)
-	}
+	requireRealNode(t)
 	onlyRealNode(t)
 	ctx := context.Background()
 	const ns = "hubkit-operated"

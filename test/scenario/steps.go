@@ -1,0 +1,137 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+)
+
+// The changes a person makes to a running Hub, each one step.
+
+// DeletePod deletes pod as `kubectl delete pod` does, with its grace
+// period.
+func (h *Hub) DeletePod(t testing.TB, pod *corev1.Pod) {
+	t.Helper()
+	require.NoError(t, h.pods().Delete(context.Background(), pod.Name, metav1.DeleteOptions{}), "delete pod %s", pod.Name)
+}
+
+// SetImage sets the image of the Hub's container in its Deployment, as a
+// new tag in Git does once applied.
+func (h *Hub) SetImage(t testing.TB, image string) {
+	t.Helper()
+	h.patchTemplate(t, fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, Container, image))
+}
+
+// RolloutRestart changes the Deployment's pod template as `kubectl rollout
+// restart` does, which starts a rollout.
+func (h *Hub) RolloutRestart(t testing.TB) {
+	t.Helper()
+	h.patchTemplate(t, `{"spec":{"template":{"metadata":{"annotations":{"hubkit.dev/restartedAt":"`+strconv.FormatInt(time.Now().UnixNano(), 10)+`"}}}}}`)
+}
+
+func (h *Hub) patchTemplate(t testing.TB, patch string) {
+	t.Helper()
+	_, err := h.Client.AppsV1().Deployments(h.Namespace).Patch(context.Background(), Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	require.NoError(t, err, "patch Deployment %s: %s", Name, patch)
+}
+
+// CreatePod creates pod in the Hub's namespace (a second writer, a debug
+// pod), and deletes it at once when the test ends.
+func (h *Hub) CreatePod(t testing.TB, pod *corev1.Pod) *corev1.Pod {
+	t.Helper()
+	created, err := h.pods().Create(context.Background(), pod, metav1.CreateOptions{})
+	require.NoError(t, err, "create pod %s", pod.Name)
+	t.Cleanup(func() {
+		err := h.pods().Delete(context.Background(), created.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete pod %s: %v", created.Name, err)
+		}
+	})
+	return created
+}
+
+// GetPod is pod name in the Hub's namespace, now.
+func (h *Hub) GetPod(t testing.TB, name string) *corev1.Pod {
+	t.Helper()
+	p, err := h.pods().Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(t, err)
+	return p
+}
+
+// Logs is what container in pod wrote (previous: its last terminated
+// run's), or "" when the kubelet has none.
+func (h *Hub) Logs(pod *corev1.Pod, container string, previous bool) string {
+	b, err := h.pods().GetLogs(pod.Name, &corev1.PodLogOptions{Container: container, Previous: previous}).DoRaw(context.Background())
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// WaitHeldPending waits until the Hub has a pod other than lost that the
+// scheduler leaves Pending because of why (its PodScheduled message), and
+// returns it.
+func (h *Hub) WaitHeldPending(t testing.TB, lost *corev1.Pod, why string) *corev1.Pod {
+	t.Helper()
+	var held *corev1.Pod
+	Until(t, "the replacement held Pending: "+why, time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: Selector})
+		if err != nil {
+			return false, "", err
+		}
+		for _, p := range pods.Items {
+			if p.UID != lost.UID && strings.Contains(Unschedulable(&p), why) {
+				held = &p
+				return true, "", nil
+			}
+		}
+		return false, h.State(ctx), nil
+	})
+	return held
+}
+
+// Unschedulable is why the scheduler left p unscheduled, or "".
+func Unschedulable(p *corev1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// DeclareOutOfService taints node name out-of-service, as a person does
+// once sure that the node is off: the pod GC then force-deletes its pods
+// and their volumes are detached.
+func DeclareOutOfService(t testing.TB, client kubernetes.Interface, name string) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: corev1.TaintNodeOutOfService, Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute})
+	_, err = client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+	require.NoError(t, err, "taint node %s out of service", name)
+}
+
+// Uncordon makes the nodes sel lists schedulable.
+func Uncordon(t testing.TB, client kubernetes.Interface, sel metav1.ListOptions) {
+	t.Helper()
+	ctx := context.Background()
+	nodes, err := client.CoreV1().Nodes().List(ctx, sel)
+	require.NoError(t, err)
+	for _, n := range nodes.Items {
+		_, err := client.CoreV1().Nodes().Patch(ctx, n.Name, types.MergePatchType, []byte(`{"spec":{"unschedulable":false}}`), metav1.PatchOptions{})
+		require.NoError(t, err, "uncordon %s", n.Name)
+	}
+}
