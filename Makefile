@@ -132,17 +132,49 @@ score: render $(KUBE_SCORE) ## Score every rendered overlay with kube-score; any
 	  echo "kube-score: overlays/$$o passes"; \
 	done
 
-.PHONY: test
-test: ## Run everything CI runs: format, vet, all tests (the real node's among them), fuzzing, kube-score, stale renders.
-	@tools/preflight.sh
-	@$(MAKE) --no-print-directory tools
+.PHONY: check
+check: $(KUSTOMIZE) $(KUBE_SCORE) $(BIN)/promtool ## Run everything that needs neither root, nor a cluster, nor Debian's packages: format, vet, the tests (the fuzz targets on their seeds) but HOST_PACKAGES' and HOST_TESTS, kube-score, stale renders.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
-	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m ./...
-	$(MAKE) --no-print-directory fuzz FUZZTIME=60000x
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m -skip '$(call anchored,$(HOST_TEST_NAMES))' $(CHECK_PACKAGES)
 	$(MAKE) --no-print-directory score
 	$(MAKE) --no-print-directory hydrate-check
+
+.PHONY: test
+test: ## Run everything CI runs: make check, then what needs root, Debian's packages or the real nodes (HOST_PACKAGES, HOST_TESTS), then fuzzing.
+	@tools/preflight.sh
+	@$(MAKE) --no-print-directory tools
+	@$(MAKE) --no-print-directory check
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m -run '$(call anchored,$(HOST_TEST_NAMES))' $(HOST_TEST_PACKAGES)
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m $(addprefix ./,$(HOST_PACKAGES))
+	$(MAKE) --no-print-directory fuzz FUZZTIME=60000x
+
+# What make check leaves to make test, named once: the packages and tests
+# that need root, Debian's packages (DEBIAN_PACKAGES) or the e2e cluster.
+# make check tests every other package, so a new package is checked unless
+# it is named here; make test runs these as root after make tools, and they
+# fail, not skip, when what they need is missing.
+#   test/e2e        the e2e cluster and its real nodes (root)
+#   test/csidriver  a btrfs disk on a loop device, bind mounts (root, btrfs-progs)
+#   test/postgres   a real PostgreSQL server (Debian's postgresql)
+#   test/images     the stand-in's and the helper pods' images carry Debian's static busybox
+HOST_PACKAGES := test/e2e test/csidriver test/postgres test/images
+# ...and single tests, as package:Test:
+#   the function run under strace in an empty network namespace (root, Debian's strace)
+#   the ha-role labeler beside two stand-ins on a real PostgreSQL (Debian's postgresql)
+#   the stand-in's HA mode failing over on a real PostgreSQL (Debian's postgresql)
+HOST_TESTS := plugin:TestFunctionReadsNoFilesAndNoNetwork \
+              harole:TestTheLabelsFollowTheStandins \
+              test/standin:TestHAFailover
+
+empty :=
+space := $(empty) $(empty)
+# anchored: a -run or -skip pattern that matches exactly the names given.
+anchored = ^($(subst $(space),|,$(strip $(1))))$$
+HOST_TEST_NAMES    := $(foreach t,$(HOST_TESTS),$(lastword $(subst :, ,$(t))))
+HOST_TEST_PACKAGES := $(sort $(foreach t,$(HOST_TESTS),./$(firstword $(subst :, ,$(t)))))
+CHECK_PACKAGES      = $(shell go list ./... | grep -vE '/($(subst $(space),|,$(strip $(HOST_PACKAGES))))$$')
 
 # A count of executions, not a duration: Go 1.26 can fail a duration-bounded
 # run with a bare "context deadline exceeded" when the time runs out

@@ -1,8 +1,10 @@
-// Package docs_test keeps the repository's front door true: the README's
-// sections come in the reader's order, its layout table names every
-// top-level directory and only paths that exist, every target `make help`
-// lists is mentioned, every link in the README and docs/ reaches a file and
-// heading that exist, and the promise's figures are the measured ones.
+// Package docs_test keeps the repository's front door true: the README is
+// read in minutes (at most 300 lines, its sections in the reader's order,
+// every page of docs/ linked, the function's rules left to fnspec), its
+// layout table names every top-level directory and only paths that exist and
+// says which ship, every target `make help` lists is mentioned, every link in
+// the README and docs/ reaches a file and heading that exist, and the
+// promise's figures are the measured ones.
 package docs_test
 
 import (
@@ -106,8 +108,9 @@ func TestReadmeOverlayTableMatchesTheOverlayTable(t *testing.T) {
 
 // The README reads in the order its reader needs: what hubkit is and its
 // promise, how to start, what it deploys, what keeps it single in the
-// cluster, how to configure and back up the Hub, then how it reaches a
-// cluster and how it is tested; the repository's layout last.
+// cluster, how to configure and back up the Hub (each in short, its page in
+// docs/ linked), then how it reaches a cluster and how it is tested; the
+// repository's layout last.
 func TestReadmeSectionsComeInTheReadersOrder(t *testing.T) {
 	want := []string{
 		"Quickstart",
@@ -135,6 +138,71 @@ func TestReadmeSectionsComeInTheReadersOrder(t *testing.T) {
 		}
 	}
 	assert.Equal(t, len(want), i, "README sections out of order: want %q in this order, got %q", want, got)
+}
+
+// A person reads the README in minutes: the long stories are pages of
+// docs/, each linked from it.
+func TestReadmeIsReadInMinutes(t *testing.T) {
+	text := readme(t)
+	lines := strings.Count(text, "\n")
+	assert.LessOrEqual(t, lines, 300, "README.md has %d lines: move the long story to a page of docs/ and link it", lines)
+	pages, err := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "docs", "*.md"))
+	require.NoError(t, err)
+	require.NotEmpty(t, pages)
+	for _, page := range pages {
+		link := "](docs/" + filepath.Base(page)
+		assert.True(t, strings.Contains(text, link+")") || strings.Contains(text, link+"#"), "README.md does not link %s", "docs/"+filepath.Base(page))
+	}
+}
+
+// The README's sections that have a page of their own say it in short and
+// link the page: backup, configuration and the guard.
+func TestLongSectionsLinkTheirPage(t *testing.T) {
+	text := readme(t)
+	for _, tc := range []struct{ section, page string }{
+		{"In the cluster: the guard", "docs/guard.md"},
+		{"Configuring the Hub", "docs/configuration.md"},
+		{"Backup and restore", "docs/backup.md"},
+	} {
+		section := sectionOf(t, text, tc.section)
+		assert.Contains(t, section, "]("+tc.page+")", "README's %q does not link %s", tc.section, tc.page)
+		assert.LessOrEqual(t, strings.Count(section, "\n"), 20, "README's %q is the short of it; the rest belongs in %s", tc.section, tc.page)
+	}
+}
+
+// The runbooks live in docs/backup.md, where the drills in test/e2e read them
+// (a bold line, then numbered steps whose commands are code spans); the
+// README only points there.
+func TestRunbooksLiveInTheBackupPage(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "backup.md"))
+	require.NoError(t, err)
+	lines := strings.Split(string(b), "\n")
+	runbooks := 0
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "**The runbook: ") {
+			continue
+		}
+		runbooks++
+		steps := 0
+		for _, next := range lines[i+1:] {
+			if regexp.MustCompile(`^\d+\. `).MatchString(next) {
+				steps++
+			} else if strings.TrimSpace(next) != "" && !strings.HasPrefix(next, "   ") {
+				break
+			}
+		}
+		assert.GreaterOrEqual(t, steps, 3, "docs/backup.md: %s has its numbered steps right after it", l)
+	}
+	assert.Equal(t, 3, runbooks, "docs/backup.md has the snapshot runbook and the copy's two")
+	assert.NotContains(t, readme(t), "**The runbook", "the runbooks live in docs/backup.md, not the README")
+}
+
+// The function's section points to fnspec/README.md, which documents every
+// rule and config field, and copies none of it: no table of rules.
+func TestFunctionSectionPointsToFnspec(t *testing.T) {
+	section := sectionOf(t, readme(t), "The `singleton` function")
+	assert.Contains(t, section, "](fnspec/README.md)")
+	assert.NotContains(t, section, "\n|", "README's function section copies a table; fnspec/README.md holds it")
 }
 
 // Every path the layout table names exists: a moved directory moves its row.

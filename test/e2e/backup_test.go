@@ -140,8 +140,8 @@ func appliesWithoutWarning(t *testing.T, objs []*unstructured.Unstructured) {
 	assert.Empty(t, a.Warnings())
 }
 
-// The README's restore runbook, as its text shows it: the numbered steps
-// after the bold line of runbookTitle in "Backup and restore", each with the
+// The restore runbook, as docs/backup.md shows it: the numbered steps
+// after the bold line of runbookTitle under "Runbooks", each with the
 // commands it shows in code spans (those that start with kubectl), as a user
 // types them; a step's bare `kubectl apply -f` applies the file the step
 // names (a code span ending in .yaml). The drill runs them as they are, so
@@ -161,9 +161,9 @@ var (
 
 func readmeRunbook(t *testing.T, title string) []runbookStep {
 	t.Helper()
-	lines := strings.Split(string(readRepoFile(t, "README.md")), "\n")
+	lines := strings.Split(string(readRepoFile(t, "docs/backup.md")), "\n")
 	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "**"+title+"**") })
-	require.GreaterOrEqual(t, i, 0, "the README has a runbook %q", title)
+	require.GreaterOrEqual(t, i, 0, "docs/backup.md has a runbook %q", title)
 	var steps []runbookStep
 	for _, l := range lines[i+1:] {
 		if m := runbookItem.FindStringSubmatch(l); m != nil {
