@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"github.com/hubkit/hubkit/internal/names"
 	appsv1 "k8s.io/api/apps/v1"
 )
 
@@ -9,10 +8,6 @@ import (
 // reads (docs/high-availability.md), beside its labels (names.HAMembersLabel,
 // names.HARoleLabel) and the Hub's endpoints (hub.Livez, hub.Readyz).
 const (
-	// HARoleLabel is names.HARoleLabel, kept while test/e2e reads it here.
-	//
-	// Deprecated: use names.HARoleLabel.
-	HARoleLabel = names.HARoleLabel
 	// HALabeler is the sidecar that writes names.HARoleLabel, from the image
 	// HALabelerImage (internal/image.HARole, held equal by its test).
 	HALabeler      = "ha-role"

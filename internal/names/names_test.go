@@ -164,7 +164,7 @@ func TestGuardKeys(t *testing.T) {
 
 // Each name is defined once: no constant or variable elsewhere in the
 // repository's Go is initialised to the same literal. (A reference, such as
-// scenario.Name = names.Hub, is no copy.)
+// const hubName = names.Hub, is no copy.)
 func TestOneHome(t *testing.T) {
 	home := map[string]string{}
 	for value, name := range map[string]string{

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	batchv1 "k8s.io/api/batch/v1"
@@ -122,7 +124,7 @@ func TestCopyObjectsHoldTheKindOverlaysFacts(t *testing.T) {
 			name, _, _ := unstructured.NestedString(v.(map[string]any), "persistentVolumeClaim", "claimName")
 			claims = append(claims, name)
 		}
-		assert.ElementsMatch(t, []string{scenario.Claim, claim.GetName()}, claims, "%s mounts the Hub's claim and the copy's", f)
+		assert.ElementsMatch(t, []string{names.AppDataClaim, claim.GetName()}, claims, "%s mounts the Hub's claim and the copy's", f)
 	}
 	for _, f := range []string{copyClaimFile, copyJobFile, copyRestoreJobFile} {
 		assert.Contains(t, fileCommands(t, f), "kubectl apply -f "+f, "%s shows how to apply it", f)
@@ -317,7 +319,7 @@ func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
 		job := &batchv1.Job{
 			ObjectMeta: metav1.ObjectMeta{Name: "restore-files", Namespace: ns},
 			Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: func() corev1.PodSpec {
-				s := restrictedPod("restore", claimVolume(scenario.Claim))
+				s := restrictedPod("restore", claimVolume(names.AppDataClaim))
 				s.RestartPolicy = corev1.RestartPolicyNever
 				return s
 			}()}},
@@ -331,7 +333,7 @@ func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
 
 	restoredVolume := hub.Volume(t)
 	assert.NotEqual(t, lost.Spec.CSI.VolumeHandle, restoredVolume.Spec.CSI.VolumeHandle, "a new volume")
-	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, scenario.Claim, metav1.GetOptions{})
+	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
 	require.NoError(t, err)
 	require.NotNil(t, claim.Spec.DataSource)
 	assert.Equal(t, snap.GetName(), claim.Spec.DataSource.Name, "made from the snapshot")

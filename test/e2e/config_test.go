@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -314,7 +316,7 @@ func secondWriter(hub *corev1.Pod, name string) *corev1.Pod {
 				VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: hubfiles.AppData}},
 			}},
 			Volumes: []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: scenario.Claim}}}},
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: names.AppDataClaim}}}},
 		},
 	}
 }
@@ -328,7 +330,7 @@ func waitStartRefused(t *testing.T, hub *scenario.Hub, old *corev1.Pod, why, log
 	var refused *corev1.Pod
 	var last *corev1.ContainerStateTerminated
 	scenario.Until(t, "the replacement's Hub to exit, refusing "+why, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := e2e.client.CoreV1().Pods(hub.Namespace).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
+		pods, err := e2e.client.CoreV1().Pods(hub.Namespace).List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 		if err != nil {
 			return false, "", err
 		}
@@ -347,7 +349,7 @@ func waitStartRefused(t *testing.T, hub *scenario.Hub, old *corev1.Pod, why, log
 	assert.EqualValues(t, 1, last.ExitCode)
 	var logs string
 	scenario.Until(t, fmt.Sprintf("the Hub's log to say %q", logWants), 30*time.Second, func(context.Context) (bool, string, error) {
-		logs = hub.Logs(refused, scenario.Container, false) + hub.Logs(refused, scenario.Container, true)
+		logs = hub.Logs(refused, names.HubContainer, false) + hub.Logs(refused, names.HubContainer, true)
 		return strings.Contains(logs, logWants), fmt.Sprintf("log %q", logs), nil
 	})
 	t.Logf("the Hub refused to start: %s", strings.TrimSpace(logs))
@@ -442,7 +444,7 @@ func renderProdForRealNode(t *testing.T, git prodInGit) []*unstructured.Unstruct
 	return realNodeRender(t, "prod", "Deployment", cmp.Or(git.tag, prodTag), func(dir string, k *types.Kustomization) {
 		if git.storage != "" {
 			k.Patches = append(k.Patches, types.Patch{Patch: fmt.Sprintf(
-				"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: %s}, spec: {resources: {requests: {storage: %s}}}}", scenario.Claim, git.storage)})
+				"{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: %s}, spec: {resources: {requests: {storage: %s}}}}", names.AppDataClaim, git.storage)})
 		}
 		if git.settings != nil {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, hubfiles.SettingsFile), git.settings, 0o644))
@@ -467,7 +469,7 @@ func realNodeRender(t *testing.T, overlay, kind, tag string, edit func(dir strin
 		Images:    []types.Image{{Name: "registry.example.com/highbyte/intelligence-hub", NewName: prodImage, NewTag: tag}},
 		Patches: []types.Patch{{Patch: fmt.Sprintf(
 			"{apiVersion: apps/v1, kind: %s, metadata: {name: %s}, spec: {template: {spec: {containers: [{name: %s, resources: {requests: {cpu: 100m}}}]}}}}",
-			kind, scenario.Name, scenario.Container)}},
+			kind, names.Hub, names.HubContainer)}},
 	}
 	if edit != nil {
 		edit(dir, &k)

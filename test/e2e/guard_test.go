@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -143,17 +145,17 @@ func testUnguarded(t *testing.T) {
 	objs := rendered(t, "dev")
 	hub, _ := deploy(t, objs)
 	defer undeploy(t, objs)
-	out, err := kubectl(t, "-n", hub.Namespace, "scale", "deployment/"+scenario.Name, "--replicas=2")
+	out, err := kubectl(t, "-n", hub.Namespace, "scale", "deployment/"+names.Hub, "--replicas=2")
 	require.NoError(t, err, out)
 	scenario.Until(t, "a second Hub pod, made by kubectl scale without the guard (ReadWriteOncePod then keeps it Pending)", 30*time.Second,
 		func(ctx context.Context) (bool, string, error) {
-			pods, err := e2e.client.CoreV1().Pods(hub.Namespace).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
+			pods, err := e2e.client.CoreV1().Pods(hub.Namespace).List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 			if err != nil {
 				return false, "", err
 			}
 			return len(pods.Items) == 2, fmt.Sprintf("%d Hub pods", len(pods.Items)), nil
 		})
-	out, err = kubectl(t, "-n", hub.Namespace, "scale", "deployment/"+scenario.Name, "--replicas=1")
+	out, err = kubectl(t, "-n", hub.Namespace, "scale", "deployment/"+names.Hub, "--replicas=1")
 	require.NoError(t, err, out)
 }
 
@@ -161,8 +163,8 @@ func testUnguarded(t *testing.T) {
 // namespace's parameters: a dry-run scale to 2 is refused.
 func waitForGuard(t *testing.T, ns string) {
 	t.Helper()
-	untilRefused(t, "replicas", "a scale of Deployment "+scenario.Name+" to 2 in "+ns, func(ctx context.Context) error {
-		return scale(ctx, e2e.client.AppsV1().Deployments(ns), scenario.Name, 2, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+	untilRefused(t, "replicas", "a scale of Deployment "+names.Hub+" to 2 in "+ns, func(ctx context.Context) error {
+		return scale(ctx, e2e.client.AppsV1().Deployments(ns), names.Hub, 2, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 	})
 }
 
@@ -278,7 +280,7 @@ func assertOneHub(t *testing.T, ns string) {
 	d, err := e2e.client.AppsV1().Deployments(ns).Get(ctx, "hbih", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, *d.Spec.Replicas)
-	pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: scenario.Selector})
+	pods, err := e2e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 	require.NoError(t, err)
 	assert.Len(t, pods.Items, 1)
 }

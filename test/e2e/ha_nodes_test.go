@@ -79,7 +79,7 @@ func TestTwoRealNodes(t *testing.T) {
 	t.Run("a pod reaches a ClusterIP Service whose pod runs on the other node", func(t *testing.T) {
 		// kube-proxy writes the Service's rules a moment after its
 		// EndpointSlice: asked until they are there.
-		addr := net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(standin.HTTPPort))
+		addr := net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(hubfiles.HTTPPort))
 		scenario.Until(t, "pod A to reach "+addr+" (Service "+svc.Name+")", 30*time.Second, func(ctx context.Context) (bool, string, error) {
 			host, err := getStandinHost(ctx, fromA, addr)
 			return host == b.Name, "answered by " + host, err
@@ -145,7 +145,7 @@ func TestTwoRealNodes(t *testing.T) {
 	// Last: the second node stays off.
 	t.Run("a powered-off node's pods are unreachable from the other node's, and its address answers no more", func(t *testing.T) {
 		require.NoError(t, second.PowerOff())
-		podB := net.JoinHostPort(b.Status.PodIP, strconv.Itoa(standin.HTTPPort))
+		podB := net.JoinHostPort(b.Status.PodIP, strconv.Itoa(hubfiles.HTTPPort))
 		scenario.Until(t, "pod A's connection to pod B at "+podB+" unreachable", 10*time.Second, func(ctx context.Context) (bool, string, error) {
 			host, err := getStandinHost(ctx, fromA, podB)
 			return unreachable(err), fmt.Sprintf("answered by %q, error %v", host, err), nil
@@ -172,7 +172,7 @@ func runStandinOn(t *testing.T, n *node.Node, name, ref string) *corev1.Pod {
 	c.Image, c.ImagePullPolicy = ref, corev1.PullNever
 	c.VolumeMounts = []corev1.VolumeMount{{Name: "appdata", MountPath: hubfiles.AppData}}
 	c.ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
-		HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(standin.HTTPPort)}}}
+		HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(hubfiles.HTTPPort)}}}
 	spec.Volumes = []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	pods := e2e.client.CoreV1().Pods(twoNodesNamespace)
 	_, err := pods.Create(context.Background(), &corev1.Pod{
@@ -205,7 +205,7 @@ func standinService(t *testing.T, name string) *corev1.Service {
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeNodePort,
 			Selector: map[string]string{"app": name},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: standin.HTTPPort, TargetPort: intstr.FromInt32(standin.HTTPPort)}},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: hubfiles.HTTPPort, TargetPort: intstr.FromInt32(hubfiles.HTTPPort)}},
 		},
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -231,7 +231,7 @@ func podClient(n *node.Node, p *corev1.Pod) *http.Client {
 // standinHost asks the stand-in at ip which pod it is.
 func standinHost(t *testing.T, c *http.Client, ip string) string {
 	t.Helper()
-	host, err := getStandinHost(context.Background(), c, net.JoinHostPort(ip, strconv.Itoa(standin.HTTPPort)))
+	host, err := getStandinHost(context.Background(), c, net.JoinHostPort(ip, strconv.Itoa(hubfiles.HTTPPort)))
 	require.NoError(t, err)
 	return host
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -104,8 +106,8 @@ func deployHAPair(t *testing.T) *haPair {
 	installHARolePolicy(t)
 	require.NoError(t, applier(t).Apply(ctx, rest, false))
 	applyGuard(t)
-	untilRefused(t, "ha-members", "a scale of StatefulSet "+scenario.Name+" to 3 in "+row.Namespace, func(ctx context.Context) error {
-		return scale(ctx, e2e.client.AppsV1().StatefulSets(row.Namespace), scenario.Name, 3, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+	untilRefused(t, "ha-members", "a scale of StatefulSet "+names.Hub+" to 3 in "+row.Namespace, func(ctx context.Context) error {
+		return scale(ctx, e2e.client.AppsV1().StatefulSets(row.Namespace), names.Hub, 3, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 	})
 	g := &haPair{Group: &scenario.Group{Client: e2e.client, Namespace: row.Namespace, Size: int(row.Members), Nodes: nodes}, db: db}
 	t.Cleanup(func() {
@@ -115,7 +117,7 @@ func deployHAPair(t *testing.T) *haPair {
 		g.DeleteClaims(t)
 	})
 	g.WaitMembersReady(t)
-	svc, err := e2e.client.CoreV1().Services(g.Namespace).Get(ctx, scenario.Name, metav1.GetOptions{})
+	svc, err := e2e.client.CoreV1().Services(g.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
 	require.NoError(t, err)
 	g.Service = standin.NewClient(svc.Spec.ClusterIP)
 	g.SampleRoles(t)
@@ -127,11 +129,11 @@ func testHAPairRuns(t *testing.T, g *haPair) {
 	require.Len(t, members, 2)
 	assert.NotEqual(t, members[0].Spec.NodeName, members[1].Spec.NodeName, "one member a node")
 	primary := g.WaitServedBy(t, "hbih-0", "the preferred primary (create ran on hbih-0)")
-	assert.Equal(t, standin.RolePrimary, primary.Labels[scenario.RoleLabel], "the sidecar labelled it")
+	assert.Equal(t, hubfiles.RolePrimary, primary.Labels[names.HARoleLabel], "the sidecar labelled it")
 	g.WaitEndpoints(t, primary)
 	// Every member Ready, the standby too: the StatefulSet is rolled
 	// out, as kubectl, Argo CD's and Flux's health checks read it.
-	out, err := kubectl(t, "-n", g.Namespace, "rollout", "status", "statefulset/"+scenario.Name, "--timeout=60s")
+	out, err := kubectl(t, "-n", g.Namespace, "rollout", "status", "statefulset/"+names.Hub, "--timeout=60s")
 	require.NoError(t, err, "rollout status with a healthy standby: %s", out)
 	g.AssertNeverTwo(t)
 }
@@ -207,7 +209,7 @@ func testHAPairDrain(t *testing.T, g *haPair) {
 	g.WaitServedBy(t, "hbih-0", "the preferred primary")
 	standby := g.Member(t, "hbih-1")
 	drained := g.NodeOf(t, standby)
-	out, err := kubectl(t, "drain", drained.Name(), "--ignore-daemonsets", "--delete-emptydir-data", "--pod-selector="+scenario.Selector, "--timeout=2m")
+	out, err := kubectl(t, "drain", drained.Name(), "--ignore-daemonsets", "--delete-emptydir-data", "--pod-selector="+names.HubSelector, "--timeout=2m")
 	require.NoError(t, err, "drain %s: %s", drained.Name(), out)
 	t.Logf("$ kubectl drain %s\n%s", drained.Name(), strings.TrimSpace(out))
 	out, err = kubectl(t, "uncordon", drained.Name())
@@ -237,7 +239,7 @@ func testHAPairNodeLoss(t *testing.T, g *haPair) {
 	// primary alone.
 	g.WaitEndpoints(t, g.Member(t, "hbih-1"))
 	routed := time.Since(off)
-	assert.Equal(t, standin.RoleSecondary, g.Member(t, "hbih-0").Labels[scenario.RoleLabel], "the lost member's label, taken by the new primary's sidecar")
+	assert.Equal(t, hubfiles.RoleSecondary, g.Member(t, "hbih-0").Labels[names.HARoleLabel], "the lost member's label, taken by the new primary's sidecar")
 	assert.Equal(t, want, g.HAStatus(t, other).Files[hubfiles.SettingsFile], "nothing the primary had synced is lost")
 	still := g.Member(t, "hbih-0")
 	assert.Equal(t, primary.UID, still.UID, "the lost member's pod stays where it was: a StatefulSet never runs two of one ordinal")
@@ -254,7 +256,7 @@ func testHAPairNodeLoss(t *testing.T, g *haPair) {
 // running pair: kubectl scale to 3, an HPA, a debug pod on a member's claim.
 func testHAPairRefusals(t *testing.T, g *haPair) {
 	ctx := context.Background()
-	out, err := kubectl(t, "-n", g.Namespace, "scale", "statefulset/"+scenario.Name, "--replicas=3")
+	out, err := kubectl(t, "-n", g.Namespace, "scale", "statefulset/"+names.Hub, "--replicas=3")
 	require.Error(t, err, "a scale to 3: %s", out)
 	assert.Contains(t, out, "[ha-members] StatefulSet "+g.Namespace+"/hbih is an HA group of 2 members")
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{

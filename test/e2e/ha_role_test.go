@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -19,7 +21,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
-	"github.com/hubkit/hubkit/internal/contract"
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
@@ -96,7 +97,7 @@ func testHARolePolicy(t *testing.T, rendered []*unstructured.Unstructured) {
 		spec.AutomountServiceAccountToken = ptr.To(false)
 		spec.NodeSelector = map[string]string{"hubkit.dev/no-such-node": "true"} // never runs
 		p, err := e2e.client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/name": "intelligence-hub", contract.HARoleLabel: "secondary"}},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/name": "intelligence-hub", names.HARoleLabel: "secondary"}},
 			Spec:       spec,
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
@@ -126,7 +127,7 @@ func testHARolePolicy(t *testing.T, rendered []*unstructured.Unstructured) {
 		return err
 	}
 	role := func(r string) map[string]any {
-		return map[string]any{"labels": map[string]string{contract.HARoleLabel: r}}
+		return map[string]any{"labels": map[string]string{names.HARoleLabel: r}}
 	}
 
 	last := untilRefused(t, "ha-role", "hbih-0's labeler labelling hbih-1", func(context.Context) error {
@@ -138,7 +139,7 @@ func testHARolePolicy(t *testing.T, rendered []*unstructured.Unstructured) {
 	require.NoError(t, patch(member0, "hbih-0", role("primary")), "its own pod's role label")
 	p, err := e2e.client.CoreV1().Pods(ns).Get(ctx, "hbih-0", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "primary", p.Labels[contract.HARoleLabel])
+	assert.Equal(t, "primary", p.Labels[names.HARoleLabel])
 	require.NoError(t, patch(member0, "hbih-0", role("secondary")), "and back")
 
 	for _, tc := range []struct {
@@ -151,7 +152,7 @@ func testHARolePolicy(t *testing.T, rendered []*unstructured.Unstructured) {
 		{"another label", member0, "hbih-0", map[string]any{"labels": map[string]string{"app.kubernetes.io/name": "other"}}, "may change only the label hubkit.dev/ha-role"},
 		{"an annotation", member0, "hbih-0", map[string]any{"annotations": map[string]string{"x": "y"}}, "may change only the label hubkit.dev/ha-role"},
 		{"a role that is none", member0, "hbih-0", role("boss"), "must stay primary or secondary"},
-		{"the label removed", member0, "hbih-0", map[string]any{"labels": map[string]any{contract.HARoleLabel: nil}}, "must stay primary or secondary"},
+		{"the label removed", member0, "hbih-0", map[string]any{"labels": map[string]any{names.HARoleLabel: nil}}, "must stay primary or secondary"},
 		{"a token bound to no pod", unbound, "hbih-0", role("primary"), "with a token bound to it"},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -166,11 +168,11 @@ func overlayRow(t *testing.T, name string) overlays.Overlay {
 func hubNamespace(t *testing.T, objs []*unstructured.Unstructured) string {
 	t.Helper()
 	for _, o := range objs {
-		if o.GetKind() == "Deployment" && o.GetName() == scenario.Name {
+		if o.GetKind() == "Deployment" && o.GetName() == names.Hub {
 			return o.GetNamespace()
 		}
 	}
-	require.FailNow(t, "the render has no Deployment "+scenario.Name)
+	require.FailNow(t, "the render has no Deployment "+names.Hub)
 	return ""
 }
 
@@ -190,13 +192,13 @@ func testProd(t *testing.T) {
 	hub, pod := deploy(t, objs)
 	hub.WaitServing(t, pod)
 	ctx := context.Background()
-	pvc, err := e2e.client.CoreV1().PersistentVolumeClaims(prod.Namespace).Get(ctx, scenario.Claim, metav1.GetOptions{})
+	pvc, err := e2e.client.CoreV1().PersistentVolumeClaims(prod.Namespace).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, prod.Storage, pvc.Spec.Resources.Requests.Storage().String())
-	svc, err := e2e.client.CoreV1().Services(prod.Namespace).Get(ctx, scenario.Name, metav1.GetOptions{})
+	svc, err := e2e.client.CoreV1().Services(prod.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, corev1.ServiceTypeClusterIP, svc.Spec.Type)
-	ing, err := e2e.client.NetworkingV1().Ingresses(prod.Namespace).Get(ctx, scenario.Name, metav1.GetOptions{})
+	ing, err := e2e.client.NetworkingV1().Ingresses(prod.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
 	require.NoError(t, err, "the Ingress was admitted")
 	require.NotNil(t, ing.Spec.IngressClassName, "the Ingress names its class")
 	require.Len(t, ing.Spec.TLS, 1)
@@ -210,14 +212,14 @@ func testKind(t *testing.T) {
 	hub, pod := deploy(t, objs)
 	defer undeploy(t, objs)
 	hub.WaitServing(t, pod)
-	svc, err := e2e.client.CoreV1().Services(kind.Namespace).Get(context.Background(), scenario.Name, metav1.GetOptions{})
+	svc, err := e2e.client.CoreV1().Services(kind.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, corev1.ServiceTypeNodePort, svc.Spec.Type)
 	i := slices.IndexFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
 	require.GreaterOrEqual(t, i, 0)
 	assert.EqualValues(t, kind.NodePort, svc.Spec.Ports[i].NodePort)
 	assert.Contains(t, pod.Spec.Volumes, corev1.Volume{Name: "appdata", VolumeSource: corev1.VolumeSource{
-		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: scenario.Claim}}})
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: names.AppDataClaim}}})
 }
 
 func testDurability(t *testing.T) {
@@ -274,7 +276,7 @@ func testRecreateRollout(t *testing.T) {
 	old := hub.WaitReady(t)
 	pw := hub.Watch(t)
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":"docker.io/library/highbyte:4.3.4"}]}}}}`
-	_, err := e2e.client.AppsV1().Deployments(hub.Namespace).Patch(ctx, scenario.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, err := e2e.client.AppsV1().Deployments(hub.Namespace).Patch(ctx, names.Hub, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err)
 	var order []string
 	pw.Until(t, "the new version's pod Running", time.Minute, func(ev watch.EventType, p *corev1.Pod) bool {

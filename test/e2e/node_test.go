@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -173,8 +175,8 @@ func testRealKind(t *testing.T, r *realHub, objs []*unstructured.Unstructured) {
 	// the pod is Ready (WaitReady), which it is only once the startup probe
 	// and then the readiness probe passed; the liveness probe never
 	// restarted it.
-	i := slices.IndexFunc(pod.Spec.Containers, func(c corev1.Container) bool { return c.Name == scenario.Container })
-	require.GreaterOrEqual(t, i, 0, "the pod has a container %s", scenario.Container)
+	i := slices.IndexFunc(pod.Spec.Containers, func(c corev1.Container) bool { return c.Name == names.HubContainer })
+	require.GreaterOrEqual(t, i, 0, "the pod has a container %s", names.HubContainer)
 	c := pod.Spec.Containers[i]
 	assert.NotNil(t, c.StartupProbe, "the Hub has a startup probe")
 	assert.NotNil(t, c.ReadinessProbe, "the Hub has a readiness probe")
@@ -413,7 +415,7 @@ func testRealReadWriteOnce(t *testing.T, r *realHub, objs []*unstructured.Unstru
 			}
 			dirs := provideLocal(t, rwo)
 			hub := hubIn(overlayRow(t, "kind").Namespace)
-			hub.AppData = dirs[scenario.Claim]
+			hub.AppData = dirs[names.AppDataClaim]
 			*r = realHub{objs: rwo, hub: hub}
 			require.NoError(t, applier(t).Apply(ctx, rwo, false))
 			hub.WaitReady(t)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,7 +15,6 @@ import (
 
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
-	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
 )
 
@@ -80,7 +81,7 @@ func testTelemetryOnTheRealNode(t *testing.T) {
 	})
 	dirs := provideLocal(t, objs)
 	hub := hubIn(ns)
-	hub.AppData = dirs[scenario.Claim]
+	hub.AppData = dirs[names.AppDataClaim]
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
 	t.Cleanup(func() { undeploy(t, objs) })
 	pod := hub.WaitReady(t)

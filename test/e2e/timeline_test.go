@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -140,7 +142,7 @@ func watchCrash(t *testing.T, hub *scenario.Hub, pod *corev1.Pod, nodePortURL st
 
 	pods, err := e2e.client.CoreV1().Pods(hub.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", pod.Name).String()})
 	require.NoError(t, err)
-	endpoints, err := e2e.client.DiscoveryV1().EndpointSlices(hub.Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + scenario.Name})
+	endpoints, err := e2e.client.DiscoveryV1().EndpointSlices(hub.Namespace).Watch(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + names.Hub})
 	require.NoError(t, err)
 	w.done.Add(3)
 	go func() {
@@ -156,7 +158,7 @@ func watchCrash(t *testing.T, hub *scenario.Hub, pod *corev1.Pod, nodePortURL st
 				continue
 			}
 			w.mu.Lock()
-			w.seen = append(w.seen, fmt.Sprintf("%s pod %s: %s ready %t, restarts %d", stamp(time.Now()), ev.Type, scenario.Container, st.Ready, st.RestartCount))
+			w.seen = append(w.seen, fmt.Sprintf("%s pod %s: %s ready %t, restarts %d", stamp(time.Now()), ev.Type, names.HubContainer, st.Ready, st.RestartCount))
 			w.mu.Unlock()
 			if st.RestartCount > prev.RestartCount && st.Ready {
 				w.mark(&w.podReady)
@@ -342,7 +344,7 @@ func containsAll(s string, parts ...string) bool {
 }
 
 func containerStatus(p *corev1.Pod) (corev1.ContainerStatus, bool) {
-	i := slices.IndexFunc(p.Status.ContainerStatuses, func(s corev1.ContainerStatus) bool { return s.Name == scenario.Container })
+	i := slices.IndexFunc(p.Status.ContainerStatuses, func(s corev1.ContainerStatus) bool { return s.Name == names.HubContainer })
 	if i < 0 {
 		return corev1.ContainerStatus{}, false
 	}

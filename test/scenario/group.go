@@ -21,12 +21,6 @@ import (
 	"github.com/hubkit/hubkit/test/standin"
 )
 
-// RoleLabel is names.HARoleLabel, the label the ha-role sidecar sets on
-// each member's pod, kept while test/e2e reads it here.
-//
-// Deprecated: use names.HARoleLabel.
-const RoleLabel = names.HARoleLabel
-
 // Group is an HA group one overlay deployed into Namespace: a StatefulSet
 // Name of members (pods Name-<ordinal>) on real nodes, the Service Name in
 // front of whichever is primary. Its steps read as Hub's do:
@@ -59,7 +53,7 @@ func (g *Group) Members(t testing.TB) []corev1.Pod {
 }
 
 func (g *Group) members(ctx context.Context) ([]corev1.Pod, error) {
-	pods, err := g.Client.CoreV1().Pods(g.Namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector})
+	pods, err := g.Client.CoreV1().Pods(g.Namespace).List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +206,7 @@ func (g *Group) WaitEndpoints(t testing.TB, primary *corev1.Pod) {
 
 // readyEndpoints are the ready addresses of Service Name's EndpointSlices.
 func readyEndpoints(ctx context.Context, client kubernetes.Interface, ns string) ([]string, error) {
-	eps, err := client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + Name})
+	eps, err := client.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + names.Hub})
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +362,7 @@ func (w *ServiceWatch) Stop(t testing.TB) ServiceGaps {
 func (g *Group) WaitRolledOut(t testing.TB) {
 	t.Helper()
 	Until(t, "the StatefulSet's rolling update done", 3*time.Minute, func(ctx context.Context) (bool, string, error) {
-		s, err := g.Client.AppsV1().StatefulSets(g.Namespace).Get(ctx, Name, metav1.GetOptions{})
+		s, err := g.Client.AppsV1().StatefulSets(g.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}

@@ -56,18 +56,6 @@ import (
 	"github.com/hubkit/hubkit/test/standin"
 )
 
-// The Hub's objects, as every overlay names them: references to their
-// home, internal/names, kept while test/e2e reads them here.
-//
-// Deprecated: use names.Hub, names.AppDataClaim, names.HubContainer and
-// names.HubSelector.
-const (
-	Name      = names.Hub          // its Deployment and Service
-	Claim     = names.AppDataClaim // its claim
-	Container = names.HubContainer // its container in the pod
-	Selector  = names.HubSelector  // its pods
-)
-
 // Hub is the Hub one overlay deployed into Namespace.
 type Hub struct {
 	Client    kubernetes.Interface
@@ -86,7 +74,7 @@ func (h *Hub) pods() corev1client.PodInterface { return h.Client.CoreV1().Pods(h
 // on its way out.
 func (h *Hub) Pod(t testing.TB) *corev1.Pod {
 	t.Helper()
-	pods, err := h.pods().List(context.Background(), metav1.ListOptions{LabelSelector: Selector})
+	pods, err := h.pods().List(context.Background(), metav1.ListOptions{LabelSelector: names.HubSelector})
 	require.NoError(t, err)
 	live := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
 	require.Len(t, live, 1, "want exactly one Hub pod not on its way out: %s", podLines(pods.Items))
@@ -142,14 +130,14 @@ func (h *Hub) WaitReplaced(t testing.TB, old *corev1.Pod) *corev1.Pod {
 func (h *Hub) WaitGone(t testing.TB) {
 	t.Helper()
 	Until(t, "the Hub's pods and claim in "+h.Namespace+" deleted", time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: Selector})
+		pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 		if err != nil {
 			return false, "", err
 		}
 		if len(pods.Items) > 0 {
 			return false, podLines(pods.Items), nil
 		}
-		c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, Claim, metav1.GetOptions{})
+		c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, "", nil
 		}
@@ -163,7 +151,7 @@ func (h *Hub) WaitGone(t testing.TB) {
 // WaitServing waits until Service hbih's EndpointSlice lists pod as ready.
 func (h *Hub) WaitServing(t testing.TB, pod *corev1.Pod) {
 	t.Helper()
-	Until(t, "Service "+Name+" to serve pod "+pod.Name, 30*time.Second, func(ctx context.Context) (bool, string, error) {
+	Until(t, "Service "+names.Hub+" to serve pod "+pod.Name, 30*time.Second, func(ctx context.Context) (bool, string, error) {
 		return h.serving(ctx, pod)
 	})
 }
@@ -175,7 +163,7 @@ func (h *Hub) WaitServing(t testing.TB, pod *corev1.Pod) {
 func (h *Hub) WaitRestarted(t testing.TB, before *corev1.Pod) *corev1.Pod {
 	t.Helper()
 	prev, ok := hubStatus(before)
-	require.True(t, ok, "pod %s has no status for container %s", before.Name, Container)
+	require.True(t, ok, "pod %s has no status for container %s", before.Name, names.HubContainer)
 	var pod *corev1.Pod
 	until(t, 20*time.Millisecond, "the Hub's container in "+before.Name+" restarted in place and served again", 2*time.Minute,
 		func(ctx context.Context) (bool, string, error) {
@@ -200,7 +188,7 @@ func (h *Hub) WaitStartedSince(t testing.TB, since time.Time) *corev1.Pod {
 	var pod *corev1.Pod
 	Until(t, "the Hub's container started again since "+since.Format(time.TimeOnly)+" and served", 2*time.Minute,
 		func(ctx context.Context) (bool, string, error) {
-			pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: Selector})
+			pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 			if err != nil {
 				return false, "", err
 			}
@@ -221,7 +209,7 @@ func (h *Hub) WaitStartedSince(t testing.TB, since time.Time) *corev1.Pod {
 
 // serving is a Condition: Service hbih's EndpointSlice lists pod as ready.
 func (h *Hub) serving(ctx context.Context, pod *corev1.Pod) (bool, string, error) {
-	slices, err := h.Client.DiscoveryV1().EndpointSlices(h.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + Name})
+	slices, err := h.Client.DiscoveryV1().EndpointSlices(h.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + names.Hub})
 	if err != nil {
 		return false, "", err
 	}
@@ -238,7 +226,7 @@ func (h *Hub) serving(ctx context.Context, pod *corev1.Pod) (bool, string, error
 			seen = append(seen, fmt.Sprintf("%s ready=%t", ep.TargetRef.Name, ready))
 		}
 	}
-	return false, fmt.Sprintf("Service %s has no ready endpoint for pod %s; its endpoints: [%s]", Name, pod.Name, strings.Join(seen, ", ")), nil
+	return false, fmt.Sprintf("Service %s has no ready endpoint for pod %s; its endpoints: [%s]", names.Hub, pod.Name, strings.Join(seen, ", ")), nil
 }
 
 // PID is the host PID of the Hub's process in pod, on the real node.
@@ -246,7 +234,7 @@ func (h *Hub) PID(t testing.TB, pod *corev1.Pod) int {
 	t.Helper()
 	require.NotNil(t, h.Node, "the Hub's processes are this host's only on the real node")
 	st, ok := hubStatus(pod)
-	require.True(t, ok, "pod %s has no status for container %s", pod.Name, Container)
+	require.True(t, ok, "pod %s has no status for container %s", pod.Name, names.HubContainer)
 	pid, err := h.Node.ContainerPID(context.Background(), strings.TrimPrefix(st.ContainerID, "containerd://"))
 	require.NoError(t, err)
 	return pid
@@ -348,14 +336,14 @@ type snapshot struct {
 func (h *Hub) look(ctx context.Context) (snapshot, error) {
 	var s snapshot
 	var err error
-	if s.deployment, err = h.Client.AppsV1().Deployments(h.Namespace).Get(ctx, Name, metav1.GetOptions{}); err != nil {
+	if s.deployment, err = h.Client.AppsV1().Deployments(h.Namespace).Get(ctx, names.Hub, metav1.GetOptions{}); err != nil {
 		return snapshot{}, err
 	}
-	if s.claim, err = h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, Claim, metav1.GetOptions{}); err != nil {
+	if s.claim, err = h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, names.AppDataClaim, metav1.GetOptions{}); err != nil {
 		s.claim = nil
 		return s, err
 	}
-	pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: Selector})
+	pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 	if err != nil {
 		return s, err
 	}
@@ -411,7 +399,7 @@ func PodReady(p *corev1.Pod) bool {
 
 // hubStatus is the status of the Hub's container in p.
 func hubStatus(p *corev1.Pod) (corev1.ContainerStatus, bool) {
-	i := slices.IndexFunc(p.Status.ContainerStatuses, func(s corev1.ContainerStatus) bool { return s.Name == Container })
+	i := slices.IndexFunc(p.Status.ContainerStatuses, func(s corev1.ContainerStatus) bool { return s.Name == names.HubContainer })
 	if i < 0 {
 		return corev1.ContainerStatus{}, false
 	}
@@ -426,7 +414,7 @@ func podLine(p *corev1.Pod) string {
 		b.WriteString(" deleting")
 	}
 	if st, ok := hubStatus(p); ok {
-		fmt.Fprintf(&b, ", %s ready=%t restarts=%d", Container, st.Ready, st.RestartCount)
+		fmt.Fprintf(&b, ", %s ready=%t restarts=%d", names.HubContainer, st.Ready, st.RestartCount)
 		switch {
 		case st.State.Waiting != nil:
 			fmt.Fprintf(&b, " waiting (%s)", st.State.Waiting.Reason)

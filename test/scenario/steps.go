@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,7 +31,7 @@ func (h *Hub) DeletePod(t testing.TB, pod *corev1.Pod) {
 // new tag in Git does once applied.
 func (h *Hub) SetImage(t testing.TB, image string) {
 	t.Helper()
-	h.patchTemplate(t, fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, Container, image))
+	h.patchTemplate(t, fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, names.HubContainer, image))
 }
 
 // RolloutRestart changes the Deployment's pod template as `kubectl rollout
@@ -42,8 +43,8 @@ func (h *Hub) RolloutRestart(t testing.TB) {
 
 func (h *Hub) patchTemplate(t testing.TB, patch string) {
 	t.Helper()
-	_, err := h.Client.AppsV1().Deployments(h.Namespace).Patch(context.Background(), Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	require.NoError(t, err, "patch Deployment %s: %s", Name, patch)
+	_, err := h.Client.AppsV1().Deployments(h.Namespace).Patch(context.Background(), names.Hub, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	require.NoError(t, err, "patch Deployment %s: %s", names.Hub, patch)
 }
 
 // CreatePod creates pod in the Hub's namespace (a second writer, a debug
@@ -86,7 +87,7 @@ func (h *Hub) WaitHeldPending(t testing.TB, lost *corev1.Pod, why string) *corev
 	t.Helper()
 	var held *corev1.Pod
 	Until(t, "the replacement held Pending: "+why, time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: Selector})
+		pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 		if err != nil {
 			return false, "", err
 		}

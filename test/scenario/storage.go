@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -23,8 +24,8 @@ import (
 func (h *Hub) WaitBound(t testing.TB) *corev1.PersistentVolume {
 	t.Helper()
 	var pv *corev1.PersistentVolume
-	Until(t, "claim "+Claim+" in "+h.Namespace+" Bound to a volume", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, Claim, metav1.GetOptions{})
+	Until(t, "claim "+names.AppDataClaim+" in "+h.Namespace+" Bound to a volume", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -41,9 +42,9 @@ func (h *Hub) WaitBound(t testing.TB) *corev1.PersistentVolume {
 func (h *Hub) Volume(t testing.TB) *corev1.PersistentVolume {
 	t.Helper()
 	ctx := context.Background()
-	c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, Claim, metav1.GetOptions{})
+	c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
 	require.NoError(t, err)
-	require.Equal(t, corev1.ClaimBound, c.Status.Phase, "claim %s is bound", Claim)
+	require.Equal(t, corev1.ClaimBound, c.Status.Phase, "claim %s is bound", names.AppDataClaim)
 	pv, err := h.Client.CoreV1().PersistentVolumes().Get(ctx, c.Spec.VolumeName, metav1.GetOptions{})
 	require.NoError(t, err)
 	return pv
@@ -64,8 +65,8 @@ func (h *Hub) CSIVolumeDir(t testing.TB) string {
 func (h *Hub) WaitCapacity(t testing.TB, want resource.Quantity) *corev1.PersistentVolumeClaim {
 	t.Helper()
 	var claim *corev1.PersistentVolumeClaim
-	Until(t, "claim "+Claim+" to have "+want.String(), 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, Claim, metav1.GetOptions{})
+	Until(t, "claim "+names.AppDataClaim+" to have "+want.String(), 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -113,7 +114,7 @@ func containsAll(s string, parts []string) bool {
 
 // claimEvents are the claim's last events, for a failure message.
 func (h *Hub) claimEvents(ctx context.Context) string {
-	sel := fields.Set{"involvedObject.kind": "PersistentVolumeClaim", "involvedObject.name": Claim}.String()
+	sel := fields.Set{"involvedObject.kind": "PersistentVolumeClaim", "involvedObject.name": names.AppDataClaim}.String()
 	events, err := h.Client.CoreV1().Events(h.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
 	if err != nil || len(events.Items) == 0 {
 		return "no event of the claim"
@@ -143,11 +144,11 @@ func (h *Hub) WaitStopped(t testing.TB) {
 		if err != nil && s.deployment == nil {
 			return false, "", err
 		}
-		pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: Selector})
+		pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 		if err != nil {
 			return false, "", err
 		}
 		return s.deployment.Status.Replicas == 0 && len(pods.Items) == 0,
-			fmt.Sprintf("Deployment %s: %d replicas; %s", Name, s.deployment.Status.Replicas, podLines(pods.Items)), nil
+			fmt.Sprintf("Deployment %s: %d replicas; %s", names.Hub, s.deployment.Status.Replicas, podLines(pods.Items)), nil
 	})
 }

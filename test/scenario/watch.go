@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,9 +30,9 @@ type PodWatch struct {
 func (h *Hub) Watch(t testing.TB) *PodWatch {
 	t.Helper()
 	ctx := context.Background()
-	list, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: Selector})
+	list, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
 	require.NoError(t, err)
-	w, err := h.pods().Watch(ctx, metav1.ListOptions{LabelSelector: Selector, ResourceVersion: list.ResourceVersion})
+	w, err := h.pods().Watch(ctx, metav1.ListOptions{LabelSelector: names.HubSelector, ResourceVersion: list.ResourceVersion})
 	require.NoError(t, err)
 	pw := &PodWatch{w: w, running: map[types.UID]bool{}}
 	for _, p := range list.Items {

@@ -32,7 +32,7 @@ const clientTimeout = 500 * time.Millisecond
 // with no kept-alive connections, so that every call is a new connection,
 // as a probe's is: a route cut since the last call is seen at once.
 func NewClient(host string) *Client {
-	return NewClientAt(net.JoinHostPort(host, strconv.Itoa(HTTPPort)))
+	return NewClientAt(net.JoinHostPort(host, strconv.Itoa(hub.HTTPPort)))
 }
 
 // NewClientAt calls the stand-in at addr, host:port.

@@ -7,10 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hubkit/hubkit/internal/hub"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/hubkit/hubkit/internal/hub"
 )
 
 // The Hub's configuration contract (internal/hub), as far as the stand-in

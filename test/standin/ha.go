@@ -60,15 +60,6 @@ const ExitNoHAGroup = 78
 // ErrNoHAGroup says the database has no failover group: `create` never ran.
 var ErrNoHAGroup = errors.New("the database has no failover group: run `HAMain create -n <the preferred primary> -j ...` once first")
 
-// The roles, references to their home hub.RolePrimary and
-// hub.RoleSecondary, kept while test/e2e reads them here.
-//
-// Deprecated: use hub.RolePrimary and hub.RoleSecondary.
-const (
-	RolePrimary   = hub.RolePrimary
-	RoleSecondary = hub.RoleSecondary
-)
-
 var haSchema = []string{
 	`CREATE TABLE IF NOT EXISTS standin_ha_group (
 		id boolean PRIMARY KEY DEFAULT true CHECK (id),

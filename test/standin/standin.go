@@ -62,7 +62,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hubkit/hubkit/internal/hub"
 	"io"
 	"net"
 	"net/http"
@@ -72,11 +71,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
-)
 
-// HTTPPort is the port the stand-in serves HTTP on: the Hub's,
-// hub.HTTPPort, which test/e2e still reads here.
-const HTTPPort = hub.HTTPPort
+	"github.com/hubkit/hubkit/internal/hub"
+)
 
 // ExitLockHeld is the exit code when another process holds appData's lock:
 // a second writer was refused.
@@ -112,7 +109,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		DeploymentFile: getenv(hub.DeploymentFileEnv),
 		StartDelay:     time.Second,
 		ShutdownDelay:  5 * time.Second,
-		HTTPAddr:       fmt.Sprintf(":%d", HTTPPort),
+		HTTPAddr:       fmt.Sprintf(":%d", hub.HTTPPort),
 		ExtraAddrs:     []string{fmt.Sprintf(":%d", hub.MQTTPort), fmt.Sprintf(":%d", hub.RESTDataPort)},
 		JournalFormat:  JournalFormat,
 	}
