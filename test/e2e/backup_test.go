@@ -116,7 +116,7 @@ func TestCopyObjectsHoldTheKindOverlaysFacts(t *testing.T) {
 		spec, _, _ := unstructured.NestedMap(job.Object, "spec", "template", "spec")
 		uid, _, _ := unstructured.NestedInt64(spec, "securityContext", "runAsUser")
 		assert.Equal(t, hubUID, uid, "%s runs as the Hub's uid", f)
-		reason, _, _ := unstructured.NestedString(job.Object, "spec", "template", "metadata", "annotations", "hubkit.dev/claim-access-reason")
+		reason, _, _ := unstructured.NestedString(job.Object, "spec", "template", "metadata", "annotations", names.ClaimAccessReasonAnnotation)
 		assert.NotEmpty(t, reason, "%s says why it mounts the Hub's claim", f)
 		volumes, _, _ := unstructured.NestedSlice(spec, "volumes")
 		var claims []string

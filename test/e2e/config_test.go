@@ -152,7 +152,7 @@ func (fx *prodFixture) testProdFreshClaim(t *testing.T) {
 	for _, f := range []string{hubfiles.SettingsFile, hubfiles.CertificateStoreFile, "intelligencehub-systemvariables.json.template"} {
 		var fi syscall.Stat_t
 		require.NoError(t, syscall.Stat(filepath.Join(fx.hub.AppData, f), &fi), "%s is in the claim", f)
-		assert.EqualValues(t, 10001, fi.Uid, "%s was written as the Hub's uid", f)
+		assert.EqualValues(t, hubfiles.UID, fi.Uid, "%s was written as the Hub's uid", f)
 	}
 	require.NotEmpty(t, fx.pod.Status.InitContainerStatuses, "prod's init containers prepared the claim")
 	for _, s := range fx.pod.Status.InitContainerStatuses {
@@ -307,15 +307,15 @@ func secondWriter(hub *corev1.Pod, name string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: hub.Namespace},
 		Spec: corev1.PodSpec{
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](10001),
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](hubfiles.UID),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			Containers: []corev1.Container{{
 				Name: "restore", Image: hub.Spec.Containers[0].Image, ImagePullPolicy: corev1.PullIfNotPresent,
 				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
 					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-				VolumeMounts: []corev1.VolumeMount{{Name: "appdata", MountPath: hubfiles.AppData}},
+				VolumeMounts: []corev1.VolumeMount{{Name: names.AppDataVolume, MountPath: hubfiles.AppData}},
 			}},
-			Volumes: []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{
+			Volumes: []corev1.Volume{{Name: names.AppDataVolume, VolumeSource: corev1.VolumeSource{
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: names.AppDataClaim}}}},
 		},
 	}

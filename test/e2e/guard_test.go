@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	hubfiles "github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/names"
 
 	"github.com/stretchr/testify/assert"
@@ -232,7 +233,7 @@ func createUnrelated(t *testing.T, ns string) *appsv1.Deployment {
 // restrictedPod is a pod spec that Pod Security "restricted" admits.
 func restrictedPod(name string, volumes ...corev1.Volume) corev1.PodSpec {
 	return corev1.PodSpec{
-		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](10001),
+		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](hubfiles.UID),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 		Containers: []corev1.Container{{Name: name, Image: "example.com/" + name + ":1",
 			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
@@ -362,7 +363,7 @@ func testRefusedClaimMounts(t *testing.T, ns string) {
 	debug := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "debug", Namespace: ns}, Spec: restrictedPod("debug", claimVolume("hbih-appdata"))}
 	_, err := e2e.client.CoreV1().Pods(ns).Create(ctx, debug, metav1.CreateOptions{})
 	refused(t, err, "claims")
-	assert.Contains(t, err.Error(), "hubkit.dev/claim-access-reason")
+	assert.Contains(t, err.Error(), names.ClaimAccessReasonAnnotation)
 
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: "backup", Namespace: ns},
@@ -426,7 +427,7 @@ func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
 	require.NoError(t, err, "scaling the Hub to 0 for maintenance is allowed: %s", out)
 	restore := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "restore", Namespace: ns,
-			Annotations: map[string]string{"hubkit.dev/claim-access-reason": "restore drill while hbih is scaled to 0"}},
+			Annotations: map[string]string{names.ClaimAccessReasonAnnotation: "restore drill while hbih is scaled to 0"}},
 		Spec: restrictedPod("restore", claimVolume("hbih-appdata")),
 	}
 	_, err = e2e.client.CoreV1().Pods(ns).Create(ctx, restore, metav1.CreateOptions{})
@@ -606,7 +607,7 @@ func testGuardedHAGroup(t *testing.T) {
 
 	restore := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "restore", Namespace: ns,
-			Annotations: map[string]string{"hubkit.dev/claim-access-reason": "restore drill of member 1 while the group runs one"}},
+			Annotations: map[string]string{names.ClaimAccessReasonAnnotation: "restore drill of member 1 while the group runs one"}},
 		Spec: restrictedPod("restore", claimVolume("appdata-hbih-1")),
 	}
 	_, err = pods.Create(ctx, restore, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/node"
 	"github.com/hubkit/hubkit/test/scenario"
@@ -170,10 +171,10 @@ func runStandinOn(t *testing.T, n *node.Node, name, ref string) *corev1.Pod {
 	spec.NodeSelector = map[string]string{corev1.LabelHostname: n.Name()}
 	c := &spec.Containers[0]
 	c.Image, c.ImagePullPolicy = ref, corev1.PullNever
-	c.VolumeMounts = []corev1.VolumeMount{{Name: "appdata", MountPath: hubfiles.AppData}}
+	c.VolumeMounts = []corev1.VolumeMount{{Name: names.AppDataVolume, MountPath: hubfiles.AppData}}
 	c.ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
 		HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(hubfiles.HTTPPort)}}}
-	spec.Volumes = []corev1.Volume{{Name: "appdata", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	spec.Volumes = []corev1.Volume{{Name: names.AppDataVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	pods := e2e.client.CoreV1().Pods(twoNodesNamespace)
 	_, err := pods.Create(context.Background(), &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},

@@ -285,7 +285,7 @@ func applyDatabaseSecret(t *testing.T, ns, uri string) {
 	require.NoError(t, err)
 	var db []*unstructured.Unstructured
 	for _, o := range objs {
-		if o.GetName() == "hbih-db-app" {
+		if o.GetName() == contract.HADatabaseSecret {
 			db = append(db, o)
 		}
 	}

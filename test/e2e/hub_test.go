@@ -218,7 +218,7 @@ func testKind(t *testing.T) {
 	i := slices.IndexFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "http" })
 	require.GreaterOrEqual(t, i, 0)
 	assert.EqualValues(t, kind.NodePort, svc.Spec.Ports[i].NodePort)
-	assert.Contains(t, pod.Spec.Volumes, corev1.Volume{Name: "appdata", VolumeSource: corev1.VolumeSource{
+	assert.Contains(t, pod.Spec.Volumes, corev1.Volume{Name: names.AppDataVolume, VolumeSource: corev1.VolumeSource{
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: names.AppDataClaim}}})
 }
 

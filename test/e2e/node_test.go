@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	hubfiles "github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/names"
 
 	"github.com/stretchr/testify/assert"
@@ -186,8 +188,9 @@ func testRealKind(t *testing.T, r *realHub, objs []*unstructured.Unstructured) {
 	pid := hub.PID(t, pod)
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	require.NoError(t, err)
-	assert.Regexp(t, `(?m)^Uid:\s+10001\s+10001\s+10001\s+10001$`, string(status), "runs as uid 10001")
-	assert.Regexp(t, `(?m)^Groups:.*\b10001\b`, string(status), "fsGroup 10001 is a supplementary group")
+	uid := strconv.Itoa(hubfiles.UID)
+	assert.Regexp(t, `(?m)^Uid:\s+`+uid+`\s+`+uid+`\s+`+uid+`\s+`+uid+`$`, string(status), "runs as the Hub's uid")
+	assert.Regexp(t, `(?m)^Groups:.*\b`+uid+`\b`, string(status), "fsGroup, the Hub's uid, is a supplementary group")
 	assert.True(t, mountHas(t, pid, "/", "ro"), "the root filesystem is mounted read-only")
 
 	// The claim, written by the Hub: fsGroup does not apply to local-path's
@@ -196,7 +199,7 @@ func testRealKind(t *testing.T, r *realHub, objs []*unstructured.Unstructured) {
 	// Hub's files are its own uid's.
 	var fi syscall.Stat_t
 	require.NoError(t, syscall.Stat(filepath.Join(hub.AppData, standin.JournalFile), &fi))
-	assert.EqualValues(t, 10001, fi.Uid, "the Hub wrote its journal as uid 10001")
+	assert.EqualValues(t, hubfiles.UID, fi.Uid, "the Hub wrote its journal as its uid")
 	first := hub.Journal(t).At(1)
 	ref := hubImage(t, objs)
 	assert.Contains(t, first.Text, "start version=", "the stand-in's first entry")
@@ -446,7 +449,7 @@ func testRealNodeLoss(t *testing.T, r *realHub, objs []*unstructured.Unstructure
 	own := nodesOfItsOwn(t, 1, tar)[0]
 	dir, err := own.VolumeDir(fmt.Sprintf("e2e-node-loss-%d", time.Now().UnixNano()))
 	require.NoError(t, err)
-	require.NoError(t, os.Chown(dir, 10001, 10001), "fsGroup does not apply to hostPath: the disk is the Hub's")
+	require.NoError(t, os.Chown(dir, hubfiles.UID, hubfiles.UID), "fsGroup does not apply to hostPath: the disk is the Hub's")
 	for _, o := range objs {
 		if o.GetKind() == "PersistentVolumeClaim" {
 			createVolumeFor(t, o, filepath.Base(dir), corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}}, nil)
