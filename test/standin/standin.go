@@ -77,6 +77,9 @@ import (
 // HTTPPort is the port the stand-in serves HTTP on, the Hub's.
 const HTTPPort = 45245
 
+// MQTTPort is the Hub's MQTT port, where the stand-in only listens.
+const MQTTPort = 1885
+
 // ExitLockHeld is the exit code when another process holds appData's lock:
 // a second writer was refused.
 const ExitLockHeld = 75
@@ -112,7 +115,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		StartDelay:     time.Second,
 		ShutdownDelay:  5 * time.Second,
 		HTTPAddr:       fmt.Sprintf(":%d", HTTPPort),
-		ExtraAddrs:     []string{":1885", ":8885"},
+		ExtraAddrs:     []string{fmt.Sprintf(":%d", MQTTPort), ":8885"},
 		JournalFormat:  JournalFormat,
 	}
 	if v := getenv("HUBKIT_STANDIN_JOURNAL_FORMAT"); v != "" {
