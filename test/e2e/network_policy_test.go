@@ -89,10 +89,10 @@ func TestNetworkPolicy(t *testing.T) {
 		namespaceWithLabels(t, ns, labels)
 		clients[ns] = runStandinOn(t, n, ns, "netpol-client", ref)
 	}
-	t.Run("every client pod reaches a pod that no NetworkPolicy selects", func(t *testing.T) {
-		target := net.JoinHostPort(clients[netpolOther].Status.PodIP, strconv.Itoa(standin.HTTPPort))
-		for ns, c := range clients {
-			scenario.Until(t, "the client in "+ns+" to reach "+target, 30*time.Second, try(n, c, target, true))
+	t.Run("every client pod reaches another, which no NetworkPolicy selects", func(t *testing.T) {
+		for from, to := range map[string]string{netpolMQTTClients: netpolOther, netpolOther: netpolIngress, netpolIngress: netpolMQTTClients} {
+			target := net.JoinHostPort(clients[to].Status.PodIP, strconv.Itoa(standin.HTTPPort))
+			scenario.Until(t, "the client in "+from+" to reach the one in "+to+" at "+target, 30*time.Second, try(n, clients[from], target, true))
 		}
 	})
 
@@ -109,7 +109,9 @@ func TestNetworkPolicy(t *testing.T) {
 			t.Cleanup(func() { undeploy(t, objs) })
 			hub := hubIn(row.Namespace)
 			pod := hub.WaitReady(t)
-			own := runStandinOn(t, n, row.Namespace, "netpol-client", ref)
+			// Named for the overlay: kind's and prod's share a namespace, and
+			// a deleted stand-in takes a while to stop.
+			own := runStandinOn(t, n, row.Namespace, "netpol-client-"+wall.overlay, ref)
 			t.Cleanup(func() {
 				_ = e2e.client.CoreV1().Pods(row.Namespace).Delete(context.Background(), own.Name, metav1.DeleteOptions{})
 			})
