@@ -108,6 +108,7 @@ func TestNetworkPolicy(t *testing.T) {
 			require.NoError(t, applier(t).Apply(ctx, objs, false))
 			t.Cleanup(func() { undeploy(t, objs) })
 			hub := hubIn(row.Namespace)
+			hub.WaitBound(t) // prod's 50Gi takes its time on the CSI disk
 			pod := hub.WaitReady(t)
 			// Named for the overlay: kind's and prod's share a namespace, and
 			// a deleted stand-in takes a while to stop.
