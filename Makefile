@@ -50,20 +50,21 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner); says what it builds.
-	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) debian
+tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner, ~5 min kube-router); says what it builds.
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
 # score, fuzz and bench's function part need none of it.
-E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) $(CSI_SIDECARS) $(BIN)/local-path-provisioner debian-packages
+E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) $(CSI_SIDECARS) $(BIN)/local-path-provisioner $(BIN)/kube-router debian-packages
 
 # From Debian: strace shows that the function opens no file and no socket;
 # the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)
-# and iproute2 (its bridge); the Hub stand-in's image carries busybox-static
-# (a shell and cp, as the Hub's image has); test/csidriver's volumes are
-# subvolumes of a loop-mounted btrfs (btrfs-progs). Installed only when one is missing.
-export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static btrfs-progs postgresql
-export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save conntrack ip /bin/busybox mkfs.btrfs btrfs $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres) /usr/lib/postgresql/15/bin/postgres)
+# and iproute2 (its bridge), ipset (its NetworkPolicy agent, kube-router); the
+# Hub stand-in's image carries busybox-static (a shell and cp, as the Hub's
+# image has); test/csidriver's volumes are subvolumes of a loop-mounted btrfs
+# (btrfs-progs). Installed only when one is missing.
+export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static btrfs-progs postgresql
+export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save ipset conntrack ip /bin/busybox mkfs.btrfs btrfs $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres) /usr/lib/postgresql/15/bin/postgres)
 
 .PHONY: debian-packages
 debian-packages:
@@ -245,6 +246,9 @@ $(BIN)/csi-provisioner: tools/pins.mk
 
 $(BIN)/local-path-provisioner: tools/pins.mk
 	@$(INSTALL) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG)
+
+$(BIN)/kube-router: tools/pins.mk
+	@$(INSTALL) go:kube-router=$(KUBE_ROUTER_PKG)
 
 $(BIN)/csi-resizer: tools/pins.mk
 	@$(INSTALL) module:$(CSI_RESIZER_MODULE):cmd/csi-resizer

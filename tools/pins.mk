@@ -36,3 +36,8 @@ SNAPSHOT_API_MODULE   := github.com/kubernetes-csi/external-snapshotter/client/v
 PROMETHEUS_OPERATOR_MODULE := github.com/prometheus-operator/prometheus-operator@v0.85.0
 # CloudNativePG's Cluster CRD, for the HA group's database (components/cloudnative-pg).
 CLOUDNATIVE_PG_MODULE := github.com/cloudnative-pg/cloudnative-pg@v1.28.0
+# A NetworkPolicy agent for the real node, so that the end-to-end tests try
+# the README's "who may reach it" table against enforced policies: kube-router
+# with only its firewall (iptables and ipset) running. A loopback test agent,
+# never shipped: docs/end-to-end.md says why this one and its caveats.
+KUBE_ROUTER_PKG := github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0

@@ -68,8 +68,8 @@ func TestTwoRealNodes(t *testing.T) {
 	t.Cleanup(func() {
 		_ = e2e.client.CoreV1().Namespaces().Delete(context.Background(), twoNodesNamespace, metav1.DeleteOptions{})
 	})
-	a := runStandinOn(t, first, "standin-a", ref)
-	b := runStandinOn(t, second, "standin-b", ref)
+	a := runStandinOn(t, first, twoNodesNamespace, "standin-a", ref)
+	b := runStandinOn(t, second, twoNodesNamespace, "standin-b", ref)
 	fromA, fromB := podClient(first, a), podClient(second, b)
 	svc := standinService(t, "standin-b")
 
@@ -162,10 +162,10 @@ func TestTwoRealNodes(t *testing.T) {
 	})
 }
 
-// runStandinOn runs the stand-in in a pod of its own on n, restricted, with
+// runStandinOn runs the stand-in in a pod of its own in ns on n, restricted, with
 // an emptyDir for appData and a readiness probe on its HTTP port, and
 // returns it Ready.
-func runStandinOn(t *testing.T, n *node.Node, name, ref string) *corev1.Pod {
+func runStandinOn(t *testing.T, n *node.Node, ns, name, ref string) *corev1.Pod {
 	t.Helper()
 	spec := restrictedPod("standin")
 	spec.NodeSelector = map[string]string{corev1.LabelHostname: n.Name()}
@@ -175,7 +175,7 @@ func runStandinOn(t *testing.T, n *node.Node, name, ref string) *corev1.Pod {
 	c.ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
 		HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(hubfiles.HTTPPort)}}}
 	spec.Volumes = []corev1.Volume{{Name: names.AppDataVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-	pods := e2e.client.CoreV1().Pods(twoNodesNamespace)
+	pods := e2e.client.CoreV1().Pods(ns)
 	_, err := pods.Create(context.Background(), &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
 		Spec:       spec,

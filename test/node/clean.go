@@ -22,8 +22,9 @@ import (
 // of one rewrites iptables after another's are restored; then, directory by
 // directory, in name order (a run's first node, which saved the host's
 // state, before its other nodes and its network), it unmounts, removes the
-// cgroups and the bridge, restores the host's saved sysctls and iptables,
-// undoes the network's route and rule, and removes the directory.
+// cgroups, the NetworkPolicy agent's chains and ipsets and the bridge,
+// restores the host's saved sysctls and iptables, undoes the network's
+// route and rule, and removes the directory.
 func Clean(parent string, alive func(name string) bool) error {
 	entries, err := os.ReadDir(parent)
 	if errors.Is(err, os.ErrNotExist) {
@@ -64,7 +65,7 @@ func Clean(parent string, alive func(name string) bool) error {
 
 func cleanNode(name, dir string, hs []string) error {
 	var errs []error
-	errs = append(errs, cleanCSI(dir), unmountUnder(dir), removeCgroups(hs, "/"+name))
+	errs = append(errs, cleanCSI(dir), unmountUnder(dir), removeCgroups(hs, "/"+name), cleanNetworkPolicy(dir))
 	if _, err := os.Stat("/sys/class/net/" + name); err == nil {
 		_, err := run(context.Background(), "ip", "link", "delete", name)
 		errs = append(errs, err)
