@@ -97,6 +97,7 @@ func TestNetworkPolicy(t *testing.T) {
 		t.Run(wall.overlay, func(t *testing.T) {
 			row := overlayRow(t, wall.overlay)
 			objs := realNodeRender(t, wall.overlay, "Deployment", prodTag, nil)
+			loadStandin(t, hubImage(t, objs)) // each overlay names the Hub's image its own way
 			namespaces, _ := split(objs)
 			require.NoError(t, applier(t).Apply(ctx, namespaces, false))
 			if row.DeploymentFile {
