@@ -50,7 +50,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner, ~5 min kube-router); says what it builds.
+tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores, quiet: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner; kube-router took 21 min with the machine loaded, not yet timed quiet); says what it builds.
 	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
