@@ -44,27 +44,13 @@ const haTag = "prod-ha-e2e"
 func TestHAPairOnTwoRealNodes(t *testing.T) {
 	requireRealNode(t)
 	g := deployHAPair(t)
-	t.Run("both members run, one on each node, one primary, and the Service reaches it alone", func(t *testing.T) {
-		testHAPairRuns(t, g)
-	})
-	t.Run("kill -9 of the primary's process: restarted within its lease, it stays primary; killed again, the kubelet's backoff outlasts the lease, the other member takes over, and the preferred primary takes control back once restarted", func(t *testing.T) {
-		testHAPairKilled(t, g)
-	})
-	t.Run("the database stopped: the primary demotes itself before its lease runs out, no member serves, and the preferred primary is back once the database is", func(t *testing.T) {
-		testHAPairDatabaseLost(t, g)
-	})
-	t.Run("a rolling update of the image completes one member at a time, the Service answering throughout but for the failover gap", func(t *testing.T) {
-		testHAPairRollingUpdate(t, g)
-	})
-	t.Run("a drain of the standby's node proceeds: the budget lets one member go; the standby is back once the node is uncordoned", func(t *testing.T) {
-		testHAPairDrain(t, g)
-	})
-	t.Run("the guard holds the pair: a scale to 3, an HPA and a pod on a member's claim are refused", func(t *testing.T) {
-		testHAPairRefusals(t, g)
-	})
-	t.Run("node loss: the primary's node powered off, the other member serves with no taint and no person; the lost member's pod stays and comes back with its node", func(t *testing.T) {
-		testHAPairNodeLoss(t, g)
-	})
+	t.Run("both members run, one on each node, one primary, and the Service reaches it alone", g.bothRun)
+	t.Run("kill -9 of the primary's process: restarted within its lease, it stays primary; killed again, the kubelet's backoff outlasts the lease, the other member takes over, and the preferred primary takes control back once restarted", g.primaryKilled)
+	t.Run("the database stopped: the primary demotes itself before its lease runs out, no member serves, and the preferred primary is back once the database is", g.databaseLost)
+	t.Run("a rolling update of the image completes one member at a time, the Service answering throughout but for the failover gap", g.rollingUpdate)
+	t.Run("a drain of the standby's node proceeds: the budget lets one member go; the standby is back once the node is uncordoned", g.standbyDrained)
+	t.Run("the guard holds the pair: a scale to 3, an HPA and a pod on a member's claim are refused", g.refusals)
+	t.Run("node loss: the primary's node powered off, the other member serves with no taint and no person; the lost member's pod stays and comes back with its node", g.primaryNodeLost)
 }
 
 // haPair is TestHAPairOnTwoRealNodes' fixture: the group, and its database.
@@ -124,7 +110,7 @@ func deployHAPair(t *testing.T) *haPair {
 	return g
 }
 
-func testHAPairRuns(t *testing.T, g *haPair) {
+func (g *haPair) bothRun(t *testing.T) {
 	members := g.Members(t)
 	require.Len(t, members, 2)
 	assert.NotEqual(t, members[0].Spec.NodeName, members[1].Spec.NodeName, "one member a node")
@@ -138,7 +124,7 @@ func testHAPairRuns(t *testing.T, g *haPair) {
 	g.AssertNeverTwo(t)
 }
 
-func testHAPairKilled(t *testing.T, g *haPair) {
+func (g *haPair) primaryKilled(t *testing.T) {
 	primary := g.WaitServedBy(t, "hbih-0", "the preferred primary")
 	killed := g.Kill(t, primary)
 	g.WaitRestartedPrimary(t, primary)
@@ -166,7 +152,7 @@ func testHAPairKilled(t *testing.T, g *haPair) {
 	writeFigure(t, "ha-failback", fmt.Sprintf("HA pair, the killed preferred primary restarted by the kubelet (after its backoff) and primary again, %s after the kill", failback.Round(time.Millisecond)))
 }
 
-func testHAPairDatabaseLost(t *testing.T, g *haPair) {
+func (g *haPair) databaseLost(t *testing.T) {
 	g.WaitServedBy(t, "hbih-0", "the preferred primary")
 	stopped := time.Now()
 	require.NoError(t, g.db.Halt())
@@ -179,7 +165,7 @@ func testHAPairDatabaseLost(t *testing.T, g *haPair) {
 	writeFigure(t, "ha-database-lost", fmt.Sprintf("HA pair, the database stopped to the primary demoted (none serving): %s (the stand-in demotes 1 s before its 5 s lease ends)", demoted.Round(time.Millisecond)))
 }
 
-func testHAPairRollingUpdate(t *testing.T, g *haPair) {
+func (g *haPair) rollingUpdate(t *testing.T) {
 	ctx := context.Background()
 	g.WaitServedBy(t, "hbih-0", "the preferred primary")
 	next := haTag + "-next"
@@ -205,7 +191,7 @@ func testHAPairRollingUpdate(t *testing.T, g *haPair) {
 	writeFigure(t, "ha-rolling-update", fmt.Sprintf("HA pair, a rolling update of the image: the Service's longest time without an answer %s (the primary's replacement: SIGTERM hands the lease over at once)", gaps.Longest.Round(time.Millisecond)))
 }
 
-func testHAPairDrain(t *testing.T, g *haPair) {
+func (g *haPair) standbyDrained(t *testing.T) {
 	g.WaitServedBy(t, "hbih-0", "the preferred primary")
 	standby := g.Member(t, "hbih-1")
 	drained := g.NodeOf(t, standby)
@@ -220,7 +206,7 @@ func testHAPairDrain(t *testing.T, g *haPair) {
 	g.AssertNeverTwo(t)
 }
 
-func testHAPairNodeLoss(t *testing.T, g *haPair) {
+func (g *haPair) primaryNodeLost(t *testing.T) {
 	primary := g.WaitServedBy(t, "hbih-0", "the preferred primary")
 	// A change made in the primary's UI, synced to the other member
 	// through the database before the node goes.
@@ -252,9 +238,9 @@ func testHAPairNodeLoss(t *testing.T, g *haPair) {
 	writeFigure(t, "ha-failover-node-loss", fmt.Sprintf("HA pair, the primary's node powered off to the Service answering from the other member: %s, with no taint and no person", over.Round(time.Millisecond)))
 }
 
-// testHAPairRefusals tries what the guard refuses an HA group, on the
+// refusals tries what the guard refuses an HA group, on the
 // running pair: kubectl scale to 3, an HPA, a debug pod on a member's claim.
-func testHAPairRefusals(t *testing.T, g *haPair) {
+func (g *haPair) refusals(t *testing.T) {
 	ctx := context.Background()
 	out, err := kubectl(t, "-n", g.Namespace, "scale", "statefulset/"+names.Hub, "--replicas=3")
 	require.Error(t, err, "a scale to 3: %s", out)
