@@ -391,7 +391,7 @@ func assertVolumeLimit(t *testing.T, hub *scenario.Hub, size string) {
 // and a change the Hub itself wrote survives a restart; the image's
 // defaults, once copied, are never copied over. (TestRealNode deploys kind
 // on a fresh claim first.)
-func testRealSeededSettings(t *testing.T, r *realHub) {
+func (r *realHub) seededSettings(t *testing.T) {
 	hub := r.hub
 	pod := hub.Pod(t)
 	gitSettings := readRepoFile(t, "overlays", "kind", "settings", hubfiles.SettingsFile)

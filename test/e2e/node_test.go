@@ -39,55 +39,55 @@ import (
 // of its own.
 func TestRealNode(t *testing.T) {
 	requireRealNode(t)
+	r := realNodeFixture(t)
+	t.Run("the function's image imports into containerd", testFunctionImageImports)
+	t.Run("the kind overlay runs: restricted, the Hub's uid, read-only root, claim written, probes, endpoints, node port", r.kindRuns)
+	t.Run("ReadWriteOncePod holds on kind's local-path too: a second pod on the claim is never scheduled while the Hub runs", r.secondWriterUnscheduled)
+	t.Run("seeded settings: Git's on a fresh claim, the Hub's own change kept across a restart, the image's defaults never copied over", r.seededSettings)
+	t.Run("without CSI snapshots: the runbooks copy appData at 0 replicas with backup/copy's Job and restore it, the guard admitting both", r.copyWithoutSnapshots)
+	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", r.crash)
+	t.Run("pod deletion: the replacement starts only once the old process is gone", r.deletion)
+	t.Run("a Recreate rollout to a new tag: the old process is gone before the new starts", r.rollout)
+	t.Run("node restart: the Hub comes back with its data", r.nodeRestart)
+	t.Run("on ReadWriteOnce a second writer starts: Recreate with a deleted pod, and RollingUpdate", r.readWriteOnce)
+	t.Run("node loss, on a node of its own: NotReady after the grace period, the replacement held while the lost pod may still write, replaced once the node is declared out of service", r.nodeLoss)
+}
+
+// realNodeFixture is TestRealNode's fixture before its first step: pods on
+// real nodes only, kind's storage, the kind overlay rendered and its image
+// (the stand-in's, under the overlay's name) in the node's containerd.
+func realNodeFixture(t *testing.T) *realHub {
 	onlyRealNode(t)
 	useKindStorage(t, e2e.cluster.Node)
-	objs := rendered(t, "kind")
-	ref := hubImage(t, objs)
+	kind := rendered(t, "kind")
+	ref := hubImage(t, kind)
 	loadStandin(t, ref)
-	r := &realHub{}
-	t.Run("the function's image imports into containerd", func(t *testing.T) {
-		ref, tar, err := buildImage(context.Background(), image.Function(), "v0.0.0-e2e")
-		require.NoError(t, err)
-		require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "containerd refuses an image whose config lacks rootfs.diff_ids")
-		require.NoError(t, e2e.cluster.Node.HasImage(context.Background(), ref))
-	})
-	t.Run("the kind overlay runs: restricted, uid 10001, read-only root, claim written, probes, endpoints, node port", func(t *testing.T) {
-		testRealKind(t, r, objs)
-	})
-	t.Run("ReadWriteOncePod holds on kind's local-path too: a second pod on the claim is never scheduled while the Hub runs", func(t *testing.T) {
-		assertSecondWriterUnscheduled(t, r.hub.Pod(t))
-	})
-	t.Run("seeded settings: Git's on a fresh claim, the Hub's own change kept across a restart, the image's defaults never copied over", func(t *testing.T) {
-		testRealSeededSettings(t, r)
-	})
-	t.Run("without CSI snapshots: the runbooks copy appData at 0 replicas with backup/copy's Job and restore it, the guard admitting both", func(t *testing.T) {
-		testCopyWithoutSnapshots(t, r.hub)
-	})
-	t.Run("kill -9: the kubelet restarts the Hub in place, every journal entry kept, never two writers", func(t *testing.T) {
-		testRealCrash(t, r)
-	})
-	t.Run("pod deletion: the replacement starts only once the old process is gone", func(t *testing.T) {
-		testRealDeletion(t, r)
-	})
-	t.Run("a Recreate rollout to a new tag: the old process is gone before the new starts", func(t *testing.T) {
-		testRealRollout(t, r, ref)
-	})
-	t.Run("node restart: the Hub comes back with its data", func(t *testing.T) {
-		testRealNodeRestart(t, r)
-	})
-	t.Run("on ReadWriteOnce a second writer starts: Recreate with a deleted pod, and RollingUpdate", func(t *testing.T) {
-		testRealReadWriteOnce(t, r, objs)
-	})
-	t.Run("node loss, on a node of its own: NotReady after the grace period, the replacement held while the lost pod may still write, replaced once the node is declared out of service", func(t *testing.T) {
-		testRealNodeLoss(t, r, objs, ref)
-	})
+	return &realHub{kind: kind, ref: ref}
 }
+
+// testFunctionImageImports imports the function's image into the real
+// node's containerd, which refuses an image whose config lacks
+// rootfs.diff_ids.
+func testFunctionImageImports(t *testing.T) {
+	ref, tar, err := buildImage(context.Background(), image.Function(), "v0.0.0-e2e")
+	require.NoError(t, err)
+	require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "containerd refuses an image whose config lacks rootfs.diff_ids")
+	require.NoError(t, e2e.cluster.Node.HasImage(context.Background(), ref))
+}
+
+func (r *realHub) secondWriterUnscheduled(t *testing.T) {
+	assertSecondWriterUnscheduled(t, r.hub.Pod(t))
+}
+
+func (r *realHub) copyWithoutSnapshots(t *testing.T) { testCopyWithoutSnapshots(t, r.hub) }
 
 // realHub is TestRealNode's fixture: the Hub deployed on the real node,
 // for the steps that follow its deployment.
 type realHub struct {
-	objs []*unstructured.Unstructured
-	hub  *scenario.Hub // with the claim's directory on the host
+	kind []*unstructured.Unstructured // the kind overlay, rendered
+	ref  string                       // the image it runs the Hub from
+	objs []*unstructured.Unstructured // what is deployed now
+	hub  *scenario.Hub                // with the claim's directory on the host
 }
 
 // hubImage is the image the rendered overlay runs the Hub from.
@@ -147,9 +147,10 @@ func provideLocal(t *testing.T, objs []*unstructured.Unstructured) map[string]st
 	return dirs
 }
 
-// testRealKind applies the kind overlay as a kind user does, its claim
+// kindRuns applies the kind overlay as a kind user does, its claim
 // provisioned by kind's own storage (useKindStorage).
-func testRealKind(t *testing.T, r *realHub, objs []*unstructured.Unstructured) {
+func (r *realHub) kindRuns(t *testing.T) {
+	objs := r.kind
 	ctx := context.Background()
 	kind := overlayRow(t, "kind")
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
@@ -282,7 +283,7 @@ func freshPod(t *testing.T, hub *scenario.Hub) {
 	hub.WaitServing(t, hub.WaitReplaced(t, old))
 }
 
-func testRealCrash(t *testing.T, r *realHub) {
+func (r *realHub) crash(t *testing.T) {
 	ctx := context.Background()
 	hub := r.hub
 	require.NotNil(t, hub, "the kind overlay's scenario deployed the Hub")
@@ -321,7 +322,7 @@ func testRealCrash(t *testing.T, r *realHub) {
 	assert.Empty(t, hub.Refusals(t), "the lock was never contended")
 }
 
-func testRealDeletion(t *testing.T, r *realHub) {
+func (r *realHub) deletion(t *testing.T) {
 	hub := r.hub
 	pod := hub.Pod(t)
 	before := hub.Append(t, pod, "before the pod's deletion")
@@ -342,7 +343,8 @@ func testRealDeletion(t *testing.T, r *realHub) {
 	assert.Less(t, stop, start, "the old process stopped before the new one started")
 }
 
-func testRealRollout(t *testing.T, r *realHub, ref string) {
+func (r *realHub) rollout(t *testing.T) {
+	ref := r.ref
 	next := ref[:strings.LastIndex(ref, ":")] + ":rollout"
 	loadStandin(t, next)
 	hub := r.hub
@@ -357,7 +359,7 @@ func testRealRollout(t *testing.T, r *realHub, ref string) {
 	assert.Empty(t, hub.Refusals(t), "the lock was never contended")
 }
 
-func testRealNodeRestart(t *testing.T, r *realHub) {
+func (r *realHub) nodeRestart(t *testing.T) {
 	hub := r.hub
 	pod := hub.Pod(t)
 	before := hub.Append(t, pod, "before the node's restart")
@@ -371,7 +373,7 @@ func testRealNodeRestart(t *testing.T, r *realHub) {
 	assert.Empty(t, hub.Refusals(t))
 }
 
-// testRealReadWriteOnce shows what ReadWriteOncePod and Recreate prevent,
+// readWriteOnce shows what ReadWriteOncePod and Recreate prevent,
 // by deploying the overlay with the claim made ReadWriteOnce (one node,
 // not one pod), as it was before: the stand-in's lock refuses the second
 // writer that Kubernetes then starts on the same claim.
@@ -380,7 +382,8 @@ func testRealNodeRestart(t *testing.T, r *realHub) {
 //     this is why every overlay's claim is ReadWriteOncePod.
 //   - RollingUpdate (what the function's rollout rule removes), and a new
 //     template: the new pod starts before the old one stops.
-func testRealReadWriteOnce(t *testing.T, r *realHub, objs []*unstructured.Unstructured) {
+func (r *realHub) readWriteOnce(t *testing.T) {
+	objs := r.kind
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name     string
@@ -433,12 +436,13 @@ func testRealReadWriteOnce(t *testing.T, r *realHub, objs []*unstructured.Unstru
 	}
 }
 
-// testRealNodeLoss loses a real node of the test's own for good with the
+// nodeLoss loses a real node of the test's own for good with the
 // Hub on it, on a volume that another node can mount (a network disk's
 // role; kwok's nodes mount nothing, so a hostPath plays it), and follows
 // what Kubernetes does with its defaults, then the documented fast path.
 // The Hub is then deleted with its volume, and the lost node removed.
-func testRealNodeLoss(t *testing.T, r *realHub, objs []*unstructured.Unstructured, ref string) {
+func (r *realHub) nodeLoss(t *testing.T) {
+	objs, ref := r.kind, r.ref
 	ctx := context.Background()
 	ns := overlayRow(t, "kind").Namespace
 	if r.objs != nil {
