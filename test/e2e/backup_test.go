@@ -133,15 +133,6 @@ func TestCopyObjectsHoldTheKindOverlaysFacts(t *testing.T) {
 	appliesWithoutWarning(t, objs)
 }
 
-// appliesWithoutWarning server-side applies objs as a dry run and wants no warning: the
-// server warns of every field its schema does not know.
-func appliesWithoutWarning(t *testing.T, objs []*unstructured.Unstructured) {
-	t.Helper()
-	a := applier(t)
-	require.NoError(t, a.Apply(context.Background(), objs, true))
-	assert.Empty(t, a.Warnings())
-}
-
 // The restore runbook, as docs/backup.md shows it: the numbered steps
 // after the bold line of runbookTitle under "Runbooks", each with the
 // commands it shows in code spans (those that start with kubectl), as a user
@@ -362,23 +353,6 @@ func assertRestored(t *testing.T, hub *scenario.Hub, kept []standin.Entry, after
 		assert.Equal(t, e, journal.At(e.Seq), "an entry from before the backup is back")
 	}
 	assert.False(t, slices.ContainsFunc(journal, func(e standin.Entry) bool { return e.Text == after.Text }), "no entry from after the backup: %v", journal)
-}
-
-// installGuard applies guard/ for the test and waits until it is in force
-// in ns (waitForGuard: a singleton Deployment's scale refused).
-func installGuard(t *testing.T, ns string) {
-	t.Helper()
-	applyGuard(t)
-	waitForGuard(t, ns)
-}
-
-// applyGuard applies guard/ for the test, deleted when it ends; the caller
-// waits until it is in force for what it guards.
-func applyGuard(t *testing.T) {
-	t.Helper()
-	guard := guardObjects(t)
-	require.NoError(t, applier(t).Apply(context.Background(), guard, false))
-	t.Cleanup(func() { require.NoError(t, applier(t).Delete(context.Background(), guard)) })
 }
 
 // testUpgradeRolledBack is the drill of an upgrade rolled back, on prod on

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,19 +23,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/contract"
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/overlays"
-	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/csidriver"
-	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
-	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // Credentials the test puts in prod's Secrets; no log may show them.
@@ -300,82 +293,6 @@ func (fx *prodFixture) testProdNoCredentialLogged(t *testing.T) {
 	assert.NotContains(t, logs.String(), hex.EncodeToString(fx.store))
 }
 
-// secondWriter is a pod called name, beside the Hub's pod, that mounts the
-// Hub's claim where the Hub has it and runs the Hub's image: a second
-// writer, as a debug pod or a restore Job would be.
-func secondWriter(hub *corev1.Pod, name string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: hub.Namespace},
-		Spec: corev1.PodSpec{
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](hubfiles.UID),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-			Containers: []corev1.Container{{
-				Name: "restore", Image: hub.Spec.Containers[0].Image, ImagePullPolicy: corev1.PullIfNotPresent,
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-				VolumeMounts: []corev1.VolumeMount{{Name: names.AppDataVolume, MountPath: hubfiles.AppData}},
-			}},
-			Volumes: []corev1.Volume{{Name: names.AppDataVolume, VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: names.AppDataClaim}}}},
-		},
-	}
-}
-
-// waitStartRefused waits until the Hub pod that replaced old has exited
-// with status 1, refusing to start for why, and its log (the container
-// that exited: the current one while it waits to be restarted, the
-// previous one after) says logWants; it returns the pod.
-func waitStartRefused(t *testing.T, hub *scenario.Hub, old *corev1.Pod, why, logWants string) *corev1.Pod {
-	t.Helper()
-	var refused *corev1.Pod
-	var last *corev1.ContainerStateTerminated
-	scenario.Until(t, "the replacement's Hub to exit, refusing "+why, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := e2e.client.CoreV1().Pods(hub.Namespace).List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
-		if err != nil {
-			return false, "", err
-		}
-		live := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp != nil })
-		if len(live) != 1 || live[0].UID == old.UID || len(live[0].Status.ContainerStatuses) == 0 {
-			return false, hub.State(ctx), nil
-		}
-		st := live[0].Status.ContainerStatuses[0]
-		last = st.LastTerminationState.Terminated
-		if st.State.Terminated != nil {
-			last = st.State.Terminated
-		}
-		refused = &live[0]
-		return last != nil && !st.Ready, fmt.Sprintf("pod %s: container %s ready=%t, exited=%t", refused.Name, st.Name, st.Ready, last != nil), nil
-	})
-	assert.EqualValues(t, 1, last.ExitCode)
-	var logs string
-	scenario.Until(t, fmt.Sprintf("the Hub's log to say %q", logWants), 30*time.Second, func(context.Context) (bool, string, error) {
-		logs = hub.Logs(refused, names.HubContainer, false) + hub.Logs(refused, names.HubContainer, true)
-		return strings.Contains(logs, logWants), fmt.Sprintf("log %q", logs), nil
-	})
-	t.Logf("the Hub refused to start: %s", strings.TrimSpace(logs))
-	return refused
-}
-
-// assertSecondWriterUnscheduled creates a second pod on the claim of the
-// Hub's pod, past no guard, and wants the scheduler to hold it, saying it
-// is for ReadWriteOncePod.
-func assertSecondWriterUnscheduled(t *testing.T, pod *corev1.Pod) {
-	t.Helper()
-	// Without the guard, the API server takes the pod.
-	second := hubIn(pod.Namespace).CreatePod(t, secondWriter(pod, "second-writer"))
-	var reason string
-	scenario.Until(t, "the scheduler to say why pod "+second.Name+" is not scheduled", time.Minute, func(ctx context.Context) (bool, string, error) {
-		p, err := e2e.client.CoreV1().Pods(pod.Namespace).Get(ctx, second.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		reason = scenario.Unschedulable(p)
-		return reason != "", fmt.Sprintf("pod %s %s on %q, conditions %v", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.Conditions), nil
-	})
-	assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
-	t.Logf("the scheduler: %s", reason)
-}
-
 // assertVolumeLimit wants the capacity the node's disk enforces for the
 // Hub's CSI volume, its btrfs qgroup limit read on the host, to be size (a
 // Kubernetes quantity): df in the pod shows the whole disk.
@@ -454,123 +371,10 @@ func renderProdForRealNode(t *testing.T, git prodInGit) []*unstructured.Unstruct
 	})
 }
 
-// realNodeRender renders overlays/<overlay> as a kustomization of the
-// test's own that lists it: the stand-in under the Hub's image name at tag
-// (imported into the nodes' containerd, as `kind load` does: never
-// pulled), a CPU request the real nodes can give to the Hub's container in
-// its workload of kind, and edit's further changes (it may write files
-// into dir, the kustomization's).
-func realNodeRender(t *testing.T, overlay, kind, tag string, edit func(dir string, k *types.Kustomization)) []*unstructured.Unstructured {
-	t.Helper()
-	dir := t.TempDir()
-	k := types.Kustomization{
-		TypeMeta:  types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind},
-		Resources: []string{testenv.RelPath(t, dir, filepath.Join(e2e.root, "overlays", overlay))},
-		Images:    []types.Image{{Name: "registry.example.com/highbyte/intelligence-hub", NewName: prodImage, NewTag: tag}},
-		Patches: []types.Patch{{Patch: fmt.Sprintf(
-			"{apiVersion: apps/v1, kind: %s, metadata: {name: %s}, spec: {template: {spec: {containers: [{name: %s, resources: {requests: {cpu: 100m}}}]}}}}",
-			kind, names.Hub, names.HubContainer)}},
-	}
-	if edit != nil {
-		edit(dir, &k)
-	}
-	raw, err := yaml.Marshal(&k)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), raw, 0o644))
-	return renderedForRealNode(t, dir)
-}
-
-// renderedForRealNode builds dir as users do (the function on PATH), with
-// every workload's images never pulled: the real nodes have them imported.
-func renderedForRealNode(t *testing.T, dir string) []*unstructured.Unstructured {
-	t.Helper()
-	e2e.fns.OnPath(t)
-	out, err := render.Krusty(dir)
-	require.NoError(t, err)
-	objs, err := cluster.Objects(out)
-	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() == "Deployment" || o.GetKind() == "StatefulSet" {
-			neverPull(t, o)
-		}
-	}
-	return objs
-}
-
-// neverPull sets every container of a Deployment, init containers too, to
-// run the image containerd has, as kind's overlay does for its one.
-func neverPull(t *testing.T, d *unstructured.Unstructured) {
-	t.Helper()
-	for _, list := range []string{"initContainers", "containers"} {
-		cs, _, err := unstructured.NestedSlice(d.Object, "spec", "template", "spec", list)
-		require.NoError(t, err)
-		for _, c := range cs {
-			c.(map[string]any)["imagePullPolicy"] = string(corev1.PullIfNotPresent)
-		}
-		if cs != nil {
-			require.NoError(t, unstructured.SetNestedSlice(d.Object, cs, "spec", "template", "spec", list))
-		}
-	}
-}
-
-// exampleDeployment is prod's example deployment file with a token filled in.
-func exampleDeployment(t *testing.T) []byte {
-	t.Helper()
-	b := readRepoFile(t, "overlays", "prod", "secrets", "deployment.example.json")
-	require.Contains(t, string(b), "<token>")
-	return bytes.ReplaceAll(b, []byte("<token>"), []byte(e2eToken))
-}
-
-// applySecrets makes prod's Secrets as its documentation says: the files
-// overlays/prod/secrets reads, filled in, built and applied.
-func applySecrets(t *testing.T, ns string, deployment, store []byte) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "secrets")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(e2e.root, "overlays", "prod", "secrets"))))
-	for name, body := range map[string][]byte{
-		"deployment.json":             deployment,
-		hubfiles.CertificateStoreFile: store,
-		"git-backup-password":         []byte(e2ePassword),
-	} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), body, 0o600))
-	}
-	out, err := render.Krusty(dir)
-	require.NoError(t, err)
-	objs, err := cluster.Objects(out)
-	require.NoError(t, err)
-	for _, o := range objs {
-		require.Equal(t, ns, o.GetNamespace())
-	}
-	require.NoError(t, applier(t).Apply(context.Background(), objs, false))
-}
-
 // restartHub deletes the Hub's pod, as a node drain or an eviction does,
 // and returns its replacement once it serves.
 func restartHub(t *testing.T, hub *scenario.Hub, pod *corev1.Pod) *corev1.Pod {
 	t.Helper()
 	hub.DeletePod(t, pod)
 	return hub.WaitReplaced(t, pod)
-}
-
-// mountHas says whether the mount at target in pid's mount namespace has
-// the option opt ("ro", say), read from /proc on the host.
-func mountHas(t *testing.T, pid int, target, opt string) bool {
-	t.Helper()
-	info, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
-	require.NoError(t, err)
-	for _, line := range strings.Split(string(info), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 5 && f[4] == target {
-			return slices.Contains(strings.Split(f[5], ","), opt)
-		}
-	}
-	t.Fatalf("nothing is mounted at %s in process %d", target, pid)
-	return false
-}
-
-func readRepoFile(t *testing.T, path ...string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(append([]string{e2e.root}, path...)...))
-	require.NoError(t, err)
-	return b
 }

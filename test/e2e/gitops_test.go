@@ -2,92 +2,18 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/pins"
-	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/testenv"
 )
-
-// moduleDir downloads a module through the Go module proxy and returns its directory.
-func moduleDir(t *testing.T, module string) string {
-	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
-	require.NoError(t, err, "go mod download %s", module)
-	var m struct{ Dir, Error string }
-	require.NoError(t, json.Unmarshal(out, &m))
-	require.Empty(t, m.Error)
-	return m.Dir
-}
-
-// installCRD applies a CRD for real and waits until it is served.
-func installCRD(t *testing.T, path string) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	objs, err := cluster.Objects(raw)
-	require.NoError(t, err)
-	ctx := context.Background()
-	require.NoError(t, applier(t).Apply(ctx, objs, false))
-	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
-	require.NoError(t, err)
-	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	for _, o := range objs {
-		scenario.Until(t, "CRD "+o.GetName()+" Established", 30*time.Second, func(ctx context.Context) (bool, string, error) {
-			u, err := crds.Get(ctx, o.GetName(), metav1.GetOptions{})
-			if err != nil {
-				return false, "", err
-			}
-			conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-			for _, c := range conditions {
-				if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-					return true, "", nil
-				}
-			}
-			return false, fmt.Sprintf("conditions %v", conditions), nil
-		})
-	}
-}
-
-func ensureNamespace(t *testing.T, name string) {
-	t.Helper()
-	_, err := e2e.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if !apierrors.IsAlreadyExists(err) {
-		require.NoError(t, err)
-	}
-}
-
-func manifests(t *testing.T, glob string) []*unstructured.Unstructured {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(e2e.root, glob))
-	require.NoError(t, err)
-	require.NotEmpty(t, files, glob)
-	var objs []*unstructured.Unstructured
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		require.NoError(t, err)
-		o, err := cluster.Objects(raw)
-		require.NoError(t, err)
-		objs = append(objs, o...)
-	}
-	return objs
-}
 
 // The Argo CD objects hubkit ships are what Argo CD's own CRDs accept.
 func TestArgoCDObjectsAreValid(t *testing.T) {

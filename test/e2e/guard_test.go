@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	hubfiles "github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/names"
 
 	"github.com/stretchr/testify/assert"
@@ -21,7 +17,6 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -84,16 +79,6 @@ func TestGuard(t *testing.T) {
 
 const haGroupTest = "an HA group of 2 rendered by the function: above 2 refused, an HPA refused, its members on their own claims only"
 
-// guardObjects builds guard/ with the pinned kustomize.
-func guardObjects(t *testing.T) []*unstructured.Unstructured {
-	t.Helper()
-	out, err := exec.Command(testenv.Kustomize(t), "build", filepath.Join(e2e.root, "guard")).Output()
-	require.NoError(t, err)
-	objs, err := cluster.Objects(out)
-	require.NoError(t, err)
-	return objs
-}
-
 func testGuardTypeChecks(t *testing.T) {
 	ctx := context.Background()
 	policies, err := e2e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=guard"})
@@ -120,28 +105,6 @@ func testGuardTypeChecks(t *testing.T) {
 	}
 }
 
-// kubectl runs the pinned kubectl (bin/, same release as the apiserver) on
-// the cluster and returns its combined output.
-func kubectl(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	path := filepath.Join(e2e.root, "bin", "kubectl")
-	require.FileExists(t, path, "make tools builds kubectl")
-	var out bytes.Buffer
-	cmd := exec.Command(path, append([]string{"--kubeconfig", e2e.cluster.Kubeconfig}, args...)...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
-
-// refused wants err to be the apiserver refusing with the rule's ID.
-func refused(t *testing.T, err error, rule string) {
-	t.Helper()
-	require.Error(t, err, "the guard let it through")
-	assert.True(t, apierrors.IsInvalid(err) || apierrors.IsForbidden(err), "refused by admission, not %v", err)
-	assert.Contains(t, err.Error(), "["+rule+"]")
-	assert.Contains(t, err.Error(), "hubkit guard")
-}
-
 func testUnguarded(t *testing.T) {
 	objs := rendered(t, "dev")
 	hub, _ := deploy(t, objs)
@@ -160,51 +123,10 @@ func testUnguarded(t *testing.T) {
 	require.NoError(t, err, out)
 }
 
-// waitForGuard waits until the apiserver has the guard's policies and the
-// namespace's parameters: a dry-run scale to 2 is refused.
-func waitForGuard(t *testing.T, ns string) {
-	t.Helper()
-	untilRefused(t, "replicas", "a scale of Deployment "+names.Hub+" to 2 in "+ns, func(ctx context.Context) error {
-		return scale(ctx, e2e.client.AppsV1().Deployments(ns), names.Hub, 2, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
-	})
-}
-
-// untilRefused repeats try until it fails other than by a write conflict, as
-// it does once the apiserver has the guard's policies and the namespace's
-// parameters, and wants that failure to be the guard's refusal for rule.
-func untilRefused(t *testing.T, rule, what string, try func(context.Context) error) error {
-	t.Helper()
-	var last error
-	scenario.Until(t, "the guard to refuse "+what, 30*time.Second, func(ctx context.Context) (bool, string, error) {
-		last = try(ctx)
-		switch {
-		case last == nil:
-			return false, "allowed", nil
-		case apierrors.IsConflict(last):
-			return false, "a write conflict: " + last.Error(), nil
-		}
-		return true, "", nil
-	})
-	refused(t, last, rule)
-	return last
-}
-
 // scaler is the scale subresource of Deployments and StatefulSets.
 type scaler interface {
 	GetScale(ctx context.Context, name string, opts metav1.GetOptions) (*autoscalingv1.Scale, error)
 	UpdateScale(ctx context.Context, name string, scale *autoscalingv1.Scale, opts metav1.UpdateOptions) (*autoscalingv1.Scale, error)
-}
-
-// scale scales name through the scale subresource, as kubectl scale and the
-// HPA controller do, with opts (a dry run, say).
-func scale(ctx context.Context, s scaler, name string, replicas int32, opts metav1.UpdateOptions) error {
-	sc, err := s.GetScale(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	sc.Spec.Replicas = replicas
-	_, err = s.UpdateScale(ctx, name, sc, opts)
-	return err
 }
 
 // createUnrelated creates a replicated web app, no singleton, in ns.
@@ -228,23 +150,6 @@ func createUnrelated(t *testing.T, ns string) *appsv1.Deployment {
 		_ = e2e.client.AppsV1().Deployments(ns).Delete(context.Background(), "web", metav1.DeleteOptions{})
 	})
 	return d
-}
-
-// restrictedPod is a pod spec that Pod Security "restricted" admits.
-func restrictedPod(name string, volumes ...corev1.Volume) corev1.PodSpec {
-	return corev1.PodSpec{
-		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](hubfiles.UID),
-			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-		Containers: []corev1.Container{{Name: name, Image: "example.com/" + name + ":1",
-			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
-				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
-		Volumes: volumes,
-	}
-}
-
-func claimVolume(claim string) corev1.Volume {
-	return corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{
-		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}
 }
 
 func testRefusedReplicas(t *testing.T, ns string) {
@@ -397,26 +302,6 @@ func testRefusedClaimMounts(t *testing.T, ns string) {
 	require.NoError(t, err)
 	assert.Empty(t, pods.Items, "the second Deployment got no pod")
 	assertOneHub(t, ns)
-}
-
-// waitForRefusedPod waits for a FailedCreate event, on the objects that
-// fieldSelector picks, that carries the guard's [claims] refusal.
-func waitForRefusedPod(t *testing.T, ns, fieldSelector string) {
-	t.Helper()
-	scenario.Until(t, "a FailedCreate event with [claims] for "+fieldSelector, 30*time.Second, func(ctx context.Context) (bool, string, error) {
-		events, err := e2e.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: fieldSelector + ",reason=FailedCreate"})
-		if err != nil {
-			return false, "", err
-		}
-		var messages []string
-		for _, e := range events.Items {
-			if strings.Contains(e.Message, "[claims]") {
-				return true, "", nil
-			}
-			messages = append(messages, e.Message)
-		}
-		return false, fmt.Sprintf("%d FailedCreate events %q", len(messages), messages), nil
-	})
 }
 
 func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {

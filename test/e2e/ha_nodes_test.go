@@ -28,7 +28,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
-	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/node"
 	"github.com/hubkit/hubkit/test/scenario"
@@ -162,41 +161,6 @@ func TestTwoRealNodes(t *testing.T) {
 	})
 }
 
-// runStandinOn runs the stand-in in a pod of its own in ns on n, restricted, with
-// an emptyDir for appData and a readiness probe on its HTTP port, and
-// returns it Ready.
-func runStandinOn(t *testing.T, n *node.Node, ns, name, ref string) *corev1.Pod {
-	t.Helper()
-	spec := restrictedPod("standin")
-	spec.NodeSelector = map[string]string{corev1.LabelHostname: n.Name()}
-	c := &spec.Containers[0]
-	c.Image, c.ImagePullPolicy = ref, corev1.PullNever
-	c.VolumeMounts = []corev1.VolumeMount{{Name: names.AppDataVolume, MountPath: hubfiles.AppData}}
-	c.ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
-		HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(hubfiles.HTTPPort)}}}
-	spec.Volumes = []corev1.Volume{{Name: names.AppDataVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-	pods := e2e.client.CoreV1().Pods(ns)
-	_, err := pods.Create(context.Background(), &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
-		Spec:       spec,
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	var pod *corev1.Pod
-	scenario.Until(t, "pod "+name+" Ready on "+n.Name(), 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		p, err := pods.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		pod = p
-		ready := slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
-			return c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
-		})
-		return ready, fmt.Sprintf("%s on %q", p.Status.Phase, p.Spec.NodeName), nil
-	})
-	require.Equal(t, n.Name(), pod.Spec.NodeName)
-	return pod
-}
-
 // standinService is a NodePort Service (and so a ClusterIP) for the pod
 // labelled app=name.
 func standinService(t *testing.T, name string) *corev1.Service {
@@ -211,22 +175,6 @@ func standinService(t *testing.T, name string) *corev1.Service {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	return svc
-}
-
-func containerID(p *corev1.Pod) string {
-	return strings.TrimPrefix(p.Status.ContainerStatuses[0].ContainerID, "containerd://")
-}
-
-// podClient is an HTTP client whose connections are made from inside the
-// pod's network namespace on n (node.DialFromPod).
-func podClient(n *node.Node, p *corev1.Pod) *http.Client {
-	cid := containerID(p)
-	return &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			return n.DialFromPod(ctx, cid, addr)
-		},
-	}}
 }
 
 // standinHost asks the stand-in at ip which pod it is.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +15,13 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 
 	"github.com/hubkit/hubkit/internal/contract"
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
 	"github.com/hubkit/hubkit/internal/image"
-	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/postgres"
-	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
 )
@@ -256,40 +251,4 @@ func (g *haPair) refusals(t *testing.T) {
 	_, err = e2e.client.CoreV1().Pods(g.Namespace).Create(ctx, debug, metav1.CreateOptions{})
 	refused(t, err, "ha-claims")
 	assert.Len(t, g.Members(t), 2, "still two members")
-}
-
-// applyDatabaseSecret makes the Secret prod-ha reads its database's JDBC
-// URI from, as overlays/prod-ha/secrets does from jdbc-uri.
-func applyDatabaseSecret(t *testing.T, ns, uri string) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "secrets")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(e2e.root, "overlays", "prod-ha", "secrets"))))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "jdbc-uri"), []byte(uri), 0o600))
-	out, err := render.Krusty(dir)
-	require.NoError(t, err)
-	objs, err := cluster.Objects(out)
-	require.NoError(t, err)
-	var db []*unstructured.Unstructured
-	for _, o := range objs {
-		if o.GetName() == contract.HADatabaseSecret {
-			db = append(db, o)
-		}
-	}
-	require.Len(t, db, 1, "overlays/prod-ha/secrets makes hbih-db-app")
-	db[0].SetNamespace(ns)
-	require.NoError(t, applier(t).Apply(context.Background(), db, false))
-}
-
-// installHARolePolicy applies guard/ha-role for the test, with no warning
-// from the API server, and waits until it has type-checked it.
-func installHARolePolicy(t *testing.T) {
-	t.Helper()
-	out, err := render.Krusty(filepath.Join(e2e.root, "guard", "ha-role"))
-	require.NoError(t, err)
-	policy, err := cluster.Objects(out)
-	require.NoError(t, err)
-	appliesWithoutWarning(t, policy)
-	require.NoError(t, applier(t).Apply(context.Background(), policy, false))
-	t.Cleanup(func() { _ = applier(t).Delete(context.Background(), policy) })
-	waitForTypeChecked(t, "hubkit-ha-role")
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/hubkit/hubkit/internal/names"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
-	"github.com/hubkit/hubkit/test/scenario"
 )
 
 // An HA group on the real apiserver, without running it: prod-ha's render
@@ -170,25 +168,4 @@ func testHARolePolicy(t *testing.T, rendered []*unstructured.Unstructured) {
 	t.Run("allowed: anyone else, an administrator say, is not matched", func(t *testing.T) {
 		require.NoError(t, patch(e2e.client, "hbih-0", map[string]any{"annotations": map[string]string{"checked-by": "admin"}}))
 	})
-}
-
-// waitForTypeChecked waits until the apiserver has type-checked policy and
-// wants no warning from it.
-func waitForTypeChecked(t *testing.T, policy string) {
-	t.Helper()
-	var warnings []string
-	scenario.Until(t, "the apiserver to type-check "+policy, 30*time.Second, func(ctx context.Context) (bool, string, error) {
-		p, err := e2e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, policy, metav1.GetOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		if p.Status.TypeChecking == nil || p.Status.ObservedGeneration != p.Generation {
-			return false, "not type-checked yet", nil
-		}
-		for _, w := range p.Status.TypeChecking.ExpressionWarnings {
-			warnings = append(warnings, w.FieldRef+": "+w.Warning)
-		}
-		return true, "", nil
-	})
-	assert.Empty(t, warnings, "the apiserver's type check of %s", policy)
 }

@@ -17,6 +17,14 @@ import (
 	"github.com/hubkit/hubkit/test/postgres"
 )
 
+// The harness: this file, main_test.go (the cluster, started once), and
+// the files of what every scenario uses: render_test.go (the renders),
+// apply_test.go (applying them), images_test.go, pods_test.go,
+// admission_test.go (the guard and kubectl), figures_test.go,
+// kindstorage_test.go (kind's storage) and timeline_test.go (a crash's
+// timeline). A scenario's own file holds its story and only what it alone
+// uses; backup_test.go's drills are steps the real-node stories share.
+//
 // How the tests share the one cluster. None calls t.Parallel: they run one
 // at a time, in any order (make test shuffles them), and each leaves the
 // cluster and its first real node as it found them. What a test does to

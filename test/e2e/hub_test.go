@@ -2,11 +2,8 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -15,18 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/hubkit/hubkit/internal/overlays"
-	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/render"
-	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
@@ -48,35 +38,6 @@ func TestHub(t *testing.T) {
 	t.Run("an HPA for the Hub fails the audit before anything is applied", testAutoscalerRejected)
 }
 
-// rendered builds an overlay as users do: the real CLI, the function on PATH.
-func rendered(t *testing.T, overlay string) []*unstructured.Unstructured {
-	t.Helper()
-	e2e.fns.OnPath(t)
-	out, _, err := render.CLI(context.Background(), testenv.Kustomize(t), filepath.Join(e2e.root, "overlays", overlay))
-	require.NoError(t, err)
-	objs, err := cluster.Objects(out)
-	require.NoError(t, err)
-	return objs
-}
-
-func applier(t *testing.T) *cluster.Applier {
-	t.Helper()
-	a, err := e2e.cluster.NewApplier()
-	require.NoError(t, err)
-	return a
-}
-
-func split(objs []*unstructured.Unstructured) (namespaces, rest []*unstructured.Unstructured) {
-	for _, o := range objs {
-		if o.GetKind() == "Namespace" {
-			namespaces = append(namespaces, o)
-		} else {
-			rest = append(rest, o)
-		}
-	}
-	return namespaces, rest
-}
-
 func testDryRun(t *testing.T) {
 	ctx := context.Background()
 	for _, o := range overlayTable(t) {
@@ -90,100 +51,6 @@ func testDryRun(t *testing.T) {
 			assert.Empty(t, a.Warnings(), "the API server warned")
 		})
 	}
-}
-
-// provide creates what a real cluster provides and kwok does not: a volume
-// for the claim (nothing provisions storage) and, for an Ingress, its class.
-func provide(t *testing.T, objs []*unstructured.Unstructured) {
-	t.Helper()
-	ctx := context.Background()
-	for _, o := range objs {
-		switch o.GetKind() {
-		case "PersistentVolumeClaim":
-			createVolumeFor(t, o, "e2e-"+o.GetNamespace()+"-"+o.GetName(),
-				corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/hubkit-e2e/" + o.GetName()}}, nil)
-		case "Ingress":
-			class, _, err := unstructured.NestedString(o.Object, "spec", "ingressClassName")
-			require.NoError(t, err)
-			ic := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Spec: networkingv1.IngressClassSpec{Controller: "hubkit.dev/e2e"}}
-			_, err = e2e.client.NetworkingV1().IngressClasses().Create(ctx, ic, metav1.CreateOptions{})
-			if !apierrors.IsAlreadyExists(err) {
-				require.NoError(t, err)
-			}
-		}
-	}
-}
-
-// createVolumeFor creates a PersistentVolume called name, from source,
-// bound ahead to the rendered claim (its size and access modes), and deletes
-// it when the test ends.
-func createVolumeFor(t *testing.T, claim *unstructured.Unstructured, name string, source corev1.PersistentVolumeSource, affinity *corev1.VolumeNodeAffinity) {
-	t.Helper()
-	var pvc corev1.PersistentVolumeClaim
-	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(claim.Object, &pvc))
-	pv := &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: corev1.PersistentVolumeSpec{
-			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: pvc.Spec.Resources.Requests[corev1.ResourceStorage]},
-			AccessModes:                   pvc.Spec.AccessModes,
-			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-			PersistentVolumeSource:        source,
-			ClaimRef:                      &corev1.ObjectReference{Namespace: pvc.Namespace, Name: pvc.Name},
-			NodeAffinity:                  affinity,
-		},
-	}
-	_, err := e2e.client.CoreV1().PersistentVolumes().Create(context.Background(), pv, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = e2e.client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
-	})
-}
-
-// deploy applies an overlay for real and waits until the Hub is up.
-func deploy(t *testing.T, objs []*unstructured.Unstructured) (*scenario.Hub, *corev1.Pod) {
-	t.Helper()
-	provide(t, objs)
-	require.NoError(t, applier(t).Apply(context.Background(), objs, false))
-	hub := hubIn(hubNamespace(t, objs))
-	return hub, hub.WaitReady(t)
-}
-
-// overlayTable is overlays/overlays.yaml.
-func overlayTable(t *testing.T) []overlays.Overlay {
-	t.Helper()
-	table, err := overlays.Load(e2e.root)
-	require.NoError(t, err)
-	return table
-}
-
-// overlayRow is one overlay's row of the table.
-func overlayRow(t *testing.T, name string) overlays.Overlay {
-	t.Helper()
-	o, err := overlays.Find(overlayTable(t), name)
-	require.NoError(t, err)
-	return o
-}
-
-// hubNamespace is the namespace an overlay puts the Hub's Deployment in.
-func hubNamespace(t *testing.T, objs []*unstructured.Unstructured) string {
-	t.Helper()
-	for _, o := range objs {
-		if o.GetKind() == "Deployment" && o.GetName() == names.Hub {
-			return o.GetNamespace()
-		}
-	}
-	require.FailNow(t, "the render has no Deployment "+names.Hub)
-	return ""
-}
-
-// undeploy deletes what an overlay applied, all but its Namespace, and waits
-// until the pod and the claim are gone.
-func undeploy(t *testing.T, objs []*unstructured.Unstructured) {
-	t.Helper()
-	ctx := context.Background()
-	_, rest := split(objs)
-	require.NoError(t, applier(t).Delete(ctx, rest))
-	hubIn(hubNamespace(t, objs)).WaitGone(t)
 }
 
 func testProd(t *testing.T) {
@@ -248,26 +115,6 @@ func testDurability(t *testing.T) {
 	}
 	assert.Equal(t, 1, pw.MostRunning(), "two Hub pods were Running at once; events: %s", pw.Events())
 	report(t, "crash-to-running", took)
-}
-
-// report logs min, median and p95, and writes them to build/e2e/ for make bench.
-func report(t *testing.T, name string, took []time.Duration) {
-	t.Helper()
-	sorted := slices.Clone(took)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	p := func(q float64) time.Duration { return sorted[int(q*float64(len(sorted)-1)+0.5)] }
-	line := fmt.Sprintf("%s over %d crashes: min %s, median %s, p95 %s, max %s",
-		name, len(sorted), sorted[0].Round(time.Millisecond), p(0.5).Round(time.Millisecond), p(0.95).Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
-	t.Log(line)
-	writeFigure(t, name, line)
-}
-
-// writeFigure writes a measured figure to build/e2e/<name>.txt for make bench.
-func writeFigure(t *testing.T, name, line string) {
-	t.Helper()
-	dir := filepath.Join(e2e.root, "build", "e2e")
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".txt"), []byte(line+"\n"), 0o644))
 }
 
 func testRecreateRollout(t *testing.T) {

@@ -22,7 +22,6 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/hubkit/hubkit/internal/image"
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/csidriver"
 	"github.com/hubkit/hubkit/test/images"
@@ -177,18 +176,6 @@ func (r *interruptible) started(c *cluster.Cluster) bool {
 // hubIn is the Hub an overlay deploys into ns.
 func hubIn(ns string) *scenario.Hub {
 	return &scenario.Hub{Client: e2e.client, Namespace: ns, Node: e2e.cluster.Node}
-}
-
-// buildImage builds one of hubkit's images as make image does, into a
-// folder of its own per version (hex: a version may be a whole name), and
-// returns its name and tarball.
-func buildImage(ctx context.Context, spec image.Spec, version string) (ref, tar string, err error) {
-	out := filepath.Join(e2e.imageDir, fmt.Sprintf("%s-%x", spec.Name, version))
-	built, err := image.Make(ctx, e2e.root, spec, version, "", out)
-	if err != nil {
-		return "", "", err
-	}
-	return built.Ref.String(), built.Tar, nil
 }
 
 // diskSize is the real node's CSI disk: sparse, and larger than any claim

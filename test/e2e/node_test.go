@@ -90,63 +90,6 @@ type realHub struct {
 	hub  *scenario.Hub                // with the claim's directory on the host
 }
 
-// hubImage is the image the rendered overlay runs the Hub from.
-func hubImage(t *testing.T, objs []*unstructured.Unstructured) string {
-	t.Helper()
-	for _, o := range objs {
-		if o.GetKind() != "Deployment" {
-			continue
-		}
-		containers, _, err := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
-		require.NoError(t, err)
-		for _, c := range containers {
-			if m := c.(map[string]any); m["name"] == "hub" {
-				return m["image"].(string)
-			}
-		}
-	}
-	t.Fatal("the render has no Deployment with a container hub")
-	return ""
-}
-
-// loadStandin builds the stand-in under ref and imports it into the real
-// node's containerd, as `kind load` does.
-func loadStandin(t *testing.T, ref string) {
-	t.Helper()
-	loadImage(t, images.Standin(), ref)
-}
-
-// loadImage builds spec's image under ref and imports it into the real
-// node's containerd.
-func loadImage(t *testing.T, spec image.Spec, ref string) {
-	t.Helper()
-	_, tar, err := buildImage(context.Background(), spec, ref)
-	require.NoError(t, err)
-	require.NoError(t, e2e.cluster.Node.Import(context.Background(), tar), "import %s into the real node's containerd", ref)
-}
-
-// provideLocal gives each claim a `local` PersistentVolume on the real node
-// (node affinity; fsGroup applies to it, unlike hostPath) and returns the
-// host directories by claim name.
-func provideLocal(t *testing.T, objs []*unstructured.Unstructured) map[string]string {
-	t.Helper()
-	dirs := map[string]string{}
-	for _, o := range objs {
-		if o.GetKind() != "PersistentVolumeClaim" {
-			continue
-		}
-		name := fmt.Sprintf("e2e-real-%s-%s-%d", o.GetNamespace(), o.GetName(), time.Now().UnixNano())
-		dir, err := e2e.cluster.Node.VolumeDir(name)
-		require.NoError(t, err)
-		createVolumeFor(t, o, name, corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: dir}},
-			&corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{e2e.cluster.Node.Name()}}},
-			}}}})
-		dirs[o.GetName()] = dir
-	}
-	return dirs
-}
-
 // kindRuns applies the kind overlay as a kind user does, its claim
 // provisioned by kind's own storage (useKindStorage).
 func (r *realHub) kindRuns(t *testing.T) {
