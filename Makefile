@@ -148,7 +148,7 @@ test: ## Run everything CI runs: make check, then what needs root, Debian's pack
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory check
 	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m -run '$(call anchored,$(HOST_TEST_NAMES))' $(HOST_TEST_PACKAGES)
-	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m $(addprefix ./,$(HOST_PACKAGES))
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 30m $(addprefix ./,$(HOST_PACKAGES))
 	$(MAKE) --no-print-directory fuzz FUZZTIME=60000x
 
 # What make check leaves to make test, named once: the packages and tests
@@ -193,7 +193,7 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 
 .PHONY: e2e
 e2e: $(E2E_TOOLS) ## Run only the end-to-end tests: a kwok cluster with real nodes (a second one for HA mode) and PostgreSQL (or HUBKIT_E2E_KUBECONFIG's).
-	go test -count=1 -shuffle=on -timeout 20m -v ./test/e2e/
+	go test -count=1 -shuffle=on -timeout 30m -v ./test/e2e/
 
 .PHONY: bench
 bench: bench-function bench-recovery ## Measure the function against its floors and peers, then crash recovery, the storage drills and HA failover on the real nodes (docs/benchmarks.md, .png).
