@@ -98,7 +98,7 @@ func (r *realHub) kindRuns(t *testing.T) {
 	kind := overlayRow(t, "kind")
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
 	hub := hubIn(kind.Namespace)
-	*r = realHub{objs: objs, hub: hub}
+	r.objs, r.hub = objs, hub
 	volume := hub.WaitBound(t)
 	hub.AppData = localPathVolume(t, volume)
 	pod := hub.WaitReady(t)
@@ -365,7 +365,7 @@ func (r *realHub) readWriteOnce(t *testing.T) {
 			dirs := provideLocal(t, rwo)
 			hub := hubIn(overlayRow(t, "kind").Namespace)
 			hub.AppData = dirs[names.AppDataClaim]
-			*r = realHub{objs: rwo, hub: hub}
+			r.objs, r.hub = rwo, hub
 			require.NoError(t, applier(t).Apply(ctx, rwo, false))
 			hub.WaitReady(t)
 			require.Empty(t, hub.Refusals(t))
@@ -404,7 +404,7 @@ func (r *realHub) nodeLoss(t *testing.T) {
 	}
 	hub := hubIn(ns)
 	hub.AppData = dir
-	*r = realHub{objs: objs, hub: hub}
+	r.objs, r.hub = objs, hub
 	require.NoError(t, applier(t).Apply(ctx, objs, false))
 	t.Cleanup(func() { undeploy(t, objs) })
 	lost := hub.WaitReady(t)
