@@ -192,7 +192,7 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 	done
 
 .PHONY: e2e
-e2e: $(E2E_TOOLS) ## Run only the end-to-end tests: a kwok cluster with real nodes (a second one for HA mode) and PostgreSQL (or HUBKIT_E2E_KUBECONFIG's).
+e2e: $(E2E_TOOLS) ## Run only the end-to-end tests, shuffled: a kwok cluster with real nodes (nodes of their own for tests that power one off), PostgreSQL and a NetworkPolicy agent (or HUBKIT_E2E_KUBECONFIG's).
 	go test -count=1 -shuffle=on -timeout 30m -v ./test/e2e/
 
 .PHONY: bench
