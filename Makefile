@@ -43,6 +43,13 @@ CSI_SIDECAR_STEPS := module:$(CSI_PROVISIONER_MODULE):cmd/csi-provisioner \
                      module:$(CSI_RESIZER_MODULE):cmd/csi-resizer \
                      module:$(CSI_SNAPSHOTTER_MODULE):cmd/snapshot-controller,cmd/csi-snapshotter
 
+# The GitOps controllers the end-to-end tests run against hubkit: Argo CD's
+# one binary, Flux's source- and kustomize-controller (tools/pins.mk).
+CONTROLLERS      := $(BIN)/argocd $(BIN)/source-controller $(BIN)/kustomize-controller
+CONTROLLER_STEPS := module:$(ARGOCD_MODULE):cmd=argocd \
+                    module:$(FLUX_SOURCE_MODULE):.=source-controller:$(FLUX_SOURCE_REQUIRES) \
+                    module:$(FLUX_KUSTOMIZE_MODULE):.=kustomize-controller
+
 OVERLAYS := $(patsubst overlays/%/kustomization.yaml,%,$(wildcard overlays/*/kustomization.yaml))
 
 .PHONY: help
@@ -51,20 +58,22 @@ help: ## List the targets.
 
 .PHONY: tools
 tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores, quiet: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner; kube-router took 21 min with the machine loaded, not yet timed quiet); says what it builds.
-	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) debian
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) $(CONTROLLER_STEPS) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
 # score, fuzz and bench's function part need none of it.
-E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) $(CSI_SIDECARS) $(BIN)/local-path-provisioner $(BIN)/kube-router debian-packages
+E2E_TOOLS := $(KUSTOMIZE) $(KWOK) $(CLUSTER) $(CSI_SIDECARS) $(BIN)/local-path-provisioner $(BIN)/kube-router $(CONTROLLERS) debian-packages
 
 # From Debian: strace shows that the function opens no file and no socket;
 # the real node runs containerd and runc, the CNI plugins, iptables (kube-proxy)
 # and iproute2 (its bridge), ipset (its NetworkPolicy agent, kube-router); the
 # Hub stand-in's image carries busybox-static (a shell and cp, as the Hub's
 # image has); test/csidriver's volumes are subvolumes of a loop-mounted btrfs
-# (btrfs-progs). Installed only when one is missing.
-export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static btrfs-progs postgresql
-export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save ipset conntrack ip /bin/busybox mkfs.btrfs btrfs $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres) /usr/lib/postgresql/15/bin/postgres)
+# (btrfs-progs); Argo CD keeps its cache in Redis (redis-server), and the
+# user's fork is served by git's http-backend (git). Installed only when one
+# is missing.
+export DEBIAN_PACKAGES := strace containerd runc containernetworking-plugins iptables ipset conntrack iproute2 busybox-static btrfs-progs postgresql redis-server git
+export DEBIAN_COMMANDS := strace containerd runc /usr/lib/cni/bridge iptables-save ipset conntrack ip /bin/busybox mkfs.btrfs btrfs redis-server git $(firstword $(wildcard /usr/lib/postgresql/*/bin/postgres) /usr/lib/postgresql/15/bin/postgres)
 
 .PHONY: debian-packages
 debian-packages:
@@ -255,6 +264,9 @@ $(BIN)/csi-resizer: tools/pins.mk
 
 $(BIN)/snapshot-controller $(BIN)/csi-snapshotter &: tools/pins.mk
 	@$(INSTALL) module:$(CSI_SNAPSHOTTER_MODULE):cmd/snapshot-controller,cmd/csi-snapshotter
+
+$(CONTROLLERS) &: tools/pins.mk
+	@$(INSTALL) $(CONTROLLER_STEPS)
 
 $(KIND): go.mod
 	@$(INSTALL) go:kind=sigs.k8s.io/kind@$(KIND_VERSION)

@@ -8,12 +8,14 @@
 #
 #   tools/install.sh STEP...
 #     go:NAME=PACKAGE@VERSION   go install PACKAGE@VERSION as bin/NAME
-#     module:MODULE@VERSION:CMD[,CMD...]
+#     module:MODULE@VERSION:CMD[,CMD...][:REQUIRE@VERSION,...]
 #                               each CMD (a package directory of MODULE) as bin/<its base
-#                               name>, built in a copy of the module so that its go.mod's
-#                               replaces apply (`go install` refuses a module that has
-#                               them); a replace by a directory the module's zip lacks is
-#                               dropped, so the module's own required version is used
+#                               name>, or bin/NAME for CMD=NAME, built in a copy of the
+#                               module so that its go.mod's replaces apply (`go install`
+#                               refuses a module that has them); a replace by a directory
+#                               the module's zip lacks is dropped, so the module's own
+#                               required version is used; each REQUIRE@VERSION overrides
+#                               the module's requirement (one the proxy refuses)
 #     cluster                   the Kubernetes control plane, the real node's kubelet
 #                               and kube-proxy, kubectl and etcd (tools/cluster/go.mod)
 #     debian                    the real node's Debian packages ($DEBIAN_PACKAGES), when
@@ -54,11 +56,14 @@ go_tool() { # NAME PACKAGE@VERSION
   touch -h "$BIN/$name"
 }
 
-module_tool() { # MODULE@VERSION CMD[,CMD...]
+# name CMD[=NAME]: the name a module step's command is installed as.
+name() { case $1 in *=*) echo "${1#*=}" ;; *) echo "${1##*/}" ;; esac; }
+
+module_tool() { # MODULE@VERSION CMD[=NAME][,...] [REQUIRE@VERSION,...]
   local mod=${1%@*} version=${1##*@} cmds c missing=() d src
   IFS=, read -ra cmds <<< "$2"
   for c in "${cmds[@]}"; do
-    [ -f "$TOOLS_CACHE/${c##*/}-$version" ] || missing+=("$c")
+    [ -f "$TOOLS_CACHE/$(name "$c")-$version" ] || missing+=("$c")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     src=$(go mod download -json "$mod@$version" | awk -F'"' '$2 == "Dir" {print $4}')
@@ -66,26 +71,34 @@ module_tool() { # MODULE@VERSION CMD[,CMD...]
     d=$(mktemp -d)
     cp -r "$src" "$d/src"
     chmod -R u+w "$d/src"
-    timed "${missing[*]##*/} $version ($mod)" build_module "$d" "$version" "${missing[@]}"
+    local built_names=()
+    for c in "${missing[@]}"; do built_names+=("$(name "$c")"); done
+    timed "${built_names[*]} $version ($mod)" build_module "$d" "$version" "${3:-}" "${missing[@]%%=*}"
     for c in "${missing[@]}"; do
-      mv "$d/out/${c##*/}" "$TOOLS_CACHE/${c##*/}-$version"
+      src=${c%%=*}
+      mv "$d/out/${src##*/}" "$TOOLS_CACHE/$(name "$c")-$version"
     done
     rm -rf "$d"
   fi
   for c in "${cmds[@]}"; do
-    ln -sf "$TOOLS_CACHE/${c##*/}-$version" "$BIN/${c##*/}"
-    touch -h "$BIN/${c##*/}"
+    ln -sf "$TOOLS_CACHE/$(name "$c")-$version" "$BIN/$(name "$c")"
+    touch -h "$BIN/$(name "$c")"
   done
 }
 
-# build_module DIR VERSION CMD...: builds DIR/src's CMDs into DIR/out, stamped
-# with VERSION (the sidecars' main.version), after dropping each replace by a
-# directory that is not there.
+# build_module DIR VERSION REQUIRES CMD...: builds DIR/src's CMDs into DIR/out,
+# stamped with VERSION (the sidecars' main.version), after dropping each replace
+# by a directory that is not there and setting each of REQUIRES (PATH@VERSION,...).
 build_module() {
-  local d=$1 version=$2 path dir
-  shift 2
+  local d=$1 version=$2 requires=$3 path dir r
+  shift 3
   (
     cd "$d/src"
+    IFS=, read -ra r <<< "$requires"
+    for path in "${r[@]}"; do
+      echo "tools: requiring $path in place of the module's own version"
+      go mod edit -require "$path"
+    done
     awk '{sub(/^replace[ \t]+/, "")} $2 == "=>" || $3 == "=>" {for (i = 1; i < NF; i++) if ($i == "=>") print $1, $(i+1)}' go.mod |
       while read -r path dir; do
         case $dir in ./* | ../*) ;; *) continue ;; esac
@@ -132,7 +145,7 @@ for step in "$@"; do
   i=$((i + 1))
   case $step in
     go:*=*@*) spec=${step#go:}; go_tool "${spec%%=*}" "${spec#*=}" ;;
-    module:*@*:*) spec=${step#module:}; module_tool "${spec%:*}" "${spec##*:}" ;;
+    module:*@*:*) IFS=: read -r _ spec cmds requires <<< "$step"; module_tool "$spec" "$cmds" "${requires:-}" ;;
     cluster) cluster ;;
     debian) debian ;;
     *) echo "tools: unknown step $step" >&2; exit 2 ;;

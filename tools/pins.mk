@@ -23,12 +23,20 @@ CSI_SNAPSHOTTER_MODULE := github.com/kubernetes-csi/external-snapshotter/v8@v8.7
 # own manifests (deploy/local-path-storage.yaml) read from the module.
 LOCAL_PATH_PROVISIONER_PKG := github.com/rancher/local-path-provisioner@v0.0.30
 
+# The GitOps controllers the end-to-end tests install and run against hubkit,
+# built from their modules (their CRDs are read from the same modules):
+# Argo CD's one binary (run as each of its components) and Flux's source- and
+# kustomize-controller. Argo CD v3.2.6 is the newest whose module builds here:
+# v3.3 to v3.5 replace gitops-engine by a directory their zip lacks, and the
+# version they need is refused by the proxy; v3.6 and Flux after v1.9 need
+# Go 1.27. source-controller requires fluxcd/pkg/artifact v0.18.3, which the
+# proxy refuses: it builds with v0.18.0 (FLUX_SOURCE_REQUIRES).
+ARGOCD_MODULE         := github.com/argoproj/argo-cd/v3@v3.2.6
+FLUX_SOURCE_MODULE    := github.com/fluxcd/source-controller@v1.9.6
+FLUX_SOURCE_REQUIRES  := github.com/fluxcd/pkg/artifact@v0.18.0
+FLUX_KUSTOMIZE_MODULE := github.com/fluxcd/kustomize-controller@v1.9.6
 # Releases whose own CRDs the end-to-end tests validate hubkit's objects with
 # (module@version, read from the Go module cache).
-ARGOCD_MODULE         := github.com/argoproj/argo-cd/v3@v3.5.7
-# (Argo CD v3.6 and Flux after v1.9 need Go 1.27.)
-FLUX_SOURCE_MODULE    := github.com/fluxcd/source-controller@v1.9.6
-FLUX_KUSTOMIZE_MODULE := github.com/fluxcd/kustomize-controller@v1.9.6
 KEDA_MODULE           := github.com/kedacore/keda/v2@v2.18.0
 VELERO_MODULE         := github.com/vmware-tanzu/velero@v1.18.0
 SNAPSHOT_API_MODULE   := github.com/kubernetes-csi/external-snapshotter/client/v8@v8.6.0
