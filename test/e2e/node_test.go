@@ -79,7 +79,7 @@ func (r *realHub) secondWriterUnscheduled(t *testing.T) {
 	assertSecondWriterUnscheduled(t, r.hub.Pod(t))
 }
 
-func (r *realHub) copyWithoutSnapshots(t *testing.T) { testCopyWithoutSnapshots(t, r.hub) }
+func (r *realHub) copyWithoutSnapshots(t *testing.T) { testCopyWithoutSnapshots(t, r.hub, byKubectl) }
 
 // realHub is TestRealNode's fixture: the Hub deployed on the real node,
 // for the steps that follow its deployment.

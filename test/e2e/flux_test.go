@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hubkit/hubkit/internal/names"
+	"github.com/hubkit/hubkit/test/scenario"
+)
+
+// The Hub under Flux: the kind overlay's hydrated render (deploy/kind)
+// applied by Flux v1.9.6's source- and kustomize-controller, from
+// gitops/flux/git as shipped, on the real node, while the runbooks act
+// beside it. docs/gitops.md numbers these scenarios.
+func TestHubUnderFlux(t *testing.T) {
+	requireRealNode(t)
+	f := fluxFixture(t)
+	t.Run("1 ready: the guard's Kustomization and the kind overlay's as shipped, Ready, the Hub serving on the real node", f.ready)
+	t.Run("2 an upgrade is a commit: the new tag in Git, hydrated, reaches the pod by Recreate, the data kept", f.upgradeByCommit)
+	t.Run("3 the copy runbook and its restore, the Kustomization suspended and resumed as they say: every entry back, Ready after, nothing re-created", f.copyRunbooks)
+	t.Run("4 the Kustomization deleted: its objects pruned but the claim and the namespace; applied again, the Hub is back on its data", f.deletedAndBack)
+}
+
+// fluxHub is the Flux story's world.
+type fluxHub struct {
+	flux *flux
+	fork fork
+	ks   string
+	hub  *scenario.Hub
+	tag  string
+}
+
+// fluxFixture is the story before its first step: pods on the real node
+// only, kind's storage, the Hub's image in its containerd, a fork of
+// hubkit that pins it (and its hydrated render), Flux running; the
+// namespace pruning leaves behind (by design: it keeps the claim) is
+// deleted when it ends.
+func fluxFixture(t *testing.T) *fluxHub {
+	onlyRealNode(t)
+	useKindStorage(t, e2e.cluster.Node)
+	tag := "flux-e2e"
+	loadStandin(t, prodImage+":"+tag)
+	f := userFork(t, tag, "kind")
+	ns := overlayRow(t, "kind").Namespace
+	t.Cleanup(func() { deleteNamespace(t, ns) })
+	return &fluxHub{flux: startFlux(t, f), fork: f, hub: hubIn(ns), tag: tag}
+}
+
+func (f *fluxHub) ready(t *testing.T) {
+	guard := f.flux.apply(t, "guard.yaml")
+	f.flux.waitReady(t, guard, f.fork.head(t))
+	f.ks = f.flux.apply(t, "kind.yaml")
+	f.flux.waitReady(t, f.ks, f.fork.head(t))
+	volume := f.hub.WaitBound(t)
+	f.hub.AppData = localPathVolume(t, volume)
+	pod := f.hub.WaitReady(t)
+	assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName, "the Hub runs on the real node")
+	f.hub.WaitServing(t, pod)
+	assert.Equal(t, f.tag, f.hub.Status(t, pod).Version)
+	waitForGuard(t, f.hub.Namespace)
+}
+
+func (f *fluxHub) upgradeByCommit(t *testing.T) {
+	next := f.tag + "-next"
+	loadStandin(t, prodImage+":"+next)
+	old := f.hub.Pod(t)
+	before := f.hub.Append(t, old, "before the upgrade")
+	begun := time.Now()
+	rev := f.fork.setTag(t, "kind", next)
+	f.flux.reconcileSource(t)
+	pod := f.hub.WaitReplaced(t, old)
+	f.hub.WaitServing(t, pod)
+	took := time.Since(begun)
+	assert.Equal(t, next, f.hub.Status(t, pod).Version, "the new version serves")
+	journal := f.hub.Journal(t)
+	assert.Equal(t, before, journal.At(before.Seq), "data intact")
+	stop, start := journal.FirstAfter(before.Seq, "stop "), journal.FirstAfter(before.Seq, "start ")
+	require.NotZero(t, stop, "the old process stopped cleanly")
+	assert.Less(t, stop, start, "Recreate: the old process stopped before the new one started")
+	f.flux.waitReady(t, f.ks, rev)
+	f.tag = next
+	t.Logf("Flux: commit to the new version serving in %s (the source reconciled on request, as its webhook Receiver asks)", took.Round(time.Millisecond))
+	writeFigure(t, "gitops-flux-upgrade", fmt.Sprintf("Flux: an upgrade as a commit (the image tag, deploy/ hydrated) to the new version serving, the GitRepository reconciled on request as a webhook Receiver does: %s", took.Round(time.Millisecond)))
+}
+
+func (f *fluxHub) copyRunbooks(t *testing.T) {
+	claim := claimUID(t, f.hub.Namespace)
+	testCopyWithoutSnapshots(t, f.hub, byFlux)
+	f.flux.waitReady(t, f.ks, f.fork.head(t))
+	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim is the one from before the runbooks")
+}
+
+func (f *fluxHub) deletedAndBack(t *testing.T) {
+	ctx := context.Background()
+	pod := f.hub.Pod(t)
+	kept := f.hub.Append(t, pod, "before the Kustomization is deleted")
+	claim := claimUID(t, f.hub.Namespace)
+	f.flux.delete(t, f.ks)
+	f.hub.WaitGone(t)
+	_, err := e2e.client.AppsV1().Deployments(f.hub.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
+	assert.Error(t, err, "the Deployment was pruned with the Kustomization")
+	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim stays (prune: disabled)")
+
+	f.ks = f.flux.apply(t, "kind.yaml")
+	f.flux.waitReady(t, f.ks, f.fork.head(t))
+	pod = f.hub.WaitReady(t)
+	f.hub.WaitServing(t, pod)
+	assert.Equal(t, kept, f.hub.Journal(t).At(kept.Seq), "back on its data")
+	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "on the same claim")
+}
