@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,8 +25,9 @@ func TestHubUnderFlux(t *testing.T) {
 	f := fluxFixture(t)
 	t.Run("1 ready: the guard's Kustomization and the kind overlay's as shipped, Ready, the Hub serving on the real node", f.ready)
 	t.Run("2 an upgrade is a commit: the new tag in Git, hydrated, reaches the pod by Recreate, the data kept", f.upgradeByCommit)
-	t.Run("3 the copy runbook and its restore, the Kustomization suspended and resumed as they say: every entry back, Ready after, nothing re-created", f.copyRunbooks)
-	t.Run("4 the Kustomization deleted: its objects pruned but the claim and the namespace; applied again, the Hub is back on its data", f.deletedAndBack)
+	t.Run("3 Git asking for two replicas in the hydrated render: the guard refuses the apply, its message in the Kustomization's Ready condition, the running Hub untouched", f.twoReplicasInGit)
+	t.Run("4 the copy runbook and its restore, the Kustomization suspended and resumed as they say: every entry back, Ready after, nothing re-created", f.copyRunbooks)
+	t.Run("5 the Kustomization deleted: its objects pruned but the claim and the namespace; applied again, the Hub is back on its data", f.deletedAndBack)
 }
 
 // fluxHub is the Flux story's world.
@@ -89,6 +92,33 @@ func (f *fluxHub) upgradeByCommit(t *testing.T) {
 	writeFigure(t, "gitops-flux-upgrade", fmt.Sprintf("Flux: an upgrade as a commit (the image tag, deploy/ hydrated) to the new version serving, the GitRepository reconciled on request as a webhook Receiver does: %s", took.Round(time.Millisecond)))
 }
 
+func (f *fluxHub) twoReplicasInGit(t *testing.T) {
+	pod := f.hub.Pod(t)
+	path := filepath.Join("deploy", "kind", "hub.yaml")
+	render, err := f.fork.Read(path)
+	require.NoError(t, err)
+	edited := strings.Replace(string(render), "  replicas: 1\n", "  replicas: 2\n", 1)
+	require.NotEqual(t, string(render), edited, "the hydrated Deployment says replicas: 1")
+	f.fork.commit(t, "Two Hubs, by hand in the hydrated render", map[string][]byte{path: []byte(edited)})
+	f.flux.reconcileSource(t)
+	var message string
+	scenario.Until(t, "the guard to refuse Flux's apply", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		ready, _, m, err := f.flux.ready(ctx, f.ks)
+		message = m
+		return !ready && strings.Contains(m, "[replicas]"), fmt.Sprintf("ready %t: %s", ready, m), err
+	})
+	assert.Contains(t, message, "Refused by hubkit-replicas (hubkit guard)")
+	t.Logf("Flux's Ready condition: %s", message)
+	d, err := e2e.client.AppsV1().Deployments(f.hub.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), *d.Spec.Replicas, "the running Hub untouched")
+	assert.Equal(t, pod.UID, f.hub.Pod(t).UID, "the same pod serves")
+
+	f.fork.revert(t)
+	f.flux.reconcileSource(t)
+	f.flux.waitReady(t, f.ks, f.fork.head(t))
+}
+
 func (f *fluxHub) copyRunbooks(t *testing.T) {
 	claim := claimUID(t, f.hub.Namespace)
 	testCopyWithoutSnapshots(t, f.hub, byFlux)
@@ -97,14 +127,11 @@ func (f *fluxHub) copyRunbooks(t *testing.T) {
 }
 
 func (f *fluxHub) deletedAndBack(t *testing.T) {
-	ctx := context.Background()
 	pod := f.hub.Pod(t)
 	kept := f.hub.Append(t, pod, "before the Kustomization is deleted")
 	claim := claimUID(t, f.hub.Namespace)
 	f.flux.delete(t, f.ks)
-	f.hub.WaitGone(t)
-	_, err := e2e.client.AppsV1().Deployments(f.hub.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
-	assert.Error(t, err, "the Deployment was pruned with the Kustomization")
+	f.hub.WaitUndeployed(t)
 	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim stays (prune: disabled)")
 
 	f.ks = f.flux.apply(t, "kind.yaml")

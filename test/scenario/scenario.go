@@ -148,6 +148,25 @@ func (h *Hub) WaitGone(t testing.TB) {
 	})
 }
 
+// WaitUndeployed waits until the Hub's Deployment and pods are gone, as
+// deleting its GitOps application leaves it, and wants its claim kept.
+func (h *Hub) WaitUndeployed(t testing.TB) {
+	t.Helper()
+	Until(t, "the Hub's Deployment and pods in "+h.Namespace+" deleted", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := h.pods().List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
+		if err != nil {
+			return false, "", err
+		}
+		_, err = h.Client.AppsV1().Deployments(h.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return false, "", err
+		}
+		return len(pods.Items) == 0 && err != nil, fmt.Sprintf("Deployment deleted: %t; %s", err != nil, podLines(pods.Items)), nil
+	})
+	_, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(context.Background(), names.AppDataClaim, metav1.GetOptions{})
+	require.NoError(t, err, "the claim is kept")
+}
+
 // WaitServing waits until Service hbih's EndpointSlice lists pod as ready.
 func (h *Hub) WaitServing(t testing.TB, pod *corev1.Pod) {
 	t.Helper()
