@@ -304,10 +304,17 @@ func runRunbook(t *testing.T, hub *scenario.Hub, d deployer, title string, stopp
 // claim without the claim-access annotation; appdata-defaults copied
 // nothing over the restored data, and the managed settings are Git's
 // (gitSettings) again, as at every start.
-func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
+//
+// Deployed by a GitOps tool (d), the runbook pauses and resumes it, and the
+// guard is the tool's to have installed.
+func testVolumeLost(t *testing.T, hub *scenario.Hub, d deployer, gitSettings []byte) {
 	ctx := context.Background()
 	ns := hub.Namespace
-	installGuard(t, ns)
+	if d == byKubectl {
+		installGuard(t, ns)
+	} else {
+		waitForGuard(t, ns)
+	}
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
 
@@ -330,7 +337,7 @@ func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
 	claimFile := filepath.Join("backup", "restore", "claim-from-snapshot.yaml")
 	require.True(t, slices.ContainsFunc(readmeRunbook(t, runbookTitle), func(s runbookStep) bool { return slices.Contains(s.commands, "kubectl apply -f "+claimFile) }),
 		"a step applies %s", claimFile)
-	restored := runRunbook(t, hub, byKubectl, runbookTitle, func() {
+	restored := runRunbook(t, hub, d, runbookTitle, func() {
 		// A restore the other way, a Job copying files onto the claim,
 		// is the guard's to refuse unless it says why it may.
 		job := &batchv1.Job{
@@ -362,7 +369,10 @@ func testVolumeLost(t *testing.T, hub *scenario.Hub, gitSettings []byte) {
 	assert.Equal(t, standin.Digest(gitSettings), hub.Status(t, pod).Loaded.SettingsSHA256, "managed: Git's settings, not the snapshot's")
 	assert.Empty(t, hub.Refusals(t))
 
-	t.Logf("volume lost: restored by the runbook, the Hub serving %s after its first step", restored.Round(time.Millisecond))
+	t.Logf("%s: volume lost: restored by the runbook, the Hub serving %s after its first step", d, restored.Round(time.Millisecond))
+	if d != byKubectl {
+		return
+	}
 	writeFigure(t, "restore-snapshot-ready", fmt.Sprintf("VolumeSnapshot of prod's claim (%s) created to readyToUse in %s, applied and waited for as backup/restore/volumesnapshot.yaml shows",
 		restoreSize, taken.Round(time.Millisecond)))
 	writeFigure(t, "restore-volume-lost", fmt.Sprintf("volume lost: the README's runbook from its first step (scale to 0) to the Hub serving on the claim made from the snapshot: %s",
@@ -390,7 +400,7 @@ func assertRestored(t *testing.T, hub *scenario.Hub, kept []standin.Entry, after
 // snapshot is for), then the rest as written. The old version starts on
 // its own data: every entry from before the snapshot, none the later
 // version wrote.
-func testUpgradeRolledBack(t *testing.T, hub *scenario.Hub, setTag func(tag string)) {
+func testUpgradeRolledBack(t *testing.T, hub *scenario.Hub, d deployer, setTag func(tag string)) {
 	ns := hub.Namespace
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
@@ -422,7 +432,7 @@ func testUpgradeRolledBack(t *testing.T, hub *scenario.Hub, setTag func(tag stri
 	begun := time.Now()
 	setTag(prodTag)
 	waitStartRefused(t, hub, pod, "the later version's appData", "journal format 2")
-	runRunbook(t, hub, byKubectl, runbookTitle, nil)
+	runRunbook(t, hub, d, runbookTitle, nil)
 	pod = hub.Pod(t)
 	back := hub.Status(t, pod)
 	assert.Equal(t, prodTag, back.Version, "the old version")
@@ -431,7 +441,10 @@ func testUpgradeRolledBack(t *testing.T, hub *scenario.Hub, setTag func(tag stri
 	assertRestored(t, hub, kept, after)
 	assert.Empty(t, hub.Refusals(t))
 	took := time.Since(begun)
-	t.Logf("upgrade rolled back: the Hub serving its old version on the snapshot %s after the old tag was set back", took.Round(time.Millisecond))
+	t.Logf("%s: upgrade rolled back: the Hub serving its old version on the snapshot %s after the old tag was set back", d, took.Round(time.Millisecond))
+	if d != byKubectl {
+		return
+	}
 	writeFigure(t, "restore-upgrade-rolled-back", fmt.Sprintf("upgrade rolled back: the old tag set back in Git to the old version serving on the claim made from the pre-upgrade snapshot, by the README's runbook: %s",
 		took.Round(time.Millisecond)))
 }

@@ -233,12 +233,12 @@ func (fx *prodFixture) testProdSecondWriterOnNode(t *testing.T) {
 }
 
 func (fx *prodFixture) testProdVolumeLost(t *testing.T) {
-	testVolumeLost(t, fx.hub, fx.git.settingsOr(fx.gitSettings))
+	testVolumeLost(t, fx.hub, byKubectl, fx.git.settingsOr(fx.gitSettings))
 }
 
 func (fx *prodFixture) testProdUpgradeRolledBack(t *testing.T) {
 	ctx := context.Background()
-	testUpgradeRolledBack(t, fx.hub, func(tag string) {
+	testUpgradeRolledBack(t, fx.hub, byKubectl, func(tag string) {
 		next := fx.git
 		next.tag = tag
 		fx.objs = renderProdForRealNode(t, next)

@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	hubfiles "github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
+	"github.com/hubkit/hubkit/test/scenario"
+)
+
+// prod under Argo CD, on the tests' CSI storage: the snapshot runbook, for
+// a lost volume and for an upgrade rolled back, run as docs/backup.md
+// writes it while Argo CD's automated sync and self-heal run, paused and
+// resumed by the runbook's own steps. docs/gitops.md numbers these
+// scenarios after the kind overlay's.
+func TestProdUnderArgoCD(t *testing.T) {
+	requireRealNode(t)
+	p := argoCDProdFixture(t)
+	t.Run("9 prod synced: Synced and Healthy on the CSI driver's claim, its Secrets made by the user beside Git, the Hub serving", p.synced)
+	t.Run("10 volume lost: the snapshot runbook with Argo CD paused and resumed, every entry from before the snapshot back, none after; Synced and Healthy after, the claim from the snapshot kept", p.volumeLost)
+	t.Run("11 upgrade rolled back: the old tag set back by a commit, then the runbook; the old version on its own data, Synced and Healthy after", p.upgradeRolledBack)
+}
+
+// argoProd is prod's Argo CD story's world.
+type argoProd struct {
+	argo        *argoCD
+	fork        fork
+	app         string
+	hub         *scenario.Hub
+	gitSettings []byte
+}
+
+// argoCDProdFixture: pods on the real node only, the Hub's image in its
+// containerd, a fork that pins it, prod's Secrets made in its namespace as
+// its docs say (they are never in Git), Argo CD running.
+func argoCDProdFixture(t *testing.T) *argoProd {
+	onlyRealNode(t)
+	loadStandin(t, prodImage+":"+prodTag)
+	f := userFork(t, prodTag, "prod")
+	ns := overlayRow(t, "prod").Namespace
+	t.Cleanup(func() { deleteNamespace(t, ns) })
+	t.Cleanup(func() { _ = applier(t).Delete(context.Background(), guardObjects(t)) })
+	ensureNamespace(t, ns)
+	store := make([]byte, 64)
+	_, err := rand.Read(store)
+	require.NoError(t, err)
+	applySecrets(t, ns, exampleDeployment(t), store)
+	return &argoProd{argo: startArgoCD(t, f), fork: f, hub: hubIn(ns), gitSettings: readRepoFile(t, "overlays", "prod", "settings", hubfiles.SettingsFile)}
+}
+
+func (p *argoProd) synced(t *testing.T) {
+	guard := p.argo.apply(t, "guard.yaml")
+	p.argo.waitSyncedHealthy(t, guard, "")
+	p.app = p.argo.apply(t, "prod.yaml")
+	p.argo.waitSyncedHealthy(t, p.app, p.fork.head(t))
+	p.hub.WaitBound(t)
+	pod := p.hub.WaitReady(t)
+	p.hub.AppData = p.hub.CSIVolumeDir(t)
+	p.hub.WaitServing(t, pod)
+	assert.Equal(t, prodTag, p.hub.Status(t, pod).Version)
+}
+
+func (p *argoProd) volumeLost(t *testing.T) {
+	testVolumeLost(t, p.hub, byArgoCD, p.gitSettings)
+	restored := claimUID(t, p.hub.Namespace)
+	p.argo.refresh(t, p.app)
+	p.argo.waitSyncedHealthy(t, p.app, p.fork.head(t))
+	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(p.hub.Namespace).Get(context.Background(), names.AppDataClaim, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, restored, claim.UID, "self-heal kept the claim made from the snapshot")
+	require.NotNil(t, claim.Spec.DataSource, "its dataSource, which Git never set, is kept")
+}
+
+func (p *argoProd) upgradeRolledBack(t *testing.T) {
+	testUpgradeRolledBack(t, p.hub, byArgoCD, func(tag string) {
+		p.fork.setTag(t, "prod", tag)
+		p.argo.refresh(t, p.app)
+	})
+	restored := claimUID(t, p.hub.Namespace)
+	p.argo.refresh(t, p.app)
+	p.argo.waitSyncedHealthy(t, p.app, p.fork.head(t))
+	assert.Equal(t, restored, claimUID(t, p.hub.Namespace), "self-heal kept the claim made from the snapshot")
+}
