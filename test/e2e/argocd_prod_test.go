@@ -22,7 +22,7 @@ import (
 func TestProdUnderArgoCD(t *testing.T) {
 	requireRealNode(t)
 	p := argoCDProdFixture(t)
-	t.Run("9 prod synced: Synced and Healthy on the CSI driver's claim, its Secrets made by the user beside Git, the Hub serving", p.synced)
+	t.Run("9 prod synced: Synced and Healthy on the CSI driver's claim, its Secrets made by the user beside Git, its Ingress admitted, the Hub serving", p.synced)
 	t.Run("10 volume lost: the snapshot runbook with Argo CD paused and resumed, every entry from before the snapshot back, none after; Synced and Healthy after, the claim from the snapshot kept", p.volumeLost)
 	t.Run("11 upgrade rolled back: the old tag set back by a commit, then the runbook; the old version on its own data, Synced and Healthy after", p.upgradeRolledBack)
 }
@@ -58,6 +58,7 @@ func (p *argoProd) synced(t *testing.T) {
 	guard := p.argo.apply(t, "guard.yaml")
 	p.argo.waitSyncedHealthy(t, guard, "")
 	p.app = p.argo.apply(t, "prod.yaml")
+	admitIngress(t, p.hub.Namespace)
 	p.argo.waitSyncedHealthy(t, p.app, p.fork.head(t))
 	p.hub.WaitBound(t)
 	pod := p.hub.WaitReady(t)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -543,4 +544,24 @@ func claimUID(t *testing.T, ns string) types.UID {
 	c, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), names.AppDataClaim, metav1.GetOptions{})
 	require.NoError(t, err)
 	return c.UID
+}
+
+// admitIngress does an ingress controller's part for the Hub's Ingress in
+// ns, which no controller runs here to do: it publishes an address in the
+// Ingress's status, as ingress-nginx does once it serves it. Argo CD
+// reports an Ingress Healthy only then (Progressing before).
+func admitIngress(t *testing.T, ns string) {
+	t.Helper()
+	var ing *networkingv1.Ingress
+	scenario.Until(t, "the Hub's Ingress in "+ns, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		var err error
+		ing, err = e2e.client.NetworkingV1().Ingresses(ns).Get(ctx, names.Hub, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return false, "not yet applied", nil
+		}
+		return err == nil, "", err
+	})
+	ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "127.0.0.1"}}
+	_, err := e2e.client.NetworkingV1().Ingresses(ns).UpdateStatus(context.Background(), ing, metav1.UpdateOptions{})
+	require.NoError(t, err)
 }

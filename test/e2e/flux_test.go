@@ -27,7 +27,8 @@ func TestHubUnderFlux(t *testing.T) {
 	t.Run("2 an upgrade is a commit: the new tag in Git, hydrated, reaches the pod by Recreate, the data kept", f.upgradeByCommit)
 	t.Run("3 Git asking for two replicas in the hydrated render: the guard refuses the apply, its message in the Kustomization's Ready condition, the running Hub untouched", f.twoReplicasInGit)
 	t.Run("4 the copy runbook and its restore, the Kustomization suspended and resumed as they say: every entry back, Ready after, nothing re-created", f.copyRunbooks)
-	t.Run("5 the Kustomization deleted: its objects pruned but the claim and the namespace; applied again, the Hub is back on its data", f.deletedAndBack)
+	t.Run("5 the hydrated path removed from Git: the Kustomization fails, nothing is pruned", f.pathRemoved)
+	t.Run("6 the Kustomization deleted: its objects pruned but the claim and the namespace; applied again, the Hub is back on its data", f.deletedAndBack)
 }
 
 // fluxHub is the Flux story's world.
@@ -124,6 +125,22 @@ func (f *fluxHub) copyRunbooks(t *testing.T) {
 	testCopyWithoutSnapshots(t, f.hub, byFlux)
 	f.flux.waitReady(t, f.ks, f.fork.head(t))
 	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim is the one from before the runbooks")
+}
+
+func (f *fluxHub) pathRemoved(t *testing.T) {
+	pod := f.hub.Pod(t)
+	claim := claimUID(t, f.hub.Namespace)
+	f.fork.commit(t, "Remove the kind overlay's render", map[string][]byte{filepath.Join("deploy", "kind"): nil})
+	f.flux.reconcileSource(t)
+	scenario.Until(t, "the Kustomization to fail on the removed path", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		ready, _, m, err := f.flux.ready(ctx, f.ks)
+		return !ready && strings.Contains(m, "kind"), fmt.Sprintf("ready %t: %s", ready, m), err
+	})
+	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim stays")
+	assert.Equal(t, pod.UID, f.hub.Pod(t).UID, "the Hub runs on")
+	f.fork.revert(t)
+	f.flux.reconcileSource(t)
+	f.flux.waitReady(t, f.ks, f.fork.head(t))
 }
 
 func (f *fluxHub) deletedAndBack(t *testing.T) {
