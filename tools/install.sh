@@ -76,7 +76,9 @@ module_tool() { # MODULE@VERSION CMD[=NAME][,...] [REQUIRE@VERSION,...]
     timed "${built_names[*]} $version ($mod)" build_module "$d" "$version" "${3:-}" "${missing[@]%%=*}"
     for c in "${missing[@]}"; do
       src=${c%%=*}
-      mv "$d/out/${src##*/}" "$TOOLS_CACHE/$(name "$c")-$version"
+      src=${src##*/}
+      [ "$src" != . ] || src=${mod##*/} # go build names the module's root package after the module
+      mv "$d/out/$src" "$TOOLS_CACHE/$(name "$c")-$version"
     done
     rm -rf "$d"
   fi
