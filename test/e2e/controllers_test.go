@@ -161,9 +161,9 @@ func pinnedForRealNode(t *testing.T, fork *gitops.Fork, overlay, tag string) map
 	return hydrated(t, fork, overlay)
 }
 
-// hydrated is overlay's kustomization and patch as they are in the fork's
-// working clone, and its render written to deploy/<overlay>/hub.yaml, as
-// make hydrate writes it.
+// hydrated is overlay's files as they are in the fork's working clone
+// (the kustomization, its patches), and its render written to
+// deploy/<overlay>/hub.yaml, as make hydrate writes it.
 func hydrated(t *testing.T, fork *gitops.Fork, overlay string) map[string][]byte {
 	t.Helper()
 	dir := filepath.Join(fork.Work, "overlays", overlay)
@@ -171,13 +171,18 @@ func hydrated(t *testing.T, fork *gitops.Fork, overlay string) map[string][]byte
 	out, err := render.Krusty(dir)
 	require.NoError(t, err, "render the fork's %s", overlay)
 	files := map[string][]byte{filepath.Join("deploy", overlay, "hub.yaml"): out}
-	for _, f := range []string{"kustomization.yaml", "real-node.yaml"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		require.NoError(t, err)
-		files[filepath.Join("overlays", overlay, f)] = b
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			require.NoError(t, err)
+			files[filepath.Join("overlays", overlay, e.Name())] = b
+		}
 	}
 	return files
 }
+
 
 // pinImage is the kustomize edit that pins the Hub's image (the base's
 // name, which every overlay maps) to the stand-in at tag.
