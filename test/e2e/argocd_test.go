@@ -33,6 +33,7 @@ func TestHubUnderArgoCD(t *testing.T) {
 	t.Run("6 the overlay's path removed from Git: the sync fails, nothing is pruned", a.pathRemoved)
 	t.Run("7 the Application deleted with its finalizer: the claim and the namespace stay; created again, the Hub is back on its data", a.deletedAndBack)
 	t.Run("8 the snapshot runbook without its pause step: self-heal scales the Hub back up before its pod is gone", a.runbookWithoutPause)
+	t.Run("dev too: hubkit-dev Synced and Healthy, its Hub serving; deleted, its claim kept", a.dev)
 }
 
 // argoHub is the Argo CD story's world: Argo CD, the user's fork it syncs,
@@ -43,7 +44,9 @@ type argoHub struct {
 	app  string
 	hub  *scenario.Hub
 	rev  string
-	tag  string
+	tag  string // kind's Hub's tag, as the last upgrade left it
+	// pinned is the tag the fork pinned every overlay to
+	pinned string
 }
 
 // argoCDFixture is the story before its first step: pods on the real node
@@ -55,11 +58,12 @@ func argoCDFixture(t *testing.T) *argoHub {
 	useKindStorage(t, e2e.cluster.Node)
 	tag := "argocd-e2e"
 	loadStandin(t, prodImage+":"+tag)
-	f := userFork(t, tag, "kind")
+	f := userFork(t, tag, "kind", "dev")
 	ns := overlayRow(t, "kind").Namespace
 	t.Cleanup(func() { deleteNamespace(t, ns) })
+	t.Cleanup(func() { deleteNamespace(t, overlayRow(t, "dev").Namespace) })
 	t.Cleanup(func() { _ = applier(t).Delete(context.Background(), guardObjects(t)) })
-	return &argoHub{argo: startArgoCD(t, f), fork: f, hub: hubIn(ns), tag: tag}
+	return &argoHub{argo: startArgoCD(t, f), fork: f, hub: hubIn(ns), tag: tag, pinned: tag}
 }
 
 func (a *argoHub) synced(t *testing.T) {
@@ -211,3 +215,13 @@ func (a *argoHub) runbookWithoutPause(t *testing.T) {
 	a.argo.waitSyncedHealthy(t, a.app, "")
 }
 
+func (a *argoHub) dev(t *testing.T) {
+	app := a.argo.apply(t, "dev.yaml")
+	a.argo.waitSyncedHealthy(t, app, a.fork.head(t))
+	hub := hubIn(overlayRow(t, "dev").Namespace)
+	pod := hub.WaitReady(t)
+	hub.WaitServing(t, pod)
+	assert.Equal(t, a.pinned, hub.Status(t, pod).Version, "the tag the fork pinned for dev")
+	a.argo.delete(t, app)
+	hub.WaitUndeployed(t)
+}

@@ -183,7 +183,6 @@ func hydrated(t *testing.T, fork *gitops.Fork, overlay string) map[string][]byte
 	return files
 }
 
-
 // pinImage is the kustomize edit that pins the Hub's image (the base's
 // name, which every overlay maps) to the stand-in at tag.
 func pinImage(tag string) []string {

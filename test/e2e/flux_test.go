@@ -28,6 +28,7 @@ func TestHubUnderFlux(t *testing.T) {
 	t.Run("3 Git asking for two replicas in the hydrated render: the guard refuses the apply, its message in the Kustomization's Ready condition, the running Hub untouched", f.twoReplicasInGit)
 	t.Run("4 the copy runbook and its restore, the Kustomization suspended and resumed as they say: every entry back, Ready after, nothing re-created", f.copyRunbooks)
 	t.Run("5 the hydrated path removed from Git: the Kustomization fails, nothing is pruned", f.pathRemoved)
+	t.Run("dev too: hubkit-dev Ready, its Hub serving; deleted, its claim kept", f.dev)
 	t.Run("6 the Kustomization deleted: its objects pruned but the claim and the namespace; applied again, the Hub is back on its data", f.deletedAndBack)
 }
 
@@ -37,7 +38,9 @@ type fluxHub struct {
 	fork fork
 	ks   string
 	hub  *scenario.Hub
-	tag  string
+	tag  string // kind's Hub's tag, as the last upgrade left it
+	// pinned is the tag the fork pinned every overlay to
+	pinned string
 }
 
 // fluxFixture is the story before its first step: pods on the real node
@@ -50,10 +53,11 @@ func fluxFixture(t *testing.T) *fluxHub {
 	useKindStorage(t, e2e.cluster.Node)
 	tag := "flux-e2e"
 	loadStandin(t, prodImage+":"+tag)
-	f := userFork(t, tag, "kind")
+	f := userFork(t, tag, "kind", "dev")
 	ns := overlayRow(t, "kind").Namespace
 	t.Cleanup(func() { deleteNamespace(t, ns) })
-	return &fluxHub{flux: startFlux(t, f), fork: f, hub: hubIn(ns), tag: tag}
+	t.Cleanup(func() { deleteNamespace(t, overlayRow(t, "dev").Namespace) })
+	return &fluxHub{flux: startFlux(t, f), fork: f, hub: hubIn(ns), tag: tag, pinned: tag}
 }
 
 func (f *fluxHub) ready(t *testing.T) {
@@ -157,4 +161,15 @@ func (f *fluxHub) deletedAndBack(t *testing.T) {
 	f.hub.WaitServing(t, pod)
 	assert.Equal(t, kept, f.hub.Journal(t).At(kept.Seq), "back on its data")
 	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "on the same claim")
+}
+
+func (f *fluxHub) dev(t *testing.T) {
+	ks := f.flux.apply(t, "dev.yaml")
+	f.flux.waitReady(t, ks, f.fork.head(t))
+	hub := hubIn(overlayRow(t, "dev").Namespace)
+	pod := hub.WaitReady(t)
+	hub.WaitServing(t, pod)
+	assert.Equal(t, f.pinned, hub.Status(t, pod).Version, "the tag the fork pinned for dev")
+	f.flux.delete(t, ks)
+	hub.WaitUndeployed(t)
 }
