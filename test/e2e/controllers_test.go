@@ -183,10 +183,12 @@ func hydrated(t *testing.T, fork *gitops.Fork, overlay string) map[string][]byte
 	return files
 }
 
-// pinImage is the kustomize edit that pins the Hub's image (the base's
-// name, which every overlay maps) to the stand-in at tag.
+// pinImage is the kustomize edit that pins the Hub's image to the stand-in
+// at tag: under the base's name, and under prod's registry name, as
+// prod-ha sees it after prod's own images entry.
 func pinImage(tag string) []string {
-	return []string{"edit", "set", "image", prodImage + "=" + prodImage + ":" + tag}
+	return []string{"edit", "set", "image", prodImage + "=" + prodImage + ":" + tag,
+		"registry.example.com/highbyte/intelligence-hub=" + prodImage + ":" + tag}
 }
 
 func runKustomize(t *testing.T, dir string, args ...string) {
