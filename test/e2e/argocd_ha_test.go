@@ -24,8 +24,8 @@ import (
 func TestHAPairUnderArgoCD(t *testing.T) {
 	requireRealNode(t)
 	a := argoCDHAFixture(t)
-	t.Run("12 prod-ha Synced and Healthy with a standby, by Argo CD's own health assessment; one primary, the Service on it", a.synced)
-	t.Run("13 a sync that lands during a failover: one primary at every sample, the preferred primary back, Synced and Healthy", a.syncDuringFailover)
+	t.Run("13 prod-ha Synced and Healthy with a standby, by Argo CD's own health assessment; one primary, the Service on it", a.synced)
+	t.Run("14 a sync that lands during a failover: one primary at every sample, the preferred primary back, Synced and Healthy", a.syncDuringFailover)
 }
 
 // argoHA is the HA pair's Argo CD story's world.

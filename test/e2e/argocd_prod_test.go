@@ -22,9 +22,9 @@ import (
 func TestProdUnderArgoCD(t *testing.T) {
 	requireRealNode(t)
 	p := argoCDProdFixture(t)
-	t.Run("9 prod synced: Synced and Healthy on the CSI driver's claim, its Secrets made by the user beside Git, its Ingress admitted, the Hub serving", p.synced)
-	t.Run("10 volume lost: the snapshot runbook with Argo CD paused and resumed, every entry from before the snapshot back, none after; Synced and Healthy after, the claim from the snapshot kept", p.volumeLost)
-	t.Run("11 upgrade rolled back: the old tag set back by a commit, then the runbook; the old version on its own data, Synced and Healthy after", p.upgradeRolledBack)
+	t.Run("10 prod synced: Synced and Healthy on the CSI driver's claim, its Secrets made by the user beside Git, its Ingress admitted, the Hub serving", p.synced)
+	t.Run("11 volume lost: the snapshot runbook with Argo CD paused and resumed, every entry from before the snapshot back, none after; Synced and Healthy after, the claim from the snapshot kept", p.volumeLost)
+	t.Run("12 upgrade rolled back: the old tag set back by a commit, then the runbook; the old version on its own data, Synced and Healthy after", p.upgradeRolledBack)
 }
 
 // argoProd is prod's Argo CD story's world.

@@ -33,7 +33,7 @@ func TestHubUnderArgoCD(t *testing.T) {
 	t.Run("6 the overlay's path removed from Git: the sync fails, nothing is pruned", a.pathRemoved)
 	t.Run("7 the Application deleted with its finalizer: the claim and the namespace stay; created again, the Hub is back on its data", a.deletedAndBack)
 	t.Run("8 the snapshot runbook without its pause step: self-heal scales the Hub back up before its pod is gone", a.runbookWithoutPause)
-	t.Run("dev too: hubkit-dev Synced and Healthy, its Hub serving; deleted, its claim kept", a.dev)
+	t.Run("9 dev too: hubkit-dev Synced and Healthy, its Hub serving; deleted, its claim kept", a.dev)
 }
 
 // argoHub is the Argo CD story's world: Argo CD, the user's fork it syncs,

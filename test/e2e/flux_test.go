@@ -28,8 +28,8 @@ func TestHubUnderFlux(t *testing.T) {
 	t.Run("3 Git asking for two replicas in the hydrated render: the guard refuses the apply, its message in the Kustomization's Ready condition, the running Hub untouched", f.twoReplicasInGit)
 	t.Run("4 the copy runbook and its restore, the Kustomization suspended and resumed as they say: every entry back, Ready after, nothing re-created", f.copyRunbooks)
 	t.Run("5 the hydrated path removed from Git: the Kustomization fails, nothing is pruned", f.pathRemoved)
-	t.Run("dev too: hubkit-dev Ready, its Hub serving; deleted, its claim kept", f.dev)
-	t.Run("6 the Kustomization deleted: its objects pruned but the claim and the namespace; applied again, the Hub is back on its data", f.deletedAndBack)
+	t.Run("6 dev too: hubkit-dev Ready, its Hub serving; deleted, its claim kept", f.dev)
+	t.Run("7 the Kustomization deleted: its objects pruned but the claim and the namespace; applied again, the Hub is back on its data", f.deletedAndBack)
 }
 
 // fluxHub is the Flux story's world.
