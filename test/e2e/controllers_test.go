@@ -403,14 +403,19 @@ type flux struct {
 }
 
 // startFlux installs the source- and kustomize-controller's CRDs from their
-// modules, starts both out of cluster and applies gitops/flux/git/source.yaml
+// modules (every one: the source-controller watches them all), starts both out of cluster and applies gitops/flux/git/source.yaml
 // as shipped, with only its URL changed to the fork.
 func startFlux(t *testing.T, fork fork) *flux {
 	t.Helper()
 	ctx := context.Background()
-	source := filepath.Join(moduleDir(t, pins.Get(t, "FLUX_SOURCE_MODULE")), "config", "crd", "bases")
-	installCRD(t, filepath.Join(source, "source.toolkit.fluxcd.io_gitrepositories.yaml"))
-	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "FLUX_KUSTOMIZE_MODULE")), "config", "crd", "bases", "kustomize.toolkit.fluxcd.io_kustomizations.yaml"))
+	for _, mod := range []string{"FLUX_SOURCE_MODULE", "FLUX_KUSTOMIZE_MODULE"} {
+		crds, err := filepath.Glob(filepath.Join(moduleDir(t, pins.Get(t, mod)), "config", "crd", "bases", "*.yaml"))
+		require.NoError(t, err)
+		require.NotEmpty(t, crds, "%s's CRDs", mod)
+		for _, crd := range crds {
+			installCRD(t, crd)
+		}
+	}
 	ensureNamespace(t, "flux-system")
 	f, err := gitops.StartFlux(ctx, gitops.FluxOptions{
 		Parent:              filepath.Join(e2e.root, "build", "gitops"),
