@@ -57,7 +57,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores, quiet: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner; kube-router took 21 min with the machine loaded, not yet timed quiet); says what it builds.
+tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores, quiet: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner; with the machine loaded: kube-router 21 min, Argo CD 8 min, Flux's source-controller 9 min and kustomize-controller 6 min); says what it builds.
 	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) $(CONTROLLER_STEPS) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
@@ -201,7 +201,7 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 	done
 
 .PHONY: e2e
-e2e: $(E2E_TOOLS) ## Run only the end-to-end tests, shuffled: a kwok cluster with real nodes (nodes of their own for tests that power one off), PostgreSQL and a NetworkPolicy agent (or HUBKIT_E2E_KUBECONFIG's).
+e2e: $(E2E_TOOLS) ## Run only the end-to-end tests, shuffled: a kwok cluster with real nodes (nodes of their own for tests that power one off), PostgreSQL, a NetworkPolicy agent, Argo CD and Flux (or HUBKIT_E2E_KUBECONFIG's).
 	go test -count=1 -shuffle=on -timeout 30m -v ./test/e2e/
 
 .PHONY: bench

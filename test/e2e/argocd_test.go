@@ -212,6 +212,7 @@ func (a *argoHub) runbookWithoutPause(t *testing.T) {
 	back := a.hub.WaitReady(t)
 	a.hub.WaitServing(t, back)
 	t.Logf("Argo CD scaled the Hub back to 1 replica %s after the runbook's scale to 0 (pod %s, then %s)", undone.Round(time.Millisecond), pod.Name, back.Name)
+	writeFigure(t, "gitops-argocd-undo", fmt.Sprintf("Argo CD: the snapshot runbook's scale to 0, without its pause step, undone by self-heal (replicas 1 again) in %s", undone.Round(time.Millisecond)))
 	a.argo.waitSyncedHealthy(t, a.app, "")
 }
 

@@ -369,13 +369,13 @@ func testVolumeLost(t *testing.T, hub *scenario.Hub, d deployer, gitSettings []b
 	assert.Equal(t, standin.Digest(gitSettings), hub.Status(t, pod).Loaded.SettingsSHA256, "managed: Git's settings, not the snapshot's")
 	assert.Empty(t, hub.Refusals(t))
 
-	t.Logf("%s: volume lost: restored by the runbook, the Hub serving %s after its first step", d, restored.Round(time.Millisecond))
+	t.Logf("%s: volume lost: restored by the runbook, the Hub serving %s after its first command", d, restored.Round(time.Millisecond))
 	if d != byKubectl {
 		return
 	}
 	writeFigure(t, "restore-snapshot-ready", fmt.Sprintf("VolumeSnapshot of prod's claim (%s) created to readyToUse in %s, applied and waited for as backup/restore/volumesnapshot.yaml shows",
 		restoreSize, taken.Round(time.Millisecond)))
-	writeFigure(t, "restore-volume-lost", fmt.Sprintf("volume lost: the README's runbook from its first step (scale to 0) to the Hub serving on the claim made from the snapshot: %s",
+	writeFigure(t, "restore-volume-lost", fmt.Sprintf("volume lost: the README's runbook from its first command (scale to 0) to the Hub serving on the claim made from the snapshot: %s",
 		restored.Round(time.Millisecond)))
 }
 
@@ -520,10 +520,10 @@ func testCopyWithoutSnapshots(t *testing.T, hub *scenario.Hub, d deployer) {
 	assertRestored(t, hub, kept, after)
 	assert.Empty(t, hub.Refusals(t), "no second writer: the Jobs ran with the Hub at 0")
 
-	t.Logf("%s: copy taken in %s, restored in %s (each from its runbook's first step to the Hub serving)", d, copied.Round(time.Millisecond), restored.Round(time.Millisecond))
+	t.Logf("%s: copy taken in %s, restored in %s (each from its runbook's first command to the Hub serving)", d, copied.Round(time.Millisecond), restored.Round(time.Millisecond))
 	if d != byKubectl {
 		return
 	}
-	writeFigure(t, "copy-taken", fmt.Sprintf("a copy without CSI snapshots (kind's local-path): the README's runbook from its first step (scale to 0) to the Hub serving again, the copy taken: %s", copied.Round(time.Millisecond)))
-	writeFigure(t, "copy-restored", fmt.Sprintf("the Hub back from the copy (kind's local-path): the README's runbook from its first step to the Hub serving on the restored data: %s", restored.Round(time.Millisecond)))
+	writeFigure(t, "copy-taken", fmt.Sprintf("a copy without CSI snapshots (kind's local-path): the README's runbook from its first command (scale to 0) to the Hub serving again, the copy taken: %s", copied.Round(time.Millisecond)))
+	writeFigure(t, "copy-restored", fmt.Sprintf("the Hub back from the copy (kind's local-path): the README's runbook from its first command to the Hub serving on the restored data: %s", restored.Round(time.Millisecond)))
 }

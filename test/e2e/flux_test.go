@@ -154,6 +154,8 @@ func (f *fluxHub) deletedAndBack(t *testing.T) {
 	f.flux.delete(t, f.ks)
 	f.hub.WaitUndeployed(t)
 	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim stays (prune: disabled)")
+	_, err := e2e.client.CoreV1().Namespaces().Get(context.Background(), f.hub.Namespace, metav1.GetOptions{})
+	require.NoError(t, err, "the namespace stays (prune: disabled): deleting it would delete the claim")
 
 	f.ks = f.flux.apply(t, "kind.yaml")
 	f.flux.waitReady(t, f.ks, f.fork.head(t))
