@@ -3,11 +3,16 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hubkit/hubkit/internal/image"
@@ -24,8 +29,9 @@ import (
 func TestHAPairUnderArgoCD(t *testing.T) {
 	requireRealNode(t)
 	a := argoCDHAFixture(t)
-	t.Run("13 prod-ha Synced and Healthy with a standby, by Argo CD's own health assessment; one primary, the Service on it", a.synced)
-	t.Run("14 a sync that lands during a failover: one primary at every sample, the preferred primary back, Synced and Healthy", a.syncDuringFailover)
+	t.Run("14 prod-ha Synced and Healthy with a standby, by Argo CD's own health assessment; one primary, the Service on it", a.synced)
+	t.Run("15 a sync that lands during a failover: one primary at every sample, the preferred primary back, Synced and Healthy", a.syncDuringFailover)
+	t.Run("16 handed to Flux: the Application deleted, the members' claims kept; Flux's hubkit-prod-ha Ready, both members back on them, one primary", a.handedToFlux)
 }
 
 // argoHA is the HA pair's Argo CD story's world.
@@ -100,5 +106,35 @@ func (a *argoHA) syncDuringFailover(t *testing.T) {
 	svc, err := e2e.client.CoreV1().Services(a.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "during a failover", svc.Annotations["example.com/synced"], "the sync landed")
+	a.AssertNeverTwo(t)
+}
+
+func (a *argoHA) handedToFlux(t *testing.T) {
+	claims, err := e2e.client.CoreV1().PersistentVolumeClaims(a.Namespace).List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, claims.Items, a.Size, "a claim a member")
+	a.argo.delete(t, a.app)
+	scenario.Until(t, "the members gone with the Application", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := a.Client.CoreV1().Pods(a.Namespace).List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
+		return err == nil && len(pods.Items) == 0, fmt.Sprintf("%d pods", len(pods.Items)), err
+	})
+	fl := startFlux(t, a.fork)
+	ks := fl.apply(t, "prod-ha.yaml")
+	a.WaitMembersReady(t)
+	fl.waitReady(t, ks, a.fork.head(t))
+	a.SampleRoles(t)
+	primary := a.WaitServedBy(t, "hbih-0", "the preferred primary")
+	a.WaitEndpoints(t, primary)
+	after, err := e2e.client.CoreV1().PersistentVolumeClaims(a.Namespace).List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	uids := func(l []corev1.PersistentVolumeClaim) []string {
+		var out []string
+		for _, c := range l {
+			out = append(out, c.Name+"/"+string(c.UID))
+		}
+		sort.Strings(out)
+		return out
+	}
+	assert.Equal(t, uids(claims.Items), uids(after.Items), "the members' claims kept")
 	a.AssertNeverTwo(t)
 }

@@ -25,6 +25,7 @@ func TestProdUnderArgoCD(t *testing.T) {
 	t.Run("10 prod synced: Synced and Healthy on the CSI driver's claim, its Secrets made by the user beside Git, its Ingress admitted, the Hub serving", p.synced)
 	t.Run("11 volume lost: the snapshot runbook with Argo CD paused and resumed, every entry from before the snapshot back, none after; Synced and Healthy after, the claim from the snapshot kept", p.volumeLost)
 	t.Run("12 upgrade rolled back: the old tag set back by a commit, then the runbook; the old version on its own data, Synced and Healthy after", p.upgradeRolledBack)
+	t.Run("13 handed to Flux: the Application deleted, the claim kept; Flux's hubkit-prod Ready on the same claim, the Hub serving its data", p.handedToFlux)
 }
 
 // argoProd is prod's Argo CD story's world.
@@ -87,4 +88,19 @@ func (p *argoProd) upgradeRolledBack(t *testing.T) {
 	p.argo.refresh(t, p.app)
 	p.argo.waitSyncedHealthy(t, p.app, p.fork.head(t))
 	assert.Equal(t, restored, claimUID(t, p.hub.Namespace), "self-heal kept the claim made from the snapshot")
+}
+
+func (p *argoProd) handedToFlux(t *testing.T) {
+	pod := p.hub.Pod(t)
+	kept := p.hub.Append(t, pod, "before the handover")
+	claim := claimUID(t, p.hub.Namespace)
+	p.argo.delete(t, p.app)
+	p.hub.WaitUndeployed(t)
+	fl := startFlux(t, p.fork)
+	ks := fl.apply(t, "prod.yaml")
+	fl.waitReady(t, ks, p.fork.head(t))
+	pod = p.hub.WaitReady(t)
+	p.hub.WaitServing(t, pod)
+	assert.Equal(t, claim, claimUID(t, p.hub.Namespace), "the same claim")
+	assert.Equal(t, kept, p.hub.Journal(t).At(kept.Seq), "its data")
 }
