@@ -14,6 +14,10 @@ import (
 	"strings"
 )
 
+// Branch is the branch a fork serves: the one hubkit's Applications and
+// GitRepository name (targetRevision, ref.branch).
+const Branch = "main"
+
 // Fork is a user's fork of hubkit: a bare repository served over Git's
 // smart HTTP protocol on loopback (`git http-backend`, the CGI program
 // git ships, under net/http/cgi), and a working clone the tests commit in
@@ -30,8 +34,8 @@ type Fork struct {
 	server *http.Server
 }
 
-// ServeFork clones the repository at src (its committed history: a fork
-// of what is on its branch) into a bare repository of its own, serves it on
+// ServeFork clones the repository at src (its committed history, its HEAD
+// as the fork's Branch) into a bare repository of its own, serves it on
 // loopback and makes a working clone.
 func ServeFork(ctx context.Context, parent, src string) (_ *Fork, err error) {
 	h, err := newHome(parent, "git")
@@ -44,14 +48,21 @@ func ServeFork(ctx context.Context, parent, src string) (_ *Fork, err error) {
 			err = errors.Join(err, f.Stop())
 		}
 	}()
-	branch, err := git(ctx, src, "rev-parse", "--abbrev-ref", "HEAD")
+	head, err := git(ctx, src, "rev-parse", "HEAD")
 	if err != nil {
 		return nil, err
 	}
-	f.Branch = branch
+	// The branch hubkit's gitops/ files name, at src's HEAD, whatever src
+	// has checked out (a CI clone may be on a detached HEAD).
+	f.Branch = Branch
 	bare := filepath.Join(h.dir, "repos", "hubkit.git")
 	if _, err := git(ctx, h.dir, "clone", "--quiet", "--bare", "--no-local", src, bare); err != nil {
 		return nil, err
+	}
+	for _, args := range [][]string{{"update-ref", "refs/heads/" + Branch, head}, {"symbolic-ref", "HEAD", "refs/heads/" + Branch}} {
+		if _, err := git(ctx, bare, args...); err != nil {
+			return nil, err
+		}
 	}
 	execPath, err := git(ctx, h.dir, "--exec-path")
 	if err != nil {
@@ -68,7 +79,7 @@ func ServeFork(ctx context.Context, parent, src string) (_ *Fork, err error) {
 	}}
 	go f.server.Serve(l) //nolint:errcheck // ends with Stop
 	f.URL = fmt.Sprintf("http://%s/hubkit.git", l.Addr())
-	if _, err := git(ctx, h.dir, "clone", "--quiet", "--branch", branch, f.URL, f.Work); err != nil {
+	if _, err := git(ctx, h.dir, "clone", "--quiet", "--branch", Branch, f.URL, f.Work); err != nil {
 		return nil, err
 	}
 	for _, kv := range [][2]string{{"user.name", "hubkit e2e"}, {"user.email", "e2e@hubkit.invalid"}, {"http.receivepack", "true"}} {

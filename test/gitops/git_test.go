@@ -17,7 +17,7 @@ import (
 func TestForkServesItsCommits(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	for _, args := range [][]string{{"init", "--quiet", "--initial-branch", "main"}, {"config", "user.name", "t"}, {"config", "user.email", "t@example.invalid"}} {
+	for _, args := range [][]string{{"init", "--quiet", "--initial-branch", "work"}, {"config", "user.name", "t"}, {"config", "user.email", "t@example.invalid"}} {
 		_, err := git(ctx, src, args...)
 		require.NoError(t, err)
 	}
@@ -29,7 +29,7 @@ func TestForkServesItsCommits(t *testing.T) {
 	parent := t.TempDir()
 	f, err := ServeFork(ctx, parent, src)
 	require.NoError(t, err)
-	assert.Equal(t, "main", f.Branch)
+	assert.Equal(t, Branch, f.Branch, "the fork serves main, whatever src has checked out")
 	assert.True(t, strings.HasPrefix(f.URL, "http://127.0.0.1:"), f.URL)
 
 	rev, err := f.Commit(ctx, "two", map[string][]byte{"a.txt": []byte("two\n"), "b/c.txt": []byte("c\n")})
