@@ -78,13 +78,20 @@ func (a *argoHA) synced(t *testing.T) {
 	admitIngress(t, a.Namespace)
 	a.WaitMembersReady(t)
 	a.argo.waitSyncedHealthy(t, a.app, a.fork.head(t))
-	svc, err := e2e.client.CoreV1().Services(a.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
-	require.NoError(t, err)
-	a.Service = standin.NewClient(svc.Spec.ClusterIP)
+	a.serviceClient(t)
 	a.SampleRoles(t)
 	primary := a.WaitServedBy(t, "hbih-0", "the preferred primary")
 	a.WaitEndpoints(t, primary)
 	a.AssertNeverTwo(t)
+}
+
+// serviceClient points the group's Service client at the Hub's Service as
+// it is now.
+func (a *argoHA) serviceClient(t *testing.T) {
+	t.Helper()
+	svc, err := e2e.client.CoreV1().Services(a.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+	require.NoError(t, err)
+	a.Service = standin.NewClient(svc.Spec.ClusterIP)
 }
 
 func (a *argoHA) syncDuringFailover(t *testing.T) {
@@ -122,6 +129,7 @@ func (a *argoHA) handedToFlux(t *testing.T) {
 	ks := fl.apply(t, "prod-ha.yaml")
 	a.WaitMembersReady(t)
 	fl.waitReady(t, ks, a.fork.head(t))
+	a.serviceClient(t) // Flux made the Service anew: a new ClusterIP
 	a.SampleRoles(t)
 	primary := a.WaitServedBy(t, "hbih-0", "the preferred primary")
 	a.WaitEndpoints(t, primary)
