@@ -84,6 +84,12 @@ func checkWorkloadProbes(cfg Probes, w *workload, services []*service) []finding
 		return []finding{{target: w.ref, item: w.item, field: "spec.template.spec.containers", severity: errorSeverity,
 			message: fmt.Sprintf("has no container %q to probe; set spec.probes.container to one of %s", cfg.Container, containerNames(containers))}}
 	}
+	if c.Name == "" {
+		// A fix addresses the container by its name: without one there is
+		// nothing to fix safely (and the API server refuses the pod).
+		return []finding{{target: w.ref, item: w.item, field: "spec.template.spec.containers", severity: errorSeverity,
+			message: fmt.Sprintf("the container to probe (%s) has no name, which Kubernetes requires; give it a name", why)}}
+	}
 	assumed := fmt.Sprintf("container %s (%s)", c.Name, why)
 	base := fmt.Sprintf("spec.template.spec.containers[name=%s]", c.Name)
 	port := *cfg.Port
@@ -188,8 +194,11 @@ func probeNode(cfg Probes, t Probe) *yaml.RNode {
 
 func injectProbe(n *yaml.RNode, containerName, field string, probe *yaml.RNode) error {
 	c, err := n.Pipe(yaml.Lookup("spec", "template", "spec", "containers", "[name="+containerName+"]"))
-	if err != nil || c == nil {
-		return fmt.Errorf("container %s not found: %w", containerName, err)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", containerName, err)
+	}
+	if c == nil {
+		return fmt.Errorf("container %s not found", containerName)
 	}
 	return c.PipeE(yaml.SetField(field, probe.Copy()))
 }
