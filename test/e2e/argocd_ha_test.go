@@ -127,10 +127,10 @@ func (a *argoHA) handedToFlux(t *testing.T) {
 	})
 	fl := startFlux(t, a.fork)
 	ks := fl.apply(t, "prod-ha.yaml")
+	a.SampleRoles(t) // from the members' start on
 	a.WaitMembersReady(t)
 	fl.waitReady(t, ks, a.fork.head(t))
 	a.serviceClient(t) // Flux made the Service anew: a new ClusterIP
-	a.SampleRoles(t)
 	primary := a.WaitServedBy(t, "hbih-0", "the preferred primary")
 	a.WaitEndpoints(t, primary)
 	after, err := e2e.client.CoreV1().PersistentVolumeClaims(a.Namespace).List(context.Background(), metav1.ListOptions{})
