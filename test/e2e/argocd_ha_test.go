@@ -76,10 +76,10 @@ func (a *argoHA) synced(t *testing.T) {
 	a.argo.waitSyncedHealthy(t, guard, "")
 	a.app = a.argo.apply(t, "prod-ha.yaml")
 	admitIngress(t, a.Namespace)
+	a.SampleRoles(t) // from the members' start on
 	a.WaitMembersReady(t)
 	a.argo.waitSyncedHealthy(t, a.app, a.fork.head(t))
 	a.serviceClient(t)
-	a.SampleRoles(t)
 	primary := a.WaitServedBy(t, "hbih-0", "the preferred primary")
 	a.WaitEndpoints(t, primary)
 	a.AssertNeverTwo(t)
