@@ -3,23 +3,18 @@ package e2e
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hubkit/hubkit/internal/image"
 	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/scenario"
-	"github.com/hubkit/hubkit/test/standin"
 )
 
 // The HA pair under Argo CD, on two real nodes of its own with PostgreSQL:
@@ -79,19 +74,10 @@ func (a *argoHA) synced(t *testing.T) {
 	a.SampleRoles(t) // from the members' start on
 	a.WaitMembersReady(t)
 	a.argo.waitSyncedHealthy(t, a.app, a.fork.head(t))
-	a.serviceClient(t)
+	a.FollowService(t)
 	primary := a.WaitServedBy(t, "hbih-0", "the preferred primary")
 	a.WaitEndpoints(t, primary)
 	a.AssertNeverTwo(t)
-}
-
-// serviceClient points the group's Service client at the Hub's Service as
-// it is now.
-func (a *argoHA) serviceClient(t *testing.T) {
-	t.Helper()
-	svc, err := e2e.client.CoreV1().Services(a.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
-	require.NoError(t, err)
-	a.Service = standin.NewClient(svc.Spec.ClusterIP)
 }
 
 func (a *argoHA) syncDuringFailover(t *testing.T) {
@@ -117,32 +103,18 @@ func (a *argoHA) syncDuringFailover(t *testing.T) {
 }
 
 func (a *argoHA) handedToFlux(t *testing.T) {
-	claims, err := e2e.client.CoreV1().PersistentVolumeClaims(a.Namespace).List(context.Background(), metav1.ListOptions{})
-	require.NoError(t, err)
-	require.Len(t, claims.Items, a.Size, "a claim a member")
+	claims := a.Claims(t)
+	require.Len(t, claims, a.Size, "a claim a member")
 	a.argo.delete(t, a.app)
-	scenario.Until(t, "the members gone with the Application", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := a.Client.CoreV1().Pods(a.Namespace).List(ctx, metav1.ListOptions{LabelSelector: names.HubSelector})
-		return err == nil && len(pods.Items) == 0, fmt.Sprintf("%d pods", len(pods.Items)), err
-	})
+	a.WaitNoMembers(t)
 	fl := startFlux(t, a.fork)
 	ks := fl.apply(t, "prod-ha.yaml")
 	a.SampleRoles(t) // from the members' start on
 	a.WaitMembersReady(t)
 	fl.waitReady(t, ks, a.fork.head(t))
-	a.serviceClient(t) // Flux made the Service anew: a new ClusterIP
+	a.FollowService(t) // Flux made the Service anew: a new ClusterIP
 	primary := a.WaitServedBy(t, "hbih-0", "the preferred primary")
 	a.WaitEndpoints(t, primary)
-	after, err := e2e.client.CoreV1().PersistentVolumeClaims(a.Namespace).List(context.Background(), metav1.ListOptions{})
-	require.NoError(t, err)
-	uids := func(l []corev1.PersistentVolumeClaim) []string {
-		var out []string
-		for _, c := range l {
-			out = append(out, c.Name+"/"+string(c.UID))
-		}
-		sort.Strings(out)
-		return out
-	}
-	assert.Equal(t, uids(claims.Items), uids(after.Items), "the members' claims kept")
+	assert.Equal(t, claims, a.Claims(t), "the members' claims kept")
 	a.AssertNeverTwo(t)
 }

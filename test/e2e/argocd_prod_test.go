@@ -7,10 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
-	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/scenario"
 )
 
@@ -70,11 +68,10 @@ func (p *argoProd) synced(t *testing.T) {
 
 func (p *argoProd) volumeLost(t *testing.T) {
 	testVolumeLost(t, p.hub, byArgoCD, p.gitSettings)
-	restored := claimUID(t, p.hub.Namespace)
+	restored := p.hub.Claim(t).UID
 	p.argo.refresh(t, p.app)
 	p.argo.waitSyncedHealthy(t, p.app, p.fork.head(t))
-	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(p.hub.Namespace).Get(context.Background(), names.AppDataClaim, metav1.GetOptions{})
-	require.NoError(t, err)
+	claim := p.hub.Claim(t)
 	assert.Equal(t, restored, claim.UID, "self-heal kept the claim made from the snapshot")
 	require.NotNil(t, claim.Spec.DataSource, "its dataSource, which Git never set, is kept")
 }
@@ -84,16 +81,16 @@ func (p *argoProd) upgradeRolledBack(t *testing.T) {
 		p.fork.setTag(t, "prod", tag)
 		p.argo.refresh(t, p.app)
 	})
-	restored := claimUID(t, p.hub.Namespace)
+	restored := p.hub.Claim(t).UID
 	p.argo.refresh(t, p.app)
 	p.argo.waitSyncedHealthy(t, p.app, p.fork.head(t))
-	assert.Equal(t, restored, claimUID(t, p.hub.Namespace), "self-heal kept the claim made from the snapshot")
+	assert.Equal(t, restored, p.hub.Claim(t).UID, "self-heal kept the claim made from the snapshot")
 }
 
 func (p *argoProd) handedToFlux(t *testing.T) {
 	pod := p.hub.Pod(t)
 	kept := p.hub.Append(t, pod, "before the handover")
-	claim := claimUID(t, p.hub.Namespace)
+	claim := p.hub.Claim(t).UID
 	p.argo.delete(t, p.app)
 	p.hub.WaitUndeployed(t)
 	fl := startFlux(t, p.fork)
@@ -101,6 +98,6 @@ func (p *argoProd) handedToFlux(t *testing.T) {
 	fl.waitReady(t, ks, p.fork.head(t))
 	pod = p.hub.WaitReady(t)
 	p.hub.WaitServing(t, pod)
-	assert.Equal(t, claim, claimUID(t, p.hub.Namespace), "the same claim")
+	assert.Equal(t, claim, p.hub.Claim(t).UID, "the same claim")
 	assert.Equal(t, kept, p.hub.Journal(t).At(kept.Seq), "its data")
 }

@@ -130,9 +130,7 @@ func (a *argoHub) twoReplicasInGit(t *testing.T) {
 	rev := a.fork.commit(t, "Two Hubs", a.fork.overlayFiles(t, "kind"))
 	a.argo.refresh(t, a.app)
 	a.argo.waitSyncedHealthy(t, a.app, rev)
-	d, err := e2e.client.AppsV1().Deployments(a.hub.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, int32(1), *d.Spec.Replicas, "the function set replicas to 1")
+	assert.Equal(t, int32(1), a.hub.Replicas(t), "the function set replicas to 1")
 	assert.Equal(t, pod.UID, a.hub.Pod(t).UID, "the same pod serves")
 
 	a.fork.revert(t)
@@ -141,15 +139,15 @@ func (a *argoHub) twoReplicasInGit(t *testing.T) {
 }
 
 func (a *argoHub) copyRunbooks(t *testing.T) {
-	claim := claimUID(t, a.hub.Namespace)
+	claim := a.hub.Claim(t).UID
 	testCopyWithoutSnapshots(t, a.hub, byArgoCD)
 	a.argo.waitSyncedHealthy(t, a.app, a.fork.head(t))
-	assert.Equal(t, claim, claimUID(t, a.hub.Namespace), "the claim is the one from before the runbooks")
+	assert.Equal(t, claim, a.hub.Claim(t).UID, "the claim is the one from before the runbooks")
 }
 
 func (a *argoHub) pathRemoved(t *testing.T) {
 	pod := a.hub.Pod(t)
-	claim := claimUID(t, a.hub.Namespace)
+	claim := a.hub.Claim(t).UID
 	a.fork.commit(t, "Remove the kind overlay", map[string][]byte{filepath.Join("overlays", "kind"): nil})
 	a.argo.refresh(t, a.app)
 	scenario.Until(t, "Argo CD to fail to build the removed path", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
@@ -159,7 +157,7 @@ func (a *argoHub) pathRemoved(t *testing.T) {
 		}
 		return slices.ContainsFunc(s.Conditions, func(c string) bool { return strings.HasPrefix(c, "ComparisonError") }), fmt.Sprintf("%+v", s), nil
 	})
-	assert.Equal(t, claim, claimUID(t, a.hub.Namespace), "the claim stays")
+	assert.Equal(t, claim, a.hub.Claim(t).UID, "the claim stays")
 	assert.Equal(t, pod.UID, a.hub.Pod(t).UID, "the Hub runs on")
 	a.fork.revert(t)
 	a.argo.refresh(t, a.app)
@@ -167,22 +165,20 @@ func (a *argoHub) pathRemoved(t *testing.T) {
 }
 
 func (a *argoHub) deletedAndBack(t *testing.T) {
-	ctx := context.Background()
 	pod := a.hub.Pod(t)
 	kept := a.hub.Append(t, pod, "before the Application is deleted")
-	claim := claimUID(t, a.hub.Namespace)
+	claim := a.hub.Claim(t).UID
 	a.argo.delete(t, a.app)
 	a.hub.WaitUndeployed(t)
-	assert.Equal(t, claim, claimUID(t, a.hub.Namespace), "the claim stays (Delete=false)")
-	_, err := e2e.client.CoreV1().Namespaces().Get(ctx, a.hub.Namespace, metav1.GetOptions{})
-	require.NoError(t, err, "the namespace stays (Delete=false): deleting it would delete the claim")
+	assert.Equal(t, claim, a.hub.Claim(t).UID, "the claim stays (Delete=false)")
+	a.hub.NamespaceKept(t) // Delete=false
 
 	a.app = a.argo.apply(t, "kind.yaml")
 	a.argo.waitSyncedHealthy(t, a.app, a.fork.head(t))
 	pod = a.hub.WaitReady(t)
 	a.hub.WaitServing(t, pod)
 	assert.Equal(t, kept, a.hub.Journal(t).At(kept.Seq), "back on its data")
-	assert.Equal(t, claim, claimUID(t, a.hub.Namespace), "on the same claim")
+	assert.Equal(t, claim, a.hub.Claim(t).UID, "on the same claim")
 }
 
 // runbookWithoutPause runs the snapshot runbook's steps as they were
@@ -201,13 +197,7 @@ func (a *argoHub) runbookWithoutPause(t *testing.T) {
 	for _, c := range steps[i].commands {
 		runAsUser(t, c)
 	}
-	scenario.Until(t, "self-heal to scale the Hub back to 1", time.Minute, func(ctx context.Context) (bool, string, error) {
-		d, err := e2e.client.AppsV1().Deployments(a.hub.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		return *d.Spec.Replicas == 1 && d.Generation > 0, fmt.Sprintf("replicas %d", *d.Spec.Replicas), nil
-	})
+	a.hub.WaitReplicas(t, 1) // self-heal
 	undone := time.Since(scaled)
 	back := a.hub.WaitReady(t)
 	a.hub.WaitServing(t, back)

@@ -549,14 +549,6 @@ func deleteNamespace(t *testing.T, ns string) {
 	})
 }
 
-// claimUID is the uid of the Hub's claim in ns: the same uid, the same claim.
-func claimUID(t *testing.T, ns string) types.UID {
-	t.Helper()
-	c, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), names.AppDataClaim, metav1.GetOptions{})
-	require.NoError(t, err)
-	return c.UID
-}
-
 // admitIngress does an ingress controller's part for the Hub's Ingress in
 // ns, which no controller runs here to do: it publishes an address in the
 // Ingress's status, as ingress-nginx does once it serves it. Argo CD

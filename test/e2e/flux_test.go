@@ -10,9 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/scenario"
 )
 
@@ -114,9 +112,7 @@ func (f *fluxHub) twoReplicasInGit(t *testing.T) {
 	})
 	assert.Contains(t, message, "Refused by hubkit-replicas (hubkit guard)")
 	t.Logf("Flux's Ready condition: %s", message)
-	d, err := e2e.client.AppsV1().Deployments(f.hub.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, int32(1), *d.Spec.Replicas, "the running Hub untouched")
+	assert.Equal(t, int32(1), f.hub.Replicas(t), "the running Hub untouched")
 	assert.Equal(t, pod.UID, f.hub.Pod(t).UID, "the same pod serves")
 
 	f.fork.revert(t)
@@ -125,22 +121,22 @@ func (f *fluxHub) twoReplicasInGit(t *testing.T) {
 }
 
 func (f *fluxHub) copyRunbooks(t *testing.T) {
-	claim := claimUID(t, f.hub.Namespace)
+	claim := f.hub.Claim(t).UID
 	testCopyWithoutSnapshots(t, f.hub, byFlux)
 	f.flux.waitReady(t, f.ks, f.fork.head(t))
-	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim is the one from before the runbooks")
+	assert.Equal(t, claim, f.hub.Claim(t).UID, "the claim is the one from before the runbooks")
 }
 
 func (f *fluxHub) pathRemoved(t *testing.T) {
 	pod := f.hub.Pod(t)
-	claim := claimUID(t, f.hub.Namespace)
+	claim := f.hub.Claim(t).UID
 	f.fork.commit(t, "Remove the kind overlay's render", map[string][]byte{filepath.Join("deploy", "kind"): nil})
 	f.flux.reconcileSource(t)
 	scenario.Until(t, "the Kustomization to fail on the removed path", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
 		ready, _, m, err := f.flux.ready(ctx, f.ks)
 		return !ready && strings.Contains(m, "kind"), fmt.Sprintf("ready %t: %s", ready, m), err
 	})
-	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim stays")
+	assert.Equal(t, claim, f.hub.Claim(t).UID, "the claim stays")
 	assert.Equal(t, pod.UID, f.hub.Pod(t).UID, "the Hub runs on")
 	f.fork.revert(t)
 	f.flux.reconcileSource(t)
@@ -150,19 +146,18 @@ func (f *fluxHub) pathRemoved(t *testing.T) {
 func (f *fluxHub) deletedAndBack(t *testing.T) {
 	pod := f.hub.Pod(t)
 	kept := f.hub.Append(t, pod, "before the Kustomization is deleted")
-	claim := claimUID(t, f.hub.Namespace)
+	claim := f.hub.Claim(t).UID
 	f.flux.delete(t, f.ks)
 	f.hub.WaitUndeployed(t)
-	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "the claim stays (prune: disabled)")
-	_, err := e2e.client.CoreV1().Namespaces().Get(context.Background(), f.hub.Namespace, metav1.GetOptions{})
-	require.NoError(t, err, "the namespace stays (prune: disabled): deleting it would delete the claim")
+	assert.Equal(t, claim, f.hub.Claim(t).UID, "the claim stays (prune: disabled)")
+	f.hub.NamespaceKept(t) // prune: disabled
 
 	f.ks = f.flux.apply(t, "kind.yaml")
 	f.flux.waitReady(t, f.ks, f.fork.head(t))
 	pod = f.hub.WaitReady(t)
 	f.hub.WaitServing(t, pod)
 	assert.Equal(t, kept, f.hub.Journal(t).At(kept.Seq), "back on its data")
-	assert.Equal(t, claim, claimUID(t, f.hub.Namespace), "on the same claim")
+	assert.Equal(t, claim, f.hub.Claim(t).UID, "on the same claim")
 }
 
 func (f *fluxHub) dev(t *testing.T) {

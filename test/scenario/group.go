@@ -395,3 +395,35 @@ func (g *Group) DeleteClaims(t testing.TB) {
 		return len(pods) == 0 && len(left.Items) == 0, fmt.Sprintf("%d pods, %d claims", len(pods), len(left.Items)), nil
 	})
 }
+
+// Claims are the group's claims, as name/uid: the same list, the same claims.
+func (g *Group) Claims(t testing.TB) []string {
+	t.Helper()
+	list, err := g.Client.CoreV1().PersistentVolumeClaims(g.Namespace).List(context.Background(), metav1.ListOptions{})
+	require.NoError(t, err)
+	var out []string
+	for _, c := range list.Items {
+		out = append(out, c.Name+"/"+string(c.UID))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// FollowService points Service at the group's Service as it is now (a
+// Service made anew has a new ClusterIP).
+func (g *Group) FollowService(t testing.TB) {
+	t.Helper()
+	svc, err := g.Client.CoreV1().Services(g.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+	require.NoError(t, err)
+	g.Service = standin.NewClient(svc.Spec.ClusterIP)
+}
+
+// WaitNoMembers waits until no member pod is left, as deleting what
+// deployed the group leaves it.
+func (g *Group) WaitNoMembers(t testing.TB) {
+	t.Helper()
+	Until(t, "no member of the group left in "+g.Namespace, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := g.members(ctx)
+		return err == nil && len(pods) == 0, podLines(pods), err
+	})
+}

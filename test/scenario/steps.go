@@ -136,3 +136,42 @@ func Uncordon(t testing.TB, client kubernetes.Interface, sel metav1.ListOptions)
 		require.NoError(t, err, "uncordon %s", n.Name)
 	}
 }
+
+// Claim is the Hub's claim as it is now: the same uid, the same claim.
+func (h *Hub) Claim(t testing.TB) *corev1.PersistentVolumeClaim {
+	t.Helper()
+	c, err := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace).Get(context.Background(), names.AppDataClaim, metav1.GetOptions{})
+	require.NoError(t, err, "the Hub's claim in %s", h.Namespace)
+	return c
+}
+
+// Replicas is the replicas the Hub's Deployment asks for.
+func (h *Hub) Replicas(t testing.TB) int32 {
+	t.Helper()
+	d, err := h.Client.AppsV1().Deployments(h.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+	require.NoError(t, err)
+	return ptr.Deref(d.Spec.Replicas, 1)
+}
+
+// WaitReplicas waits until the Hub's Deployment asks for want replicas,
+// as someone other than the test sets them (a GitOps tool's self-heal).
+func (h *Hub) WaitReplicas(t testing.TB, want int32) {
+	t.Helper()
+	Until(t, fmt.Sprintf("Deployment %s in %s at %d replicas", names.Hub, h.Namespace, want), time.Minute, func(ctx context.Context) (bool, string, error) {
+		d, err := h.Client.AppsV1().Deployments(h.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		got := ptr.Deref(d.Spec.Replicas, 1)
+		return got == want, fmt.Sprintf("%d replicas", got), nil
+	})
+}
+
+// NamespaceKept fails the test unless the Hub's namespace is there, not
+// being deleted: deleting it would delete the claim.
+func (h *Hub) NamespaceKept(t testing.TB) {
+	t.Helper()
+	ns, err := h.Client.CoreV1().Namespaces().Get(context.Background(), h.Namespace, metav1.GetOptions{})
+	require.NoError(t, err, "namespace %s is kept", h.Namespace)
+	require.Nil(t, ns.DeletionTimestamp, "namespace %s is not being deleted", h.Namespace)
+}
