@@ -286,19 +286,25 @@ func (w *crashWatch) timeline(t *testing.T, before, back *corev1.Pod, killedAt t
 	next, ok := containerStatus(back)
 	require.True(t, ok)
 	oldID, nextID := strings.TrimPrefix(old.ContainerID, "containerd://"), strings.TrimPrefix(next.ContainerID, "containerd://")
+	lines, err := w.kubelet.Read()
+	require.NoError(t, err)
+	// One kill, one restart: a timeline spans the killed container and the
+	// next. (The kubelet keeps one exited container per container: a
+	// second exit would have removed the killed one.)
+	require.Equal(t, old.RestartCount+1, next.RestartCount,
+		"the kill restarted the container once; its last termination: %+v; the kubelet on the containers: %s",
+		next.LastTerminationState.Terminated, kubeletOn(lines, oldID, nextID))
 	n := e2e.cluster.Node
 	oldTimes, err := n.ContainerTimes(ctx, oldID)
-	require.NoError(t, err)
+	require.NoError(t, err, "the killed container; the kubelet on it: %s", kubeletOn(lines, oldID))
 	nextTimes, err := n.ContainerTimes(ctx, nextID)
-	require.NoError(t, err)
+	require.NoError(t, err, "the restarted container; the kubelet on it: %s", kubeletOn(lines, nextID))
 	tl.at[exited], tl.at[created], tl.at[started] = oldTimes.Finished, nextTimes.Created, nextTimes.Started
 	var found bool
 	tl.at[appReady], found, err = node.ContainerLogLine(nextTimes.LogPath, "started: version")
 	require.NoError(t, err)
 	require.True(t, found, "the stand-in logged that it started, in %s", nextTimes.LogPath)
 
-	lines, err := w.kubelet.Read()
-	require.NoError(t, err)
 	pod := fmt.Sprintf("pod=%q", back.Namespace+"/"+back.Name)
 	first := func(after time.Time, parts ...string) time.Time {
 		for _, l := range lines {
@@ -341,6 +347,21 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// kubeletOn is what the kubelet's log says of the containers: the lines
+// that name any of their IDs, for a failure's message.
+func kubeletOn(lines []node.LogLine, ids ...string) string {
+	var on []string
+	for _, l := range lines {
+		if slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(l.Text, id) }) {
+			on = append(on, stamp(l.At)+" "+l.Text)
+		}
+	}
+	if len(on) == 0 {
+		return "nothing"
+	}
+	return "\n" + strings.Join(on, "\n")
 }
 
 func containerStatus(p *corev1.Pod) (corev1.ContainerStatus, bool) {
