@@ -91,10 +91,12 @@ image: ## Build the function's OCI image without Docker: build/image/singleton/ 
 	  -revision "$$(git rev-parse --short HEAD 2>/dev/null)"
 
 KPT_PACKAGE := gitops/kpt/hub
-HYDRATED    := deploy $(KPT_PACKAGE)
+# What tools/fleet writes from fleet/ beside deploy/sites/ (internal/fleet).
+FLEET_MADE  := gitops/flux/sites gitops/argocd/fleet/rollout-steps.yaml
+HYDRATED    := deploy $(KPT_PACKAGE) $(FLEET_MADE)
 
 .PHONY: hydrate
-hydrate: $(KUSTOMIZE) build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), deploy/guard/, the kpt package's base.
+hydrate: $(KUSTOMIZE) build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), deploy/guard/, the kpt package's base, and the fleet's: deploy/sites/<site>/, each site cluster's Flux objects, the ApplicationSet's waves.
 	@for o in $(OVERLAYS); do \
 	  mkdir -p deploy/$$o; \
 	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/$$o > deploy/$$o/hub.yaml; \
@@ -104,6 +106,7 @@ hydrate: $(KUSTOMIZE) build ## Write the committed renders: deploy/<overlay>/ fo
 	$(KUSTOMIZE) build guard > deploy/guard/guard.yaml
 	@rm -f $(KPT_PACKAGE)/*_*.yaml
 	$(KUSTOMIZE) build base -o $(KPT_PACKAGE)/
+	go run ./tools/fleet
 
 .PHONY: hydrate-check
 hydrate-check: hydrate ## Fail when the committed renders are stale (CI runs it).
@@ -122,6 +125,7 @@ render: $(KUSTOMIZE) build ## Render every overlay (function applied, then audit
 	  for f in overlays/$$o/secrets/*.json; do [ ! -e "$$f" ] || $(BIN)/contract -json "$$f"; done; \
 	  echo "overlays/$$o -> build/render/$$o.yaml ($$(grep -c '^kind:' $(BUILD)/render/$$o.yaml) objects, audit and contract passed)"; \
 	done
+	@go run ./tools/fleet -out $(BUILD)/render/fleet
 
 # kube-score checks that contradict a singleton, off for every overlay:
 #   deployment-replicas: one replica is the point; two would corrupt the Hub's state.

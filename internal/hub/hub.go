@@ -34,7 +34,39 @@ const (
 	// image takes the command `start otel <host:port>` instead
 	// (components/telemetry).
 	OtelCollectorEnv = "OTEL_COLLECTOR_ENDPOINT"
+	// RemoteConfigFile, in appData, makes the Hub a remote of a central
+	// Hub (RemoteConfig); read at start only: a change needs a restart.
+	RemoteConfigFile = "intelligencehub-remoteconfig.json"
+	// SystemVariablesFile, in appData, gives a project its site's values
+	// ({{System.Variables.<name>}}): a JSON list of SystemVariable, read at
+	// start; a central Hub can view and change them on its remotes.
+	SystemVariablesFile = "intelligencehub-systemvariables.json"
 )
+
+// RemoteConfig is RemoteConfigFile, as HighByte documents it: a remote Hub
+// connects out to RemoteURL, the central Hub's websocket
+// (ws(s)://<host>:45245/websocket), with its Network Group's Token, and is
+// known there by ClientID, a GUID: an ID the central has not seen is a new
+// hub entry. Name defaults to the machine's name.
+type RemoteConfig struct {
+	RemoteURL string         `json:"remoteUrl"`
+	Token     string         `json:"token"`
+	ClientID  string         `json:"clientId"`
+	Name      string         `json:"name,omitempty"`
+	Features  RemoteFeatures `json:"features"`
+}
+
+// RemoteFeatures are what a remote Hub lets its central do.
+type RemoteFeatures struct {
+	CentralConfig bool `json:"centralConfig"` // configure this Hub remotely
+	CentralData   bool `json:"centralData"`   // Central Data
+}
+
+// SystemVariable is one entry of SystemVariablesFile.
+type SystemVariable struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
 
 // The Hub's ports, as its image listens by default, and the names base/
 // gives them on the container and the Service.

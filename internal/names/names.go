@@ -105,3 +105,22 @@ const (
 	// AppDataVolume is the pod's volume mounted at hub.AppData.
 	AppDataVolume = "appdata"
 )
+
+// A fleet's names (internal/fleet): the labels on every object of a site's
+// render, and what components/remote-hub and components/system-variables
+// read.
+const (
+	// SiteLabel is the site an object belongs to (fleet/sites/<site>), and
+	// a site Application's.
+	SiteLabel = "hubkit.dev/site"
+	// WaveLabel is the wave of the site: the label the ApplicationSet's
+	// rollout steps select site Applications by.
+	WaveLabel = "hubkit.dev/wave"
+	// RemoteConfigConfigMap holds Git's part of the Hub's remote config.
+	RemoteConfigConfigMap = "hbih-remote-config"
+	// RemoteTokenVolume is the pod's volume of the Secret that holds the
+	// Network Group's token.
+	RemoteTokenVolume = "remote-token"
+	// SystemVariablesConfigMap holds the site's system variables.
+	SystemVariablesConfigMap = "hbih-system-variables"
+)
