@@ -79,6 +79,10 @@ type Options struct {
 	// CRDs are files of CustomResourceDefinitions installed before the
 	// real node starts (the VolumeSnapshot API's: csidriver.SnapshotCRDs).
 	CRDs []string
+	// Suffix, when set, makes a cluster beside the run's first (a fleet's
+	// site cluster): named hubkit-e2e-<pid>-<suffix>, with a kubeconfig of
+	// its own, <WorkDir>/<name>.kubeconfig.
+	Suffix string
 }
 
 // RealNodeLabel is the label the real node carries: tests select it by
@@ -101,6 +105,10 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		}
 	}
 	c := &Cluster{Name: fmt.Sprintf("%s%d", namePrefix, os.Getpid()), Kubeconfig: filepath.Join(o.WorkDir, "kubeconfig")}
+	if o.Suffix != "" {
+		c.Name += "-" + o.Suffix
+		c.Kubeconfig = filepath.Join(o.WorkDir, c.Name+".kubeconfig")
+	}
 	run := func(ctx context.Context, name string, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, filepath.Join(o.BinDir, "kwokctl"), append([]string{"--name", name}, args...)...)
 		cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+o.WorkDir)
@@ -227,10 +235,14 @@ func removeStaleConfigs(workDir string) error {
 		return err
 	}
 	for _, f := range files {
-		pid, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), namePrefix), "-kwokctl.yaml"))
-		if err == nil && !processExists(pid) {
+		pid, ok := runOf(strings.TrimSuffix(filepath.Base(f), "-kwokctl.yaml"))
+		if ok && !processExists(pid) {
 			if err := os.Remove(f); err != nil {
 				return fmt.Errorf("remove a stale kwokctl config: %w", err)
+			}
+			// A site cluster's kubeconfig beside it.
+			if err := os.Remove(strings.TrimSuffix(f, "-kwokctl.yaml") + ".kubeconfig"); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("remove a stale kubeconfig: %w", err)
 			}
 		}
 	}
@@ -254,8 +266,8 @@ func deleteStale(ctx context.Context, run func(ctx context.Context, name string,
 		return err
 	}
 	for _, name := range strings.Fields(out) {
-		pid, err := strconv.Atoi(strings.TrimPrefix(name, namePrefix))
-		if !strings.HasPrefix(name, namePrefix) || err != nil || processExists(pid) {
+		pid, ok := runOf(name)
+		if !ok || processExists(pid) {
 			continue
 		}
 		if _, err := run(ctx, name, "delete", "cluster"); err != nil {
@@ -263,6 +275,18 @@ func deleteStale(ctx context.Context, run func(ctx context.Context, name string,
 		}
 	}
 	return nil
+}
+
+// runOf is the pid of the test process whose cluster name is: the run's
+// first cluster hubkit-e2e-<pid>, the others hubkit-e2e-<pid>-<suffix>.
+func runOf(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, namePrefix)
+	if !ok {
+		return 0, false
+	}
+	run, _, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(run)
+	return pid, err == nil
 }
 
 func processExists(pid int) bool {

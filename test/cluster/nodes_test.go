@@ -31,3 +31,15 @@ func TestTheRealNodesSplitTheRunsPodRange(t *testing.T) {
 	}
 	assert.False(t, podCIDR().Contains(databaseAddr()), "the database is outside the pods' range, where no NodePort answers")
 }
+
+func TestAClustersNameNamesItsRun(t *testing.T) {
+	for name, want := range map[string]int{"hubkit-e2e-123": 123, "hubkit-e2e-123-site-a": 123} {
+		pid, ok := runOf(name)
+		assert.True(t, ok, name)
+		assert.Equal(t, want, pid, name)
+	}
+	for _, name := range []string{"hubkit-e2e-", "hubkit-e2e-x-1", "kwok"} {
+		_, ok := runOf(name)
+		assert.False(t, ok, name)
+	}
+}

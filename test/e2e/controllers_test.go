@@ -199,6 +199,19 @@ func runKustomize(t *testing.T, dir string, args ...string) {
 	require.NoError(t, err, "kustomize %s: %s", strings.Join(args, " "), out)
 }
 
+// runKustomizeOut runs the pinned kustomize and returns its output.
+func runKustomizeOut(t *testing.T, args ...string) ([]byte, error) {
+	t.Helper()
+	var stderr strings.Builder
+	cmd := exec.Command(e2eTool(t, "kustomize"), args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("kustomize %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out, nil
+}
+
 // e2eTool is a tool make tools installs into bin/.
 func e2eTool(t *testing.T, name string) string {
 	t.Helper()
@@ -221,6 +234,13 @@ type argoCD struct {
 // shipped), with the cluster Secret that names the API server's real
 // address, and returns it with the fork its Applications will name.
 func startArgoCD(t *testing.T, fork fork) *argoCD {
+	t.Helper()
+	return runArgoCD(t, fork, false)
+}
+
+// runArgoCD is startArgoCD, with the ApplicationSet controller too when
+// appSets (its progressive syncs on; its CRD the caller's).
+func runArgoCD(t *testing.T, fork fork, appSets bool) *argoCD {
 	t.Helper()
 	ctx := context.Background()
 	ensureNamespace(t, "argocd")
@@ -273,12 +293,14 @@ spec:
 		Namespace:   "argocd",
 		PluginDir:   filepath.Join(e2e.root, "gitops", "argocd"),
 		Path:        e2e.fns.Dir(t) + ":" + filepath.Join(e2e.root, "bin"),
+
+		ApplicationSets: appSets,
 	})
 	require.NoError(t, err, "start Argo CD")
 	stop := e2e.cluster.Track("Argo CD", a.Stop)
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, c := range []string{"application-controller", "repo-server", "cmp-server"} {
+			for _, c := range []string{"application-controller", "repo-server", "cmp-server", "applicationset-controller"} {
 				t.Logf("Argo CD's %s log ends:\n%s", c, a.Log(c))
 			}
 		}
@@ -359,6 +381,11 @@ func (a *argoCD) status(ctx context.Context, name string) (application, error) {
 	if err != nil {
 		return application{}, err
 	}
+	return applicationOf(u), nil
+}
+
+// applicationOf is an Application's status.
+func applicationOf(u *unstructured.Unstructured) application {
 	s := func(path ...string) string { v, _, _ := unstructured.NestedString(u.Object, path...); return v }
 	app := application{
 		Sync: s("status", "sync", "status"), Health: s("status", "health", "status"), Revision: s("status", "sync", "revision"),
@@ -369,7 +396,7 @@ func (a *argoCD) status(ctx context.Context, name string) (application, error) {
 		m := c.(map[string]any)
 		app.Conditions = append(app.Conditions, fmt.Sprintf("%v: %v", m["type"], m["message"]))
 	}
-	return app, nil
+	return app
 }
 
 // waitSyncedHealthy waits until the Application is Synced to revision

@@ -35,6 +35,9 @@ type ArgoCDOptions struct {
 	// SelfHealTimeout is the application controller's
 	// --self-heal-timeout-seconds; 0 keeps its default (5 s).
 	SelfHealTimeout time.Duration
+	// ApplicationSets runs the ApplicationSet controller too, with
+	// progressive syncs (RollingSync) enabled, as a fleet needs.
+	ApplicationSets bool
 }
 
 // ArgoCD is a running Argo CD: Redis, the Config Management Plugin server,
@@ -60,7 +63,7 @@ func StartArgoCD(ctx context.Context, o ArgoCDOptions) (_ *ArgoCD, err error) {
 		}
 	}()
 	ports := map[string]int{}
-	for _, p := range []string{"redis", "repo", "repo-metrics", "controller-metrics"} {
+	for _, p := range []string{"redis", "repo", "repo-metrics", "controller-metrics", "appset-metrics", "appset-probe", "appset-webhook"} {
 		if ports[p], err = freePort(); err != nil {
 			return nil, err
 		}
@@ -120,11 +123,27 @@ func StartArgoCD(ctx context.Context, o ArgoCDOptions) (_ *ArgoCD, err error) {
 	if err := h.start("application-controller", append([]string{"ARGOCD_BINARY_NAME=argocd-application-controller"}, common...), o.Bin, controller...); err != nil {
 		return nil, err
 	}
-	return a, h.waitListening("application-controller", "127.0.0.1:"+strconv.Itoa(ports["controller-metrics"]), 60*time.Second)
+	if err := h.waitListening("application-controller", "127.0.0.1:"+strconv.Itoa(ports["controller-metrics"]), 60*time.Second); err != nil {
+		return nil, err
+	}
+	if !o.ApplicationSets {
+		return a, nil
+	}
+	// Out of cluster it reads KUBECONFIG (common) as much as --kubeconfig.
+	addr := func(p string) string { return "127.0.0.1:" + strconv.Itoa(ports[p]) }
+	if err := h.start("applicationset-controller", append([]string{"ARGOCD_BINARY_NAME=argocd-applicationset-controller"}, common...), o.Bin,
+		"--kubeconfig", o.Kubeconfig, "--namespace", o.Namespace,
+		"--argocd-repo-server", repo, "--repo-server-plaintext", "--enable-progressive-syncs",
+		"--metrics-addr", addr("appset-metrics"), "--probe-addr", addr("appset-probe"), "--webhook-addr", addr("appset-webhook"),
+		"--logformat", "text"); err != nil {
+		return nil, err
+	}
+	return a, h.waitListening("applicationset-controller", addr("appset-probe"), 60*time.Second)
 }
 
 // Log is the end of a component's log (redis, cmp-server, repo-server,
-// application-controller), for a failure's message.
+// application-controller, applicationset-controller), for a failure's
+// message.
 func (a *ArgoCD) Log(component string) string { return a.home.logTail(component) }
 
 // Stop stops the components, newest first.

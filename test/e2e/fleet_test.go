@@ -1,0 +1,458 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/hubkit/hubkit/internal/fleet"
+	"github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/names"
+	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/gitops"
+	"github.com/hubkit/hubkit/test/pins"
+	"github.com/hubkit/hubkit/test/scenario"
+)
+
+// The fleet under Argo CD: a user's fork whose inventory names three
+// sites, one per wave, each on a site cluster of its own (a kwok control
+// plane beside the e2e cluster, its pods on a simulated node); Argo CD
+// v3.2.6's ApplicationSet controller makes their Applications from
+// gitops/argocd/fleet as shipped, and syncs them in waves with its
+// application controller. docs/gitops.md numbers these scenarios;
+// docs/fleet.md tells the fleet.
+func TestFleetUnderArgoCD(t *testing.T) {
+	f := fleetFixture(t)
+	t.Run("17 one Application per site file, each reading its site's render on its site's cluster", f.applications)
+	t.Run("18 the waves in order: no site is synced before every site of the waves before it is Healthy", f.waves)
+	t.Run("19 one site's change in Git reaches that site alone", f.oneSiteChanged)
+}
+
+// fleetSites are the fork's inventory: one site per wave of fleet.yaml.
+var fleetSites = []struct{ name, wave string }{{"north", "canary"}, {"south", "early"}, {"east", "rest"}}
+
+// siteFile is a site of the fork's inventory, as a platform team writes it.
+func siteFile(name, wave, topic string) []byte {
+	return fmt.Appendf(nil, `apiVersion: hubkit.dev/v1alpha1
+kind: Site
+metadata:
+  name: %[1]s
+spec:
+  cluster: site-%[1]s
+  wave: %[2]s
+  mode: single
+  storage:
+    size: 1Gi
+  host: hub.%[1]s.example.com
+  systemVariables:
+  - name: mqttTopic
+    value: %[3]s
+  central:
+    url: wss://central.example.com:45245/websocket
+    tokenSecret: network-group-token-v1
+    centralConfig: true
+`, name, wave, topic)
+}
+
+// siteCluster is a site's cluster and what the test reads of it.
+type siteCluster struct {
+	site    fleet.Site
+	cluster *cluster.Cluster
+	client  kubernetes.Interface
+}
+
+type fleetWorld struct {
+	argo    *argoCD
+	fork    fork
+	sites   map[string]*siteCluster // by site name
+	appSets dynamic.ResourceInterface
+	samples *appSampler
+	// generations are the sites' Deployments' generations once rolled out.
+	generations map[string]int64
+}
+
+// fleetFixture is the story before its first step: the fork with its
+// inventory rendered and committed, a cluster per site with what a
+// platform team puts there before hubkit (the token's Secret, a volume
+// for the claim, an ingress controller's part), Argo CD with its
+// ApplicationSet controller, each site cluster registered by a cluster
+// Secret labelled from the inventory, and a sampler of the Applications.
+func fleetFixture(t *testing.T) *fleetWorld {
+	ctx := context.Background()
+	served, err := gitops.ServeFork(ctx, filepath.Join(e2e.root, "build", "gitops"), e2e.root)
+	require.NoError(t, err, "serve a fork of hubkit on loopback")
+	t.Cleanup(func() { assert.NoError(t, served.Stop()) })
+	w := &fleetWorld{fork: fork{served}, sites: map[string]*siteCluster{}}
+	files := map[string][]byte{}
+	old, err := filepath.Glob(filepath.Join(served.Work, fleet.SitesDir, "*"))
+	require.NoError(t, err)
+	for _, dir := range old {
+		require.NoError(t, os.RemoveAll(dir))
+		rel, err := filepath.Rel(served.Work, dir)
+		require.NoError(t, err)
+		files[rel] = nil
+	}
+	for _, s := range fleetSites {
+		files[filepath.Join(fleet.SitesDir, s.name, fleet.SiteFile)] = siteFile(s.name, s.wave, "plants/"+s.name)
+	}
+	w.fork.commit(t, "The fleet: a site per wave", w.hydrateFleet(t, files))
+
+	inv, err := fleet.Load(served.Work)
+	require.NoError(t, err)
+	for _, s := range inv.Sites {
+		w.sites[s.Name] = startSiteCluster(t, s)
+	}
+
+	w.argo = runArgoCD(t, w.fork, true)
+	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "ARGOCD_MODULE")), "manifests", "crds", "applicationset-crd.yaml"))
+	for _, s := range w.sites {
+		_, err := e2e.client.CoreV1().Secrets("argocd").Create(ctx, s.secret(t), metav1.CreateOptions{})
+		require.NoError(t, err, "register %s with Argo CD", s.site.Spec.Cluster)
+		t.Cleanup(func() {
+			assert.NoError(t, e2e.client.CoreV1().Secrets("argocd").Delete(context.Background(), s.secret(t).Name, metav1.DeleteOptions{}))
+		})
+	}
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+	w.appSets = dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applicationsets"}).Namespace("argocd")
+	w.samples = sampleApps(t, w.argo)
+	w.createAppSet(t)
+	return w
+}
+
+// createAppSet creates the ApplicationSet gitops/argocd/fleet as shipped
+// (kustomize builds its waves in), with only the repository URL changed
+// to the fork's.
+func (w *fleetWorld) createAppSet(t *testing.T) {
+	t.Helper()
+	appSet := manifestsBuilt(t, filepath.Join(w.fork.Work, "gitops", "argocd", "fleet"))
+	require.Len(t, appSet, 1)
+	set := appSet[0]
+	generators, _, err := unstructured.NestedSlice(set.Object, "spec", "generators")
+	require.NoError(t, err)
+	require.NoError(t, unstructured.SetNestedField(generators[0].(map[string]any), w.fork.URL, "git", "repoURL"))
+	require.NoError(t, unstructured.SetNestedSlice(set.Object, generators, "spec", "generators"))
+	require.NoError(t, unstructured.SetNestedField(set.Object, w.fork.URL, "spec", "template", "spec", "source", "repoURL"))
+	_, err = w.appSets.Create(context.Background(), set, metav1.CreateOptions{})
+	require.NoError(t, err, "create the ApplicationSet")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the ApplicationSet controller's log ends:\n%s", w.argo.Log("applicationset-controller"))
+		}
+	})
+	// Deleted before Argo CD stops, and before its Applications are: else
+	// the controller would make them again.
+	t.Cleanup(func() {
+		err := w.appSets.Delete(context.Background(), set.GetName(), metav1.DeleteOptions{})
+		if !apierrors.IsNotFound(err) {
+			assert.NoError(t, err)
+		}
+	})
+}
+
+// hydrateFleet is files written into the fork's working clone and what
+// make hydrate then writes (the fleet's renderer, as a library), for a
+// commit: each path's content, nil for a path it removed.
+func (w *fleetWorld) hydrateFleet(t *testing.T, files map[string][]byte) map[string][]byte {
+	t.Helper()
+	work := w.fork.Work
+	for p, b := range files {
+		if b != nil {
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(work, p)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(work, p), b, 0o644))
+		}
+	}
+	e2e.fns.OnPath(t)
+	_, out, err := fleet.Build(work, filepath.Join(t.TempDir(), "fleet"))
+	require.NoError(t, err, "render the fork's fleet")
+	changed, err := out.Write(work)
+	require.NoError(t, err)
+	all := maps.Clone(files)
+	for _, p := range changed {
+		b, err := os.ReadFile(filepath.Join(work, p))
+		if os.IsNotExist(err) {
+			all[p] = nil
+			continue
+		}
+		require.NoError(t, err)
+		all[p] = b
+	}
+	return all
+}
+
+// startSiteCluster starts site's cluster, a kwok control plane with one
+// simulated node, stopped when the test ends (or with the e2e cluster, on
+// an interrupted run), and puts there what the platform team does before
+// hubkit: the namespace with the Network Group token's Secret, a volume
+// the claim binds to, and an ingress controller's part.
+func startSiteCluster(t *testing.T, s fleet.Site) *siteCluster {
+	t.Helper()
+	ctx := context.Background()
+	c, err := cluster.Start(ctx, cluster.Options{
+		BinDir:  filepath.Join(e2e.root, "bin"),
+		WorkDir: filepath.Join(e2e.root, "build", "kwok"),
+		Nodes:   1,
+		Suffix:  s.Spec.Cluster,
+	})
+	require.NoError(t, err, "start %s's cluster", s.Name)
+	stop := e2e.cluster.Track("cluster "+c.Name, c.Stop)
+	t.Cleanup(func() { assert.NoError(t, stop()) })
+	client, err := kubernetes.NewForConfig(c.Config)
+	require.NoError(t, err)
+	sc := &siteCluster{site: s, cluster: c, client: client}
+
+	_, err = client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fleet.Namespace}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = client.CoreV1().Secrets(fleet.Namespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Spec.Central.TokenSecret},
+		StringData: map[string]string{"token": "site-" + s.Name + "-token"},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = client.CoreV1().PersistentVolumes().Create(ctx, &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name + "-appdata"},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: *s.Spec.Storage.Size},
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod},
+			StorageClassName:       s.Spec.Storage.ClassName,
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/hubkit/" + s.Name}},
+		},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	publishIngresses(t, client)
+	return sc
+}
+
+// publishIngresses does a site's ingress controller's part, which no
+// controller runs here to do: it publishes an address in the status of
+// every Ingress it finds, as ingress-nginx does once it serves one. Argo
+// CD reports an Ingress Healthy only then.
+func publishIngresses(t *testing.T, client kubernetes.Interface) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var done sync.WaitGroup
+	done.Go(func() {
+		for ctx.Err() == nil {
+			list, err := client.NetworkingV1().Ingresses(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+			for i := range list.Items {
+				ing := &list.Items[i]
+				if err == nil && len(ing.Status.LoadBalancer.Ingress) == 0 {
+					ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "192.0.2.1"}}
+					_, _ = client.NetworkingV1().Ingresses(ing.Namespace).UpdateStatus(ctx, ing, metav1.UpdateOptions{})
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	})
+	t.Cleanup(func() { cancel(); done.Wait() })
+}
+
+// secret is the site cluster's Argo CD cluster Secret: its name is the
+// site file's cluster, its labels the site and its wave, its config the
+// cluster admin's credentials.
+func (s *siteCluster) secret(t *testing.T) *corev1.Secret {
+	t.Helper()
+	c := s.cluster.Config
+	read := func(data []byte, file string) []byte {
+		if len(data) == 0 && file != "" {
+			var err error
+			data, err = os.ReadFile(file)
+			require.NoError(t, err)
+		}
+		return data
+	}
+	config, err := json.Marshal(map[string]any{"tlsClientConfig": map[string]any{
+		"caData": read(c.CAData, c.CAFile), "certData": read(c.CertData, c.CertFile), "keyData": read(c.KeyData, c.KeyFile),
+	}})
+	require.NoError(t, err)
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: s.site.Spec.Cluster, Namespace: "argocd", Labels: map[string]string{
+			"argocd.argoproj.io/secret-type": "cluster", names.SiteLabel: s.site.Name, names.WaveLabel: s.site.Spec.Wave,
+		}},
+		StringData: map[string]string{"name": s.site.Spec.Cluster, "server": c.Host, "config": string(config)},
+	}
+}
+
+func (w *fleetWorld) applications(t *testing.T) {
+	scenario.Until(t, "an Application per site", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		list, err := w.argo.apps.List(ctx, metav1.ListOptions{LabelSelector: names.SiteLabel})
+		if err != nil {
+			return false, "", err
+		}
+		return len(list.Items) == len(w.sites), fmt.Sprintf("%d Applications", len(list.Items)), nil
+	})
+	for name, s := range w.sites {
+		app, err := w.argo.apps.Get(context.Background(), "hubkit-"+name, metav1.GetOptions{})
+		require.NoError(t, err)
+		str := func(path ...string) string { v, _, _ := unstructured.NestedString(app.Object, path...); return v }
+		assert.Equal(t, s.site.Spec.Cluster, str("spec", "destination", "name"))
+		assert.Equal(t, s.site.RenderDir(), str("spec", "source", "path"))
+		assert.Equal(t, map[string]string{names.SiteLabel: name, names.WaveLabel: s.site.Spec.Wave}, app.GetLabels())
+		_, automated, _ := unstructured.NestedMap(app.Object, "spec", "syncPolicy", "automated")
+		assert.False(t, automated, "RollingSync syncs the Applications itself")
+	}
+}
+
+func (w *fleetWorld) waves(t *testing.T) {
+	for name := range w.sites {
+		w.argo.waitSyncedHealthy(t, "hubkit-"+name, "")
+	}
+	waves := map[string]int{}
+	for i, s := range fleetSites {
+		waves["hubkit-"+s.name] = i
+	}
+	samples := w.samples.take()
+	// The first sample in which each Application has a sync operation:
+	// every Application of an earlier wave is Synced and Healthy there.
+	var order []string
+	for _, s := range samples {
+		for app, st := range s.apps {
+			if st.Phase == "" || slices.Contains(order, app) {
+				continue
+			}
+			order = append(order, app)
+			for other, ost := range s.apps {
+				if waves[other] < waves[app] {
+					assert.True(t, ost.Sync == "Synced" && ost.Health == "Healthy",
+						"at %s %s's sync had started while %s, of an earlier wave, was %s and %s", s.at.Format(time.TimeOnly), app, other, ost.Sync, ost.Health)
+				}
+			}
+		}
+	}
+	require.Len(t, order, len(w.sites), "every Application's sync seen (%d samples)", len(samples))
+	assert.True(t, slices.IsSortedFunc(order, func(a, b string) int { return waves[a] - waves[b] }), "synced in the waves' order: %v", order)
+	// A sampler that saw every sync at once would judge nothing.
+	assert.True(t, slices.ContainsFunc(samples, func(s appSample) bool {
+		return s.apps["hubkit-north"].Phase != "" && s.apps["hubkit-east"].Phase == ""
+	}), "a sample shows the first wave syncing before the last")
+
+	w.generations = map[string]int64{}
+	for name, s := range w.sites {
+		d, err := s.client.AppsV1().Deployments(fleet.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+		require.NoError(t, err, "site %s's Hub", name)
+		assert.Equal(t, name, d.Labels[names.SiteLabel], "site %s's cluster runs its own site's render", name)
+		w.generations[name] = d.Generation
+		remote := siteConfigMap(t, s, names.RemoteConfigConfigMap).Data[hub.RemoteConfigFile]
+		assert.Contains(t, remote, `"clientId": "`+s.site.ClientID()+`"`)
+		assert.Contains(t, remote, `"token": "`+fleet.TokenPlaceholder+`"`, "the token stays in the site's Secret")
+	}
+}
+
+// siteConfigMap is the site cluster's generated ConfigMap name-<hash> that
+// its Hub's pod mounts.
+func siteConfigMap(t *testing.T, s *siteCluster, name string) *corev1.ConfigMap {
+	t.Helper()
+	ctx := context.Background()
+	d, err := s.client.AppsV1().Deployments(fleet.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
+	require.NoError(t, err)
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil && strings.HasPrefix(v.ConfigMap.Name, name+"-") {
+			cm, err := s.client.CoreV1().ConfigMaps(fleet.Namespace).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
+			require.NoError(t, err)
+			return cm
+		}
+	}
+	t.Fatalf("site %s's Hub mounts no ConfigMap %s-<hash>", s.site.Name, name)
+	return nil
+}
+
+func (w *fleetWorld) oneSiteChanged(t *testing.T) {
+	require.NotEmpty(t, w.generations, "the waves' step rolled the fleet out")
+	const changed = "east"
+	rev := w.fork.commit(t, "east: a new MQTT topic", w.hydrateFleet(t, map[string][]byte{
+		filepath.Join(fleet.SitesDir, changed, fleet.SiteFile): siteFile(changed, "rest", "plants/east/line-2"),
+	}))
+	for name := range w.sites {
+		w.argo.refresh(t, "hubkit-"+name)
+	}
+	for name := range w.sites {
+		w.argo.waitSyncedHealthy(t, "hubkit-"+name, rev)
+	}
+	for name, s := range w.sites {
+		d, err := s.client.AppsV1().Deployments(fleet.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+		require.NoError(t, err)
+		vars := siteConfigMap(t, s, names.SystemVariablesConfigMap).Data[hub.SystemVariablesFile]
+		if name == changed {
+			assert.Greater(t, d.Generation, w.generations[name], "site %s's Hub rolled", name)
+			assert.Contains(t, vars, "plants/east/line-2")
+			continue
+		}
+		assert.Equal(t, w.generations[name], d.Generation, "site %s's Hub untouched", name)
+		assert.Contains(t, vars, "plants/"+name)
+	}
+}
+
+// manifestsBuilt is dir built with the pinned kustomize CLI, as `kubectl
+// apply -k dir` applies it.
+func manifestsBuilt(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := runKustomizeOut(t, "build", dir)
+	require.NoError(t, err)
+	objs, err := cluster.Objects(out)
+	require.NoError(t, err)
+	return objs
+}
+
+// appSample is every Application's status at one moment.
+type appSample struct {
+	at   time.Time
+	apps map[string]application
+}
+
+// appSampler lists the Applications every 100 ms until the test ends.
+type appSampler struct {
+	mu      sync.Mutex
+	samples []appSample
+}
+
+func sampleApps(t *testing.T, a *argoCD) *appSampler {
+	s := &appSampler{}
+	ctx, cancel := context.WithCancel(context.Background())
+	var done sync.WaitGroup
+	done.Go(func() {
+		for ctx.Err() == nil {
+			list, err := a.apps.List(ctx, metav1.ListOptions{LabelSelector: names.SiteLabel})
+			if err == nil {
+				sample := appSample{at: time.Now(), apps: map[string]application{}}
+				for _, u := range list.Items {
+					sample.apps[u.GetName()] = applicationOf(&u)
+				}
+				s.mu.Lock()
+				s.samples = append(s.samples, sample)
+				s.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+	t.Cleanup(func() { cancel(); done.Wait() })
+	return s
+}
+
+func (s *appSampler) take() []appSample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.samples)
+}
