@@ -1,7 +1,7 @@
 // Package fleet_test holds hubkit's fleet (fleet.yaml and sites/) to what
-// it promises: each site renders, through kustomize and the singleton
-// function, into a render that keeps its overlay's contract with the
-// site's values and no token; a change to one site changes that site's
+// it promises: each site renders, its overlay's render (the singleton
+// function applied) with its own layer, into a render that keeps its
+// overlay's contract with the site's values and no token; a change to one site changes that site's
 // render alone; the ApplicationSet puts every site in exactly one wave.
 package fleet_test
 
@@ -120,8 +120,8 @@ func configMapFile(t *testing.T, rendered []byte, name, key string) string {
 }
 
 // TestTheRenderIsWhatKustomizeBuilds: the kustomization the renderer
-// writes for a site builds, with the kustomize CLI as users run it, to the
-// very render it commits.
+// writes for a site (build/fleet/<site>/) builds, with the kustomize CLI
+// as users run it, to the very render it commits.
 func TestTheRenderIsWhatKustomizeBuilds(t *testing.T) {
 	root := copyRoot(t)
 	inv, out := build(t, root)

@@ -13,20 +13,37 @@ import (
 // repository and its content.
 type Output map[string][]byte
 
-// Build loads the inventory under root and makes every site's render (its
-// kustomization built in work/<site>/), every site's Flux objects and the
-// ApplicationSet's rollout steps. It writes nothing under root: a mistake
-// in any site fails it whole.
+// Build loads the inventory under root and makes every site's render,
+// every site's Flux objects and the ApplicationSet's rollout steps. Each
+// overlay the sites start from is built once, the singleton function
+// applied; each site is that render and its own layer (its kustomization
+// built in work/<site>/), held to the function's audit gate. It writes
+// nothing under root: a mistake in any site fails it whole.
 func Build(root, work string) (*Inventory, Output, error) {
 	inv, err := Load(root)
 	if err != nil {
 		return nil, nil, err
 	}
+	audit, err := newGate(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	overlays := map[string][]byte{}
 	out := Output{}
 	for _, s := range inv.Sites {
-		render, err := s.Render(root, filepath.Join(work, s.Name))
+		overlay, ok := overlays[s.Overlay()]
+		if !ok {
+			if overlay, err = RenderOverlay(root, s.Overlay()); err != nil {
+				return nil, nil, err
+			}
+			overlays[s.Overlay()] = overlay
+		}
+		render, err := s.Render(root, filepath.Join(work, s.Name), overlay)
 		if err != nil {
 			return nil, nil, err
+		}
+		if err := audit.check(render); err != nil {
+			return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)
 		}
 		out[filepath.Join(s.RenderDir(), "hub.yaml")] = render
 		out[filepath.Join(FluxDir, s.Name+".yaml")] = s.Flux(&inv.Fleet)

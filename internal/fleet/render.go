@@ -28,12 +28,22 @@ func (s *Site) Overlay() string {
 // overlays the sites start from (overlays/overlays.yaml holds both to it).
 const Namespace = "hubkit"
 
-// Kustomization writes into dir the site's kustomization: its overlay, the
-// fleet's components and the site's values, and the singleton function
-// over the whole. dir must be inside root, the repository; what it held is
-// replaced. `kustomize build --enable-alpha-plugins --enable-exec dir`
-// builds it as Render does.
-func (s *Site) Kustomization(root, dir string) error {
+// OverlayFile is the name, in a site's kustomization folder, of its
+// overlay's render (RenderOverlay), the kustomization's one resource.
+const OverlayFile = "overlay.yaml"
+
+// RenderOverlay builds overlays/<overlay> under root as `kustomize build
+// --enable-alpha-plugins --enable-exec` does, the singleton function found
+// on PATH: what every site of that overlay starts from.
+func RenderOverlay(root, overlay string) ([]byte, error) {
+	return build(filepath.Join(root, "overlays", overlay), true)
+}
+
+// Kustomization writes into dir the site's kustomization: its overlay's
+// render (overlay, as RenderOverlay made it), the fleet's components and
+// the site's values. dir must be inside root, the repository; what it held
+// is replaced. `kustomize build dir` builds it as Render does.
+func (s *Site) Kustomization(root, dir string, overlay []byte) error {
 	up, err := filepath.Rel(dir, root)
 	if err != nil {
 		return fmt.Errorf("site %s: %w", s.Name, err)
@@ -42,13 +52,12 @@ func (s *Site) Kustomization(root, dir string) error {
 	k := types.Kustomization{
 		TypeMeta:  types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind},
 		Namespace: Namespace,
-		Resources: []string{from("overlays/" + s.Overlay())},
+		Resources: []string{OverlayFile},
 		Labels: []types.Label{{Pairs: map[string]string{
 			names.SiteLabel: s.Name,
 		}}},
-		Transformers: []string{from("functions/singleton")},
 	}
-	files := map[string][]byte{}
+	files := map[string][]byte{OverlayFile: overlay}
 	if len(s.Spec.SystemVariables) > 0 {
 		b, err := s.SystemVariables()
 		if err != nil {
@@ -127,26 +136,38 @@ func id(group, kind, name string) resid.ResId {
 	return resid.ResId{Gvk: resid.Gvk{Group: group, Kind: kind}, Name: name}
 }
 
-// Render builds the site's kustomization, written into dir (Kustomization),
-// with the kustomize library, exec functions enabled and the singleton
-// function found on PATH, and returns what `kustomize build
-// --enable-alpha-plugins --enable-exec` prints.
-func (s *Site) Render(root, dir string) ([]byte, error) {
-	if err := s.Kustomization(root, dir); err != nil {
+// Render writes the site's kustomization into dir (Kustomization) and
+// builds it with the kustomize library: what `kustomize build dir` prints.
+func (s *Site) Render(root, dir string, overlay []byte) ([]byte, error) {
+	if err := s.Kustomization(root, dir, overlay); err != nil {
 		return nil, err
 	}
+	out, err := build(dir, false)
+	if err != nil {
+		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+	}
+	return out, nil
+}
+
+// build is `kustomize build dir` with the kustomize library, with exec
+// functions enabled (`--enable-alpha-plugins --enable-exec`) when exec.
+func build(dir string, exec bool) ([]byte, error) {
 	opts := krusty.MakeDefaultOptions()
+	// The library's default keeps input order; the CLI sorts (legacy order)
+	// unless the kustomization says otherwise. Build what the CLI prints.
 	opts.Reorder = krusty.ReorderOptionUnspecified
-	opts.PluginConfig = types.EnabledPluginConfig(types.BploUseStaticallyLinked)
-	opts.PluginConfig.HelmConfig.Enabled = false
-	opts.PluginConfig.FnpLoadingOptions.EnableExec = true
+	if exec {
+		opts.PluginConfig = types.EnabledPluginConfig(types.BploUseStaticallyLinked)
+		opts.PluginConfig.HelmConfig.Enabled = false
+		opts.PluginConfig.FnpLoadingOptions.EnableExec = true
+	}
 	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
-		return nil, fmt.Errorf("site %s: kustomize build %s: %w", s.Name, dir, err)
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	out, err := m.AsYaml()
 	if err != nil {
-		return nil, fmt.Errorf("site %s: %w", s.Name, err)
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	return out, nil
 }
