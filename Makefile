@@ -209,7 +209,11 @@ e2e: $(E2E_TOOLS) ## Run only the end-to-end tests, shuffled: a kwok cluster wit
 	go test -count=1 -shuffle=on -timeout 45m -v ./test/e2e/
 
 .PHONY: bench
-bench: bench-function bench-recovery ## Measure the function against its floors and peers, then crash recovery, the storage drills, HA failover and the GitOps controllers on the real nodes (docs/benchmarks.md, .png).
+bench: bench-function bench-fleet bench-recovery ## Measure the function against its floors and peers, the fleet's renderer at 1,000 sites, then crash recovery, the storage drills, HA failover and the GitOps controllers on the real nodes (docs/benchmarks.md, .png).
+
+.PHONY: bench-fleet
+bench-fleet: build $(KUSTOMIZE) ## The fleet part of make bench: 1,000 generated sites rendered by tools/fleet, and by one kustomize build each (no cluster).
+	go run ./bench/fleet -sites 1000
 
 .PHONY: bench-function
 bench-function: build $(KUSTOMIZE) $(KUBE_SCORE) ## The function part of make bench: no cluster.

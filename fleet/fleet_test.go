@@ -53,7 +53,7 @@ func copyRoot(t *testing.T) string {
 func build(t *testing.T, root string) (*fleet.Inventory, fleet.Output) {
 	t.Helper()
 	fns.OnPath(t)
-	inv, out, err := fleet.Build(root, filepath.Join(root, "build", "fleet"))
+	inv, out, err := fleet.Build(root, fleet.Options{Work: filepath.Join(root, "build", "fleet")})
 	require.NoError(t, err)
 	return inv, out
 }

@@ -2,16 +2,29 @@ package fleet
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Output is what the inventory makes: each file's path under the
 // repository and its content.
 type Output map[string][]byte
+
+// Options say how Build works.
+type Options struct {
+	// Work holds each site's kustomization folder, work/<site>/.
+	Work string
+	// Workers render that many sites at once; 0 or 1: one at a time.
+	Workers int
+	// Only, when set, renders these sites alone (the inventory is still
+	// loaded and checked whole).
+	Only []string
+}
 
 // Build loads the inventory under root and makes every site's render,
 // every site's Flux objects and the ApplicationSet's rollout steps. Each
@@ -19,7 +32,7 @@ type Output map[string][]byte
 // applied; each site is that render and its own layer (its kustomization
 // built in work/<site>/), held to the function's audit gate. It writes
 // nothing under root: a mistake in any site fails it whole.
-func Build(root, work string) (*Inventory, Output, error) {
+func Build(root string, o Options) (*Inventory, Output, error) {
 	inv, err := Load(root)
 	if err != nil {
 		return nil, nil, err
@@ -28,24 +41,53 @@ func Build(root, work string) (*Inventory, Output, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	overlays := map[string][]byte{}
-	out := Output{}
+	var sites []Site
 	for _, s := range inv.Sites {
-		overlay, ok := overlays[s.Overlay()]
-		if !ok {
-			if overlay, err = RenderOverlay(root, s.Overlay()); err != nil {
+		if len(o.Only) == 0 || slices.Contains(o.Only, s.Name) {
+			sites = append(sites, s)
+		}
+	}
+	for _, name := range o.Only {
+		if !slices.ContainsFunc(inv.Sites, func(s Site) bool { return s.Name == name }) {
+			return nil, nil, fmt.Errorf("no site %s: %s has no %s", name, SitesDir, filepath.Join(name, SiteFile))
+		}
+	}
+	overlays := map[string][]byte{}
+	for _, s := range sites {
+		if _, ok := overlays[s.Overlay()]; !ok {
+			if overlays[s.Overlay()], err = RenderOverlay(root, s.Overlay()); err != nil {
 				return nil, nil, err
 			}
-			overlays[s.Overlay()] = overlay
 		}
-		render, err := s.Render(root, filepath.Join(work, s.Name), overlay)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := audit.check(render); err != nil {
-			return nil, nil, fmt.Errorf("site %s: %w", s.Name, err)
-		}
-		out[filepath.Join(s.RenderDir(), "hub.yaml")] = render
+	}
+	renders := make([][]byte, len(sites))
+	errs := make([]error, len(sites))
+	next := make(chan int)
+	var workers sync.WaitGroup
+	for range max(o.Workers, 1) {
+		workers.Go(func() {
+			for i := range next {
+				s := sites[i]
+				renders[i], errs[i] = s.Render(root, filepath.Join(o.Work, s.Name), overlays[s.Overlay()])
+				if errs[i] == nil {
+					if err := audit.check(renders[i]); err != nil {
+						errs[i] = fmt.Errorf("site %s: %w", s.Name, err)
+					}
+				}
+			}
+		})
+	}
+	for i := range sites {
+		next <- i
+	}
+	close(next)
+	workers.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	out := Output{}
+	for i, s := range sites {
+		out[filepath.Join(s.RenderDir(), "hub.yaml")] = renders[i]
 		out[filepath.Join(FluxDir, s.Name+".yaml")] = s.Flux(&inv.Fleet)
 	}
 	steps, err := inv.Fleet.RolloutSteps()
@@ -56,11 +98,15 @@ func Build(root, work string) (*Inventory, Output, error) {
 	return inv, out, nil
 }
 
-// Write puts out under root, and removes the renders and Flux files of
-// sites no longer in the inventory. It returns the paths it changed.
-func (out Output) Write(root string) ([]string, error) {
+// Write puts out under root and, when prune, removes the renders and Flux
+// files of sites out has none of (no longer in the inventory). It returns
+// the paths it changed.
+func (out Output) Write(root string, prune bool) ([]string, error) {
 	var changed []string
 	for _, dir := range []string{"deploy/sites", FluxDir} {
+		if !prune {
+			break
+		}
 		entries, err := os.ReadDir(filepath.Join(root, dir))
 		if err != nil && !os.IsNotExist(err) {
 			return changed, err

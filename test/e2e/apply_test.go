@@ -163,13 +163,21 @@ func appliesWithoutWarning(t *testing.T, objs []*unstructured.Unstructured) {
 // installCRD applies a CRD for real and waits until it is served.
 func installCRD(t *testing.T, path string) {
 	t.Helper()
+	installCRDIn(t, e2e.cluster, path)
+}
+
+// installCRDIn is installCRD on cluster c (a fleet's site cluster).
+func installCRDIn(t *testing.T, c *cluster.Cluster, path string) {
+	t.Helper()
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
 	objs, err := cluster.Objects(raw)
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, applier(t).Apply(ctx, objs, false))
-	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	a, err := c.NewApplier()
+	require.NoError(t, err)
+	require.NoError(t, a.Apply(ctx, objs, false))
+	dyn, err := dynamic.NewForConfig(c.Config)
 	require.NoError(t, err)
 	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
 	for _, o := range objs {

@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,25 +103,8 @@ type fleetWorld struct {
 // Secret labelled from the inventory, and a sampler of the Applications.
 func fleetFixture(t *testing.T) *fleetWorld {
 	ctx := context.Background()
-	served, err := gitops.ServeFork(ctx, filepath.Join(e2e.root, "build", "gitops"), e2e.root)
-	require.NoError(t, err, "serve a fork of hubkit on loopback")
-	t.Cleanup(func() { assert.NoError(t, served.Stop()) })
-	w := &fleetWorld{fork: fork{served}, sites: map[string]*siteCluster{}}
-	files := map[string][]byte{}
-	old, err := filepath.Glob(filepath.Join(served.Work, fleet.SitesDir, "*"))
-	require.NoError(t, err)
-	for _, dir := range old {
-		require.NoError(t, os.RemoveAll(dir))
-		rel, err := filepath.Rel(served.Work, dir)
-		require.NoError(t, err)
-		files[rel] = nil
-	}
-	for _, s := range fleetSites {
-		files[filepath.Join(fleet.SitesDir, s.name, fleet.SiteFile)] = siteFile(s.name, s.wave, "plants/"+s.name)
-	}
-	w.fork.commit(t, "The fleet: a site per wave", w.hydrateFleet(t, files))
-
-	inv, err := fleet.Load(served.Work)
+	w := &fleetWorld{fork: fleetFork(t), sites: map[string]*siteCluster{}}
+	inv, err := fleet.Load(w.fork.Work)
 	require.NoError(t, err)
 	for _, s := range inv.Sites {
 		w.sites[s.Name] = startSiteCluster(t, s)
@@ -169,12 +157,36 @@ func (w *fleetWorld) createAppSet(t *testing.T) {
 	})
 }
 
+// fleetFork is a user's fork of hubkit, served on loopback, whose
+// inventory is fleetSites', rendered and committed.
+func fleetFork(t *testing.T) fork {
+	t.Helper()
+	served, err := gitops.ServeFork(context.Background(), filepath.Join(e2e.root, "build", "gitops"), e2e.root)
+	require.NoError(t, err, "serve a fork of hubkit on loopback")
+	t.Cleanup(func() { assert.NoError(t, served.Stop()) })
+	f := fork{served}
+	files := map[string][]byte{}
+	old, err := filepath.Glob(filepath.Join(served.Work, fleet.SitesDir, "*"))
+	require.NoError(t, err)
+	for _, dir := range old {
+		require.NoError(t, os.RemoveAll(dir))
+		rel, err := filepath.Rel(served.Work, dir)
+		require.NoError(t, err)
+		files[rel] = nil
+	}
+	for _, s := range fleetSites {
+		files[filepath.Join(fleet.SitesDir, s.name, fleet.SiteFile)] = siteFile(s.name, s.wave, "plants/"+s.name)
+	}
+	f.commit(t, "The fleet: a site per wave", hydrateFleet(t, f, files))
+	return f
+}
+
 // hydrateFleet is files written into the fork's working clone and what
 // make hydrate then writes (the fleet's renderer, as a library), for a
 // commit: each path's content, nil for a path it removed.
-func (w *fleetWorld) hydrateFleet(t *testing.T, files map[string][]byte) map[string][]byte {
+func hydrateFleet(t *testing.T, f fork, files map[string][]byte) map[string][]byte {
 	t.Helper()
-	work := w.fork.Work
+	work := f.Work
 	for p, b := range files {
 		if b != nil {
 			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(work, p)), 0o755))
@@ -182,9 +194,9 @@ func (w *fleetWorld) hydrateFleet(t *testing.T, files map[string][]byte) map[str
 		}
 	}
 	e2e.fns.OnPath(t)
-	_, out, err := fleet.Build(work, filepath.Join(t.TempDir(), "fleet"))
+	_, out, err := fleet.Build(work, fleet.Options{Work: filepath.Join(t.TempDir(), "fleet")})
 	require.NoError(t, err, "render the fork's fleet")
-	changed, err := out.Write(work)
+	changed, err := out.Write(work, true)
 	require.NoError(t, err)
 	all := maps.Clone(files)
 	for _, p := range changed {
@@ -379,7 +391,7 @@ func siteConfigMap(t *testing.T, s *siteCluster, name string) *corev1.ConfigMap 
 func (w *fleetWorld) oneSiteChanged(t *testing.T) {
 	require.NotEmpty(t, w.generations, "the waves' step rolled the fleet out")
 	const changed = "east"
-	rev := w.fork.commit(t, "east: a new MQTT topic", w.hydrateFleet(t, map[string][]byte{
+	rev := w.fork.commit(t, "east: a new MQTT topic", hydrateFleet(t, w.fork, map[string][]byte{
 		filepath.Join(fleet.SitesDir, changed, fleet.SiteFile): siteFile(changed, "rest", "plants/east/line-2"),
 	}))
 	for name := range w.sites {
@@ -455,4 +467,115 @@ func (s *appSampler) take() []appSample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.samples)
+}
+
+// The fleet under Flux: the same fork's inventory; two of its site
+// clusters each run Flux's source- and kustomize-controller of their own
+// and apply their site's gitops/flux/sites file as shipped (only the URL
+// changed to the fork's). docs/gitops.md numbers these scenarios.
+func TestFleetUnderFlux(t *testing.T) {
+	f := fleetFork(t)
+	inv, err := fleet.Load(f.Work)
+	require.NoError(t, err)
+	var sites []*siteCluster
+	for _, s := range inv.Sites[:2] {
+		sites = append(sites, startSiteCluster(t, s))
+	}
+	t.Run("8 each site cluster's own Flux pulls its site's render alone and deploys it: Ready, its Hub its site's", func(t *testing.T) {
+		for _, s := range sites {
+			siteUnderFlux(t, s, f)
+		}
+		for _, s := range sites {
+			d, err := s.client.AppsV1().Deployments(fleet.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+			require.NoError(t, err, "site %s's Hub", s.site.Name)
+			assert.Equal(t, s.site.Name, d.Labels[names.SiteLabel], "site %s's cluster runs its own site's render", s.site.Name)
+		}
+	})
+}
+
+// siteUnderFlux starts Flux against the site's cluster (its CRDs from the
+// controllers' modules), applies the site's gitops/flux/sites file with
+// the fork's URL, and waits until its Kustomization is Ready at the fork's
+// head, its GitRepository's artifact holding the site's render alone.
+func siteUnderFlux(t *testing.T, s *siteCluster, f fork) {
+	t.Helper()
+	ctx := context.Background()
+	for _, mod := range []string{"FLUX_SOURCE_MODULE", "FLUX_KUSTOMIZE_MODULE"} {
+		crds, err := filepath.Glob(filepath.Join(moduleDir(t, pins.Get(t, mod)), "config", "crd", "bases", "*.yaml"))
+		require.NoError(t, err)
+		require.NotEmpty(t, crds, "%s's CRDs", mod)
+		for _, crd := range crds {
+			installCRDIn(t, s.cluster, crd)
+		}
+	}
+	_, err := s.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	fx, err := gitops.StartFlux(ctx, gitops.FluxOptions{
+		Parent:              filepath.Join(e2e.root, "build", "gitops"),
+		SourceController:    e2eTool(t, "source-controller"),
+		KustomizeController: e2eTool(t, "kustomize-controller"),
+		Kubeconfig:          s.cluster.Kubeconfig,
+		Namespace:           "flux-system",
+	})
+	require.NoError(t, err, "start Flux for site %s", s.site.Name)
+	stop := e2e.cluster.Track("Flux of site "+s.site.Name, fx.Stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, c := range []string{"source-controller", "kustomize-controller"} {
+				t.Logf("site %s's Flux's %s log ends:\n%s", s.site.Name, c, fx.Log(c))
+			}
+		}
+		assert.NoError(t, stop())
+	})
+	dyn, err := dynamic.NewForConfig(s.cluster.Config)
+	require.NoError(t, err)
+	fl := &flux{Flux: fx, fork: f, ks: dyn.Resource(kustomizations).Namespace("flux-system"), gitRepos: dyn.Resource(gitRepos).Namespace("flux-system")}
+	raw, err := os.ReadFile(filepath.Join(f.Work, fleet.FluxDir, s.site.Name+".yaml"))
+	require.NoError(t, err)
+	objs, err := cluster.Objects(raw)
+	require.NoError(t, err)
+	require.Len(t, objs, 2)
+	for _, o := range objs {
+		if o.GetKind() == "GitRepository" {
+			require.NoError(t, unstructured.SetNestedField(o.Object, f.URL, "spec", "url"))
+			_, err = fl.gitRepos.Create(ctx, o, metav1.CreateOptions{})
+		} else {
+			_, err = fl.ks.Create(ctx, o, metav1.CreateOptions{})
+		}
+		require.NoError(t, err, "apply %s %s", o.GetKind(), o.GetName())
+	}
+	fl.waitReady(t, objs[1].GetName(), f.head(t))
+
+	repo, err := fl.gitRepos.Get(ctx, objs[0].GetName(), metav1.GetOptions{})
+	require.NoError(t, err)
+	url, _, _ := unstructured.NestedString(repo.Object, "status", "artifact", "url")
+	require.NotEmpty(t, url, "the GitRepository's artifact")
+	files := artifactFiles(t, url)
+	assert.Equal(t, []string{filepath.Join(s.site.RenderDir(), "hub.yaml")}, files, "site %s's artifact holds its render alone", s.site.Name)
+}
+
+// artifactFiles lists the regular files of a source-controller artifact (a
+// gzipped tarball), as the kustomize-controller downloads it.
+func artifactFiles(t *testing.T, url string) []string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	gz, err := gzip.NewReader(resp.Body)
+	require.NoError(t, err)
+	tr := tar.NewReader(gz)
+	var files []string
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if h.Typeflag == tar.TypeReg {
+			files = append(files, h.Name)
+		}
+	}
+	slices.Sort(files)
+	return files
 }

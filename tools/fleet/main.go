@@ -4,9 +4,10 @@
 // (gitops/argocd/fleet/rollout-steps.yaml). A mistake in any site writes
 // nothing.
 //
-//	fleet [-root .] [-work build/fleet] [-out DIR]
+//	fleet [-root .] [-work build/fleet] [-out DIR] [-workers N] [-site NAME]
 //
-// -out writes there instead of into the repository (make render).
+// -out writes there instead of into the repository (make render); -site
+// renders that site alone (the inventory is still checked whole).
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 
 	"github.com/hubkit/hubkit/internal/fleet"
 )
@@ -23,25 +25,31 @@ func main() {
 	root := flag.String("root", ".", "the repository")
 	work := flag.String("work", "build/fleet", "where each site's kustomization is written and built, under the repository")
 	out := flag.String("out", "", "write here rather than into the repository")
+	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "render this many sites at once")
+	site := flag.String("site", "", "render this site alone")
 	flag.Parse()
-	if err := run(*root, *work, *out); err != nil {
+	o := fleet.Options{Work: filepath.Join(*root, *work), Workers: *workers}
+	if *site != "" {
+		o.Only = []string{*site}
+	}
+	if err := run(*root, *out, o); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet:", err)
 		os.Exit(1)
 	}
 }
 
-func run(root, work, out string) error {
+func run(root, out string, o fleet.Options) error {
 	if _, err := exec.LookPath("singleton"); err != nil {
 		return fmt.Errorf("the overlays name the singleton function bare, and it is not on PATH (make build puts it in bin/; make hydrate and make render put bin/ first): %w", err)
 	}
-	inv, files, err := fleet.Build(root, filepath.Join(root, work))
+	inv, files, err := fleet.Build(root, o)
 	if err != nil {
 		return err
 	}
 	if out == "" {
 		out = root
 	}
-	changed, err := files.Write(out)
+	changed, err := files.Write(out, len(o.Only) == 0)
 	if err != nil {
 		return err
 	}
