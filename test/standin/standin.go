@@ -18,6 +18,10 @@
 //   - it reads its settings, deployment file and certificate store as the
 //     Hub does (config.go), refuses to start on an invalid one, and writes
 //     settings changed "in the UI" (PUT /settings) back to their file;
+//   - it takes part in central hub management as the Hub does (central.go):
+//     a central Hub (configuration.centralConfig) lists the remote Hubs
+//     that connect to its websocket by client ID; a remote reads
+//     appData/intelligencehub-remoteconfig.json at start and connects out;
 //   - it takes the OpenTelemetry collector as the Hub does, from the command
 //     `start otel <host:port>` or OTEL_COLLECTOR_ENDPOINT (telemetry.go), and
 //     refuses `start otel` without one; it sends nothing.
@@ -151,6 +155,9 @@ type App struct {
 	ready   chan struct{}
 	loaded  Loaded
 	ha      *HA // HA mode's node, once JoinHA ran
+	// central is set on a central Hub, remote on a remote one (central.go).
+	central *central
+	remote  *remote
 }
 
 // ErrLockHeld says another process holds appData's lock.
@@ -181,12 +188,22 @@ func Open(cfg Config, log io.Writer) (*App, error) {
 		lock.Close()
 		return nil, fmt.Errorf("refused to start: %w", err)
 	}
-	j, err := OpenJournal(filepath.Join(cfg.AppData, JournalFile), cmp.Or(cfg.JournalFormat, JournalFormat))
-	if err != nil {
+	app := &App{cfg: cfg, log: log, lock: lock, started: time.Now(), ready: make(chan struct{}), loaded: loaded}
+	if settings, err := os.ReadFile(cfg.settingsPath()); err == nil && centralConfig(settings) {
+		if app.central, err = openCentral(cfg.AppData); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("refused to start: %w", err)
+		}
+	}
+	if app.remote, err = readRemote(cfg.AppData); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("refused to start: %w", err)
+	}
+	if app.journal, err = OpenJournal(filepath.Join(cfg.AppData, JournalFile), cmp.Or(cfg.JournalFormat, JournalFormat)); err != nil {
 		lock.Close()
 		return nil, err
 	}
-	return &App{cfg: cfg, log: log, lock: lock, journal: j, started: time.Now(), ready: make(chan struct{}), loaded: loaded}, nil
+	return app, nil
 }
 
 // Run serves until ctx is done (SIGTERM), then waits the shutdown delay and
@@ -216,6 +233,9 @@ func (a *App) Run(ctx context.Context) error {
 		case <-time.After(a.cfg.StartDelay):
 			close(a.ready)
 			fmt.Fprintf(a.log, "started: version %s, serving on %s after %s; %s\n", a.cfg.Version, a.cfg.HTTPAddr, a.cfg.StartDelay, a.loaded)
+			if a.remote != nil {
+				go a.remote.run(ctx, a.log)
+			}
 		case <-ctx.Done():
 		}
 	}()
@@ -260,11 +280,18 @@ type Status struct {
 	Loaded   Loaded    `json:"loaded"`
 	// Telemetry is the collector the Hub was told to send to.
 	Telemetry Telemetry `json:"telemetry"`
+	// Central says the Hub is a central Hub; Remote is its connection to
+	// its central, when it is a remote (central.go).
+	Central bool          `json:"central,omitempty"`
+	Remote  *RemoteStatus `json:"remote,omitempty"`
 }
 
 func (a *App) routes() http.Handler {
 	mux := http.NewServeMux()
 	a.healthRoutes(mux)
+	if a.central != nil {
+		a.central.routes(mux, a.log)
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		select {
 		case <-a.ready:
@@ -281,7 +308,12 @@ func (a *App) routes() http.Handler {
 			ready = true
 		default:
 		}
-		writeJSON(w, Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Format: a.journal.Format(), Hostname: host, Loaded: a.loaded, Telemetry: a.cfg.Telemetry})
+		st := Status{Version: a.cfg.Version, PID: os.Getpid(), Started: a.started, Ready: ready, AppData: a.cfg.AppData, Journal: a.journal.Len(), Format: a.journal.Format(), Hostname: host, Loaded: a.loaded, Telemetry: a.cfg.Telemetry, Central: a.central != nil}
+		if a.remote != nil {
+			r := a.remote.get()
+			st.Remote = &r
+		}
+		writeJSON(w, st)
 	})
 	mux.HandleFunc("GET /journal", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, a.journal.Entries())
