@@ -166,7 +166,7 @@ spec:
   - name: opcuaEndpoint
     value: opc.tcp://10.%[5]d.%[6]d.15:4840
   central:
-    url: wss://central.example.com:45245/websocket
+    url: wss://central.example.com/websocket
     tokenSecret: network-group-token-v1
     centralConfig: true
 `, name, wave, mode, 20+i%30, i/256%256, i%256)

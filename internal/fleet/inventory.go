@@ -79,6 +79,10 @@ type SiteSpec struct {
 	// Cluster is the site cluster's name, as Argo CD knows it (its cluster
 	// Secret's name field).
 	Cluster string `json:"cluster"`
+	// Namespace is the Hub's namespace on that cluster, DefaultNamespace
+	// when empty: a cluster may run the Hubs of several sites (lines of
+	// one plant), each in its own.
+	Namespace string `json:"namespace,omitempty"`
 	// Wave is one of fleet.yaml's waves.
 	Wave string `json:"wave"`
 	// Mode is ModeSingle or ModeHA.
@@ -99,7 +103,8 @@ type Storage struct {
 
 // Central is the central Hub a site's Hub connects out to.
 type Central struct {
-	// URL is the central Hub's websocket, ws(s)://<host>:45245/websocket.
+	// URL is the central Hub's websocket: wss://<host>/websocket through its
+	// Ingress (overlays/central), or ws(s)://<host>:45245/websocket.
 	URL string `json:"url"`
 	// TokenSecret names the Secret, in the site's namespace, whose key
 	// token holds the Network Group's token. A new name rolls the Hub.
@@ -238,6 +243,11 @@ func (s *Site) validate(dir string, f *Fleet) field.ErrorList {
 	for _, msg := range validation.IsDNS1123Subdomain(s.Spec.Cluster) {
 		list = append(list, field.Invalid(spec.Child("cluster"), s.Spec.Cluster, "the site cluster's name, as Argo CD's cluster Secret names it: "+msg))
 	}
+	if ns := s.Spec.Namespace; ns != "" {
+		for _, msg := range validation.IsDNS1123Label(ns) {
+			list = append(list, field.Invalid(spec.Child("namespace"), ns, msg))
+		}
+	}
 	if !slices.Contains(f.WaveNames(), s.Spec.Wave) {
 		list = append(list, field.NotSupported(spec.Child("wave"), s.Spec.Wave, f.WaveNames()))
 	}
@@ -269,7 +279,7 @@ func (s *Site) validate(dir string, f *Fleet) field.ErrorList {
 	if c := s.Spec.Central; c != nil {
 		p := spec.Child("central")
 		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-			list = append(list, field.Invalid(p.Child("url"), c.URL, "the central Hub's websocket: wss://<host>:45245/websocket (or ws://)"))
+			list = append(list, field.Invalid(p.Child("url"), c.URL, "the central Hub's websocket: wss://<host>/websocket through its Ingress, or ws(s)://<host>:45245/websocket"))
 		}
 		for _, msg := range validation.IsDNS1123Subdomain(c.TokenSecret) {
 			list = append(list, field.Invalid(p.Child("tokenSecret"), c.TokenSecret, "the Secret that holds the Network Group's token (key token): "+msg))
@@ -278,18 +288,19 @@ func (s *Site) validate(dir string, f *Fleet) field.ErrorList {
 	return list
 }
 
-// checkAcross finds what no one site shows: two sites on one cluster, whose
-// Hubs would be one Hub.
+// checkAcross finds what no one site shows: two sites in one namespace of
+// one cluster, whose Hubs would be one Hub.
 func (inv *Inventory) checkAcross() []error {
 	var errs []error
 	owner := map[string]string{}
 	for _, s := range inv.Sites {
-		if other, ok := owner[s.Spec.Cluster]; ok {
+		where := s.Spec.Cluster + "/" + s.Namespace()
+		if other, ok := owner[where]; ok {
 			errs = append(errs, fmt.Errorf("%s: %w", filepath.Join(SitesDir, s.Name, SiteFile),
-				field.Duplicate(field.NewPath("spec", "cluster"), s.Spec.Cluster+" (site "+other+"'s): one site per cluster")))
+				field.Duplicate(field.NewPath("spec", "cluster"), fmt.Sprintf("%s, namespace %s (site %s's): one site per namespace of a cluster; give one of them spec.namespace", s.Spec.Cluster, s.Namespace(), other))))
 			continue
 		}
-		owner[s.Spec.Cluster] = s.Name
+		owner[where] = s.Name
 	}
 	return errs
 }

@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,12 +53,13 @@ spec:
   mode: single
   host: hub.lyon.example.com
   central:
-    url: wss://central.example.com:45245/websocket
+    url: wss://central.example.com/websocket
     tokenSecret: network-group-token-v1
 `
 
 // TestTheInventoryLoads holds the repository's own inventory to its rules,
-// and a good site added to it is one more site.
+// and a good site added to it is one more site; so is a second site on one
+// cluster, in a namespace of its own.
 func TestTheInventoryLoads(t *testing.T) {
 	inv, err := fleet.Load(repo)
 	require.NoError(t, err)
@@ -65,6 +67,11 @@ func TestTheInventoryLoads(t *testing.T) {
 	more, err := fleet.Load(withSite(t, "lyon", goodSite))
 	require.NoError(t, err)
 	assert.Len(t, more.Sites, len(inv.Sites)+1)
+	beside := strings.Replace(strings.Replace(goodSite, "cluster: site-lyon", "cluster: site-berlin", 1), "  mode: single\n", "  mode: single\n  namespace: hubkit-lyon\n", 1)
+	more, err = fleet.Load(withSite(t, "lyon", beside))
+	require.NoError(t, err)
+	assert.Len(t, more.Sites, len(inv.Sites)+1)
+	assert.Equal(t, "hubkit-lyon", more.Sites[slices.IndexFunc(more.Sites, func(s fleet.Site) bool { return s.Name == "lyon" })].Namespace())
 }
 
 // TestAMistakeNamesTheSiteTheFieldAndTheFix: each mistake in a site's file
@@ -83,12 +90,14 @@ func TestAMistakeNamesTheSiteTheFieldAndTheFix(t *testing.T) {
 			[]string{"fleet/sites/lyon/site.yaml", "spec.central.token", "never written in Git", "spec.central.tokenSecret"}},
 		{"a name that is not its folder's (two sites of one name)", "lyon", "name: lyon", "name: berlin",
 			[]string{"fleet/sites/lyon/site.yaml", "metadata.name", `"berlin"`, "its folder's (lyon)"}},
-		{"a second site on one cluster", "lyon", "cluster: site-lyon", "cluster: site-berlin",
-			[]string{"fleet/sites/lyon/site.yaml", "spec.cluster", "site-berlin (site berlin's)", "one site per cluster"}},
+		{"a second site in one namespace of one cluster", "lyon", "cluster: site-lyon", "cluster: site-berlin",
+			[]string{"fleet/sites/lyon/site.yaml", "spec.cluster", "site-berlin, namespace hubkit (site berlin's)", "give one of them spec.namespace"}},
+		{"a namespace that is no name", "lyon", "  mode: single\n", "  mode: single\n  namespace: Hub_Lyon\n",
+			[]string{"fleet/sites/lyon/site.yaml", "spec.namespace", `"Hub_Lyon"`}},
 		{"an unknown mode", "lyon", "mode: single", "mode: pair",
 			[]string{"fleet/sites/lyon/site.yaml", "spec.mode", `supported values: "single", "ha"`}},
 		{"a central Hub that is not a websocket", "lyon", "wss://central", "https://central",
-			[]string{"fleet/sites/lyon/site.yaml", "spec.central.url", "wss://<host>:45245/websocket"}},
+			[]string{"fleet/sites/lyon/site.yaml", "spec.central.url", "wss://<host>/websocket through its Ingress"}},
 		{"no size", "lyon", "  mode: single\n", "  mode: single\n  storage:\n    size: 0Gi\n",
 			[]string{"fleet/sites/lyon/site.yaml", "spec.storage.size", "above zero"}},
 		{"two system variables of one name", "lyon", "  mode: single\n", "  mode: single\n  systemVariables:\n  - name: topic\n    value: a\n  - name: topic\n    value: b\n",

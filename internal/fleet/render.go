@@ -24,9 +24,18 @@ func (s *Site) Overlay() string {
 	return "prod"
 }
 
-// Namespace is where every site's Hub runs: the namespace of the
-// overlays the sites start from (overlays/overlays.yaml holds both to it).
-const Namespace = "hubkit"
+// DefaultNamespace is where a site's Hub runs unless its file says
+// otherwise: the namespace of the overlays the sites start from.
+const DefaultNamespace = "hubkit"
+
+// Namespace is where the site's Hub runs: spec.namespace, or
+// DefaultNamespace.
+func (s *Site) Namespace() string {
+	if s.Spec.Namespace != "" {
+		return s.Spec.Namespace
+	}
+	return DefaultNamespace
+}
 
 // OverlayFile is the name, in a site's kustomization folder, of its
 // overlay's render (RenderOverlay), the kustomization's one resource.
@@ -51,7 +60,7 @@ func (s *Site) Kustomization(root, dir string, overlay []byte) error {
 	from := func(p string) string { return filepath.ToSlash(filepath.Join(up, p)) }
 	k := types.Kustomization{
 		TypeMeta:  types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind},
-		Namespace: Namespace,
+		Namespace: s.Namespace(),
 		Resources: []string{OverlayFile},
 		Labels: []types.Label{{Pairs: map[string]string{
 			names.SiteLabel: s.Name,

@@ -72,7 +72,7 @@ spec:
   - name: mqttTopic
     value: %[3]s
   central:
-    url: wss://central.example.com:45245/websocket
+    url: wss://central.example.com/websocket
     tokenSecret: network-group-token-v1
     centralConfig: true
 `, name, wave, topic)
@@ -232,9 +232,9 @@ func startSiteCluster(t *testing.T, s fleet.Site) *siteCluster {
 	require.NoError(t, err)
 	sc := &siteCluster{site: s, cluster: c, client: client}
 
-	_, err = client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fleet.Namespace}}, metav1.CreateOptions{})
+	_, err = client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.Namespace()}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	_, err = client.CoreV1().Secrets(fleet.Namespace).Create(ctx, &corev1.Secret{
+	_, err = client.CoreV1().Secrets(s.Namespace()).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: s.Spec.Central.TokenSecret},
 		StringData: map[string]string{"token": "site-" + s.Name + "-token"},
 	}, metav1.CreateOptions{})
@@ -360,7 +360,7 @@ func (w *fleetWorld) waves(t *testing.T) {
 
 	w.generations = map[string]int64{}
 	for name, s := range w.sites {
-		d, err := s.client.AppsV1().Deployments(fleet.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+		d, err := s.client.AppsV1().Deployments(s.site.Namespace()).Get(context.Background(), names.Hub, metav1.GetOptions{})
 		require.NoError(t, err, "site %s's Hub", name)
 		assert.Equal(t, name, d.Labels[names.SiteLabel], "site %s's cluster runs its own site's render", name)
 		w.generations[name] = d.Generation
@@ -375,11 +375,11 @@ func (w *fleetWorld) waves(t *testing.T) {
 func siteConfigMap(t *testing.T, s *siteCluster, name string) *corev1.ConfigMap {
 	t.Helper()
 	ctx := context.Background()
-	d, err := s.client.AppsV1().Deployments(fleet.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
+	d, err := s.client.AppsV1().Deployments(s.site.Namespace()).Get(ctx, names.Hub, metav1.GetOptions{})
 	require.NoError(t, err)
 	for _, v := range d.Spec.Template.Spec.Volumes {
 		if v.ConfigMap != nil && strings.HasPrefix(v.ConfigMap.Name, name+"-") {
-			cm, err := s.client.CoreV1().ConfigMaps(fleet.Namespace).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
+			cm, err := s.client.CoreV1().ConfigMaps(s.site.Namespace()).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
 			require.NoError(t, err)
 			return cm
 		}
@@ -401,7 +401,7 @@ func (w *fleetWorld) oneSiteChanged(t *testing.T) {
 		w.argo.waitSyncedHealthy(t, "hubkit-"+name, rev)
 	}
 	for name, s := range w.sites {
-		d, err := s.client.AppsV1().Deployments(fleet.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+		d, err := s.client.AppsV1().Deployments(s.site.Namespace()).Get(context.Background(), names.Hub, metav1.GetOptions{})
 		require.NoError(t, err)
 		vars := siteConfigMap(t, s, names.SystemVariablesConfigMap).Data[hub.SystemVariablesFile]
 		if name == changed {
@@ -486,7 +486,7 @@ func TestFleetUnderFlux(t *testing.T) {
 			siteUnderFlux(t, s, f)
 		}
 		for _, s := range sites {
-			d, err := s.client.AppsV1().Deployments(fleet.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+			d, err := s.client.AppsV1().Deployments(s.site.Namespace()).Get(context.Background(), names.Hub, metav1.GetOptions{})
 			require.NoError(t, err, "site %s's Hub", s.site.Name)
 			assert.Equal(t, s.site.Name, d.Labels[names.SiteLabel], "site %s's cluster runs its own site's render", s.site.Name)
 		}

@@ -23,7 +23,7 @@ import (
 // Central hub management (HighByte's guide, "Central hub management"), as
 // documented and no further:
 //
-//   - a Hub whose settings say configuration.centralConfig is a central
+//   - a Hub whose settings say settings.configuration.centralConfig is a central
 //     Hub: it serves a websocket at /websocket on its REST port, and knows
 //     its remote Hubs by client ID; an ID it has not seen is a new entry;
 //   - a Hub with appData/intelligencehub-remoteconfig.json is a remote: it
@@ -82,14 +82,17 @@ type RemoteStatus struct {
 	Connected bool   `json:"connected"`
 }
 
-// centralConfig says whether the settings make this Hub a central Hub.
+// centralConfig says whether the settings make this Hub a central Hub:
+// settings.configuration.centralConfig.
 func centralConfig(settings []byte) bool {
 	var s struct {
-		Configuration struct {
-			CentralConfig bool `json:"centralConfig"`
-		} `json:"configuration"`
+		Settings struct {
+			Configuration struct {
+				CentralConfig bool `json:"centralConfig"`
+			} `json:"configuration"`
+		} `json:"settings"`
 	}
-	return json.Unmarshal(settings, &s) == nil && s.Configuration.CentralConfig
+	return json.Unmarshal(settings, &s) == nil && s.Settings.Configuration.CentralConfig
 }
 
 // central is a central Hub's side: its Network Groups and hub entries.

@@ -107,7 +107,7 @@ const groupToken = "network-group-token"
 func startCentral(t *testing.T) *hubProcess {
 	t.Helper()
 	return startHub(t, t.TempDir(), map[string]any{
-		hub.SettingsFile:  map[string]any{"configuration": map[string]any{"centralConfig": true}},
+		hub.SettingsFile:  map[string]any{"settings": map[string]any{"configuration": map[string]any{"centralConfig": true}}},
 		NetworkGroupsFile: []NetworkGroup{{Name: "plants", Token: groupToken}},
 	})
 }

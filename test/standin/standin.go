@@ -19,7 +19,7 @@
 //     Hub does (config.go), refuses to start on an invalid one, and writes
 //     settings changed "in the UI" (PUT /settings) back to their file;
 //   - it takes part in central hub management as the Hub does (central.go):
-//     a central Hub (configuration.centralConfig) lists the remote Hubs
+//     a central Hub (settings.configuration.centralConfig) lists the remotes
 //     that connect to its websocket by client ID; a remote reads
 //     appData/intelligencehub-remoteconfig.json at start and connects out;
 //   - it takes the OpenTelemetry collector as the Hub does, from the command
