@@ -312,6 +312,15 @@ func (h *Hub) Status(t testing.TB, pod *corev1.Pod) standin.Status {
 	return st
 }
 
+// RemoteHubs are the remote Hubs a central Hub in pod lists, as its UI
+// shows them.
+func (h *Hub) RemoteHubs(t testing.TB, pod *corev1.Pod) []standin.RemoteHub {
+	t.Helper()
+	var hubs []standin.RemoteHub
+	h.call(t, pod, http.MethodGet, "/central/hubs", nil, &hubs)
+	return hubs
+}
+
 // PutSettings changes the settings as the Hub's UI does.
 func (h *Hub) PutSettings(t testing.TB, pod *corev1.Pod, settings []byte) {
 	t.Helper()

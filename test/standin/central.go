@@ -39,8 +39,9 @@ import (
 //     central answers with the client ID it knows the remote by, or closes
 //     the connection when the token is none of its Network Groups';
 //   - a central reads its Network Groups' tokens from
-//     appData/NetworkGroupsFile (what creating a Network Group in its UI
-//     stands for) and keeps its hub entries in appData/RemoteHubsFile;
+//     appData/NetworkGroupsFile as each remote connects (what creating a
+//     Network Group in its UI stands for), and keeps its hub entries in
+//     appData/RemoteHubsFile;
 //   - GET /central/hubs lists the entries, each with whether it is
 //     connected now (what the central's UI shows);
 //   - a remote whose connection fails or drops tries again every second.
@@ -95,10 +96,9 @@ func centralConfig(settings []byte) bool {
 	return json.Unmarshal(settings, &s) == nil && s.Settings.Configuration.CentralConfig
 }
 
-// central is a central Hub's side: its Network Groups and hub entries.
+// central is a central Hub's side: its hub entries.
 type central struct {
 	appData   string
-	groups    []NetworkGroup
 	mu        sync.Mutex
 	hubs      []RemoteHub
 	connected map[string]int // client ID: open connections
@@ -106,9 +106,6 @@ type central struct {
 
 func openCentral(appData string) (*central, error) {
 	c := &central{appData: appData, connected: map[string]int{}}
-	if err := readJSON(filepath.Join(appData, NetworkGroupsFile), &c.groups); err != nil {
-		return nil, fmt.Errorf("the central's network groups: %w", err)
-	}
 	if err := readJSON(filepath.Join(appData, RemoteHubsFile), &c.hubs); err != nil {
 		return nil, fmt.Errorf("the central's hub entries: %w", err)
 	}
@@ -135,12 +132,17 @@ func (c *central) serve(ws *websocket.Conn, log io.Writer) {
 	if err := websocket.JSON.Receive(ws, &hello); err != nil {
 		return
 	}
-	i := slices.IndexFunc(c.groups, func(g NetworkGroup) bool { return g.Token != "" && g.Token == hello.Token })
+	var groups []NetworkGroup
+	if err := readJSON(filepath.Join(c.appData, NetworkGroupsFile), &groups); err != nil {
+		fmt.Fprintf(log, "central: the network groups: %v\n", err)
+		return
+	}
+	i := slices.IndexFunc(groups, func(g NetworkGroup) bool { return g.Token != "" && g.Token == hello.Token })
 	if i < 0 {
 		fmt.Fprintf(log, "central: refused remote %q (%s): its token is no network group's\n", hello.Name, hello.ClientID)
 		return
 	}
-	id, err := c.join(hello, c.groups[i].Name)
+	id, err := c.join(hello, groups[i].Name)
 	if err != nil {
 		fmt.Fprintf(log, "central: remote %q: %v\n", hello.Name, err)
 		return
