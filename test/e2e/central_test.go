@@ -90,10 +90,12 @@ func deployCentral(t *testing.T) *centralWorld {
 	svc, err := e2e.client.CoreV1().Services(row.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
 	require.NoError(t, err)
 	url := fmt.Sprintf("ws://%s:%d/websocket", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
-	sitesIn := []string{}
+	var sitesIn []string
 	for _, name := range centralSites {
 		sitesIn = append(sitesIn, "hubkit-"+name)
 	}
+	values, err := json.Marshal(sitesIn)
+	require.NoError(t, err)
 	policy, err := cluster.Objects(fmt.Appendf(nil, `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: hbih-from-sites, namespace: %s}
@@ -103,9 +105,9 @@ spec:
   ingress:
   - from:
     - namespaceSelector:
-        matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: %q}]
+        matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: %s}]
     ports: [{port: http}]
-`, row.Namespace, names.Hub, sitesIn))
+`, row.Namespace, names.Hub, values))
 	require.NoError(t, err)
 	require.NoError(t, applier(t).Apply(ctx, policy, false))
 	t.Cleanup(func() { undeploy(t, policy) })
