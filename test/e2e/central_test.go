@@ -110,7 +110,7 @@ spec:
 `, row.Namespace, names.Hub, values))
 	require.NoError(t, err)
 	require.NoError(t, applier(t).Apply(ctx, policy, false))
-	t.Cleanup(func() { undeploy(t, policy) })
+	t.Cleanup(func() { assert.NoError(t, applier(t).Delete(context.Background(), policy)) })
 
 	for _, name := range centralSites {
 		s := centralSite{site: fleet.Site{
@@ -177,8 +177,8 @@ func siteForRealNode(t *testing.T, s fleet.Site) []*unstructured.Unstructured {
 		Resources: []string{"site.yaml"},
 		Images:    []types.Image{{Name: "registry.example.com/highbyte/intelligence-hub", NewName: prodImage, NewTag: prodTag}},
 		Patches: []types.Patch{{Patch: fmt.Sprintf(
-			"{apiVersion: apps/v1, kind: Deployment, metadata: {name: %s}, spec: {template: {spec: {containers: [{name: %s, resources: {requests: {cpu: 100m}}}]}}}}",
-			names.Hub, names.HubContainer)}},
+			"{apiVersion: apps/v1, kind: Deployment, metadata: {name: %s, namespace: %s}, spec: {template: {spec: {containers: [{name: %s, resources: {requests: {cpu: 100m}}}]}}}}",
+			names.Hub, s.Namespace(), names.HubContainer)}},
 	}
 	raw, err := yaml.Marshal(&k)
 	require.NoError(t, err)
