@@ -53,6 +53,8 @@ func applySecrets(t *testing.T, ns string, deployment, store []byte) {
 	} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), body, 0o600))
 	}
+	// For a Hub in another namespace (a fleet's site), as its user does.
+	runKustomize(t, dir, "edit", "set", "namespace", ns)
 	out, err := render.Krusty(dir)
 	require.NoError(t, err)
 	objs, err := cluster.Objects(out)
