@@ -123,6 +123,8 @@ spec:
 			},
 		}}
 		s.objs = siteForRealNode(t, s.site)
+		// Last, after the site's objects and Secrets are deleted.
+		t.Cleanup(func() { deleteNamespace(t, s.site.Namespace()) })
 		namespaces, _ := split(s.objs)
 		require.NoError(t, applier(t).Apply(ctx, namespaces, false))
 		_, err := e2e.client.CoreV1().Secrets(s.site.Namespace()).Create(ctx, &corev1.Secret{
@@ -131,7 +133,6 @@ spec:
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
 		deploySecretsAnd(t, s.site.Namespace(), s.objs, deployment, store)
-		t.Cleanup(func() { deleteNamespace(t, s.site.Namespace()) })
 		s.hub = hubIn(s.site.Namespace())
 		w.sites = append(w.sites, s)
 	}
