@@ -235,12 +235,12 @@ type argoCD struct {
 // address, and returns it with the fork its Applications will name.
 func startArgoCD(t *testing.T, fork fork) *argoCD {
 	t.Helper()
-	return runArgoCD(t, fork, false)
+	return runArgoCD(t, fork, gitops.ArgoCDOptions{})
 }
 
-// runArgoCD is startArgoCD, with the ApplicationSet controller too when
-// appSets (its progressive syncs on; its CRD the caller's).
-func runArgoCD(t *testing.T, fork fork, appSets bool) *argoCD {
+// runArgoCD is startArgoCD with o's choice of components (the
+// ApplicationSet controller: its CRD the caller's).
+func runArgoCD(t *testing.T, fork fork, o gitops.ArgoCDOptions) *argoCD {
 	t.Helper()
 	ctx := context.Background()
 	ensureNamespace(t, "argocd")
@@ -285,17 +285,14 @@ spec:
 		require.NoError(t, err)
 	}
 
-	a, err := gitops.StartArgoCD(ctx, gitops.ArgoCDOptions{
-		Parent:      filepath.Join(e2e.root, "build", "gitops"),
-		Bin:         e2eTool(t, "argocd"),
-		RedisServer: "redis-server",
-		Kubeconfig:  e2e.cluster.Kubeconfig,
-		Namespace:   "argocd",
-		PluginDir:   filepath.Join(e2e.root, "gitops", "argocd"),
-		Path:        e2e.fns.Dir(t) + ":" + filepath.Join(e2e.root, "bin"),
-
-		ApplicationSets: appSets,
-	})
+	o.Parent = filepath.Join(e2e.root, "build", "gitops")
+	o.Bin = e2eTool(t, "argocd")
+	o.RedisServer = "redis-server"
+	o.Kubeconfig = e2e.cluster.Kubeconfig
+	o.Namespace = "argocd"
+	o.PluginDir = filepath.Join(e2e.root, "gitops", "argocd")
+	o.Path = e2e.fns.Dir(t) + ":" + filepath.Join(e2e.root, "bin")
+	a, err := gitops.StartArgoCD(ctx, o)
 	require.NoError(t, err, "start Argo CD")
 	stop := e2e.cluster.Track("Argo CD", a.Stop)
 	t.Cleanup(func() {

@@ -110,7 +110,7 @@ func fleetFixture(t *testing.T) *fleetWorld {
 		w.sites[s.Name] = startSiteCluster(t, s)
 	}
 
-	w.argo = runArgoCD(t, w.fork, true)
+	w.argo = runArgoCD(t, w.fork, gitops.ArgoCDOptions{ApplicationSets: true})
 	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "ARGOCD_MODULE")), "manifests", "crds", "applicationset-crd.yaml"))
 	for _, s := range w.sites {
 		_, err := e2e.client.CoreV1().Secrets("argocd").Create(ctx, s.secret(t), metav1.CreateOptions{})

@@ -38,6 +38,9 @@ type ArgoCDOptions struct {
 	// ApplicationSets runs the ApplicationSet controller too, with
 	// progressive syncs (RollingSync) enabled, as a fleet needs.
 	ApplicationSets bool
+	// NoApplicationController leaves the application controller out: what
+	// the ApplicationSet controller does alone is measured (make bench).
+	NoApplicationController bool
 }
 
 // ArgoCD is a running Argo CD: Redis, the Config Management Plugin server,
@@ -120,11 +123,13 @@ func StartArgoCD(ctx context.Context, o ArgoCDOptions) (_ *ArgoCD, err error) {
 	if o.SelfHealTimeout > 0 {
 		controller = append(controller, "--self-heal-timeout-seconds", strconv.Itoa(int(o.SelfHealTimeout.Seconds())))
 	}
-	if err := h.start("application-controller", append([]string{"ARGOCD_BINARY_NAME=argocd-application-controller"}, common...), o.Bin, controller...); err != nil {
-		return nil, err
-	}
-	if err := h.waitListening("application-controller", "127.0.0.1:"+strconv.Itoa(ports["controller-metrics"]), 60*time.Second); err != nil {
-		return nil, err
+	if !o.NoApplicationController {
+		if err := h.start("application-controller", append([]string{"ARGOCD_BINARY_NAME=argocd-application-controller"}, common...), o.Bin, controller...); err != nil {
+			return nil, err
+		}
+		if err := h.waitListening("application-controller", "127.0.0.1:"+strconv.Itoa(ports["controller-metrics"]), 60*time.Second); err != nil {
+			return nil, err
+		}
 	}
 	if !o.ApplicationSets {
 		return a, nil
@@ -148,6 +153,9 @@ func (a *ArgoCD) Log(component string) string { return a.home.logTail(component)
 
 // Stop stops the components, newest first.
 func (a *ArgoCD) Stop() error { return a.home.stop() }
+
+// PeakRSS is a running component's peak resident memory (VmHWM), in bytes.
+func (a *ArgoCD) PeakRSS(component string) (int64, error) { return a.home.peakRSS(component) }
 
 // waitSocket waits for a unix socket in dir (the plugin server's).
 func (h *home) waitSocket(name, dir string, timeout time.Duration) error {

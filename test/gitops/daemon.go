@@ -76,6 +76,26 @@ func (h *home) start(name string, env []string, bin string, args ...string) erro
 	return nil
 }
 
+// peakRSS is the running process name's peak resident memory (its
+// VmHWM), in bytes.
+func (h *home) peakRSS(name string) (int64, error) {
+	pid, err := os.ReadFile(filepath.Join(h.dir, name+".pid"))
+	if err != nil {
+		return 0, fmt.Errorf("%s's PID: %w", name, err)
+	}
+	status, err := os.ReadFile(filepath.Join("/proc", strings.TrimSpace(string(pid)), "status"))
+	if err != nil {
+		return 0, fmt.Errorf("%s's status: %w", name, err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("%s's status has no VmHWM", name)
+}
+
 // logTail is the end of name's log, for an error message.
 func (h *home) logTail(name string) string {
 	b, _ := os.ReadFile(filepath.Join(h.dir, name+".log"))
