@@ -161,7 +161,7 @@ test: ## Run everything CI runs: make check, then what needs root, Debian's pack
 	@$(MAKE) --no-print-directory tools
 	@$(MAKE) --no-print-directory check
 	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 20m -run '$(call anchored,$(HOST_TEST_NAMES))' $(HOST_TEST_PACKAGES)
-	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 45m $(addprefix ./,$(HOST_PACKAGES))
+	KUSTOMIZE=$(KUSTOMIZE) go test -count=1 -shuffle=on -timeout 45m -skip '$(call anchored,$(E2E_BENCH_TESTS))' $(addprefix ./,$(HOST_PACKAGES))
 	$(MAKE) --no-print-directory fuzz FUZZTIME=60000x
 
 # What make check leaves to make test, named once: the packages and tests
@@ -178,6 +178,9 @@ HOST_PACKAGES := test/e2e test/csidriver test/postgres test/images
 #   the function run under strace in an empty network namespace (root, Debian's strace)
 #   the ha-role labeler beside two stand-ins on a real PostgreSQL (Debian's postgresql)
 #   the stand-in's HA mode failing over on a real PostgreSQL (Debian's postgresql)
+# The end-to-end tests that measure and assert nothing a scenario does not:
+# make bench runs them, make test and make e2e skip them.
+E2E_BENCH_TESTS := TestFleetAtScale
 HOST_TESTS := plugin:TestFunctionReadsNoFilesAndNoNetwork \
               harole:TestTheLabelsFollowTheStandins \
               test/standin:TestHAFailover
@@ -206,7 +209,7 @@ fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions ea
 
 .PHONY: e2e
 e2e: $(E2E_TOOLS) ## Run only the end-to-end tests, shuffled: a kwok cluster with real nodes (nodes of their own for tests that power one off), PostgreSQL, a NetworkPolicy agent, Argo CD and Flux (or HUBKIT_E2E_KUBECONFIG's).
-	go test -count=1 -shuffle=on -timeout 45m -v ./test/e2e/
+	go test -count=1 -shuffle=on -timeout 45m -v -skip '$(call anchored,$(E2E_BENCH_TESTS))' ./test/e2e/
 
 .PHONY: bench
 bench: bench-function bench-fleet bench-recovery ## Measure the function against its floors and peers, the fleet's renderer at 1,000 sites, then crash recovery, the storage drills, HA failover and the GitOps controllers on the real nodes (docs/benchmarks.md, .png).
@@ -220,9 +223,9 @@ bench-function: build $(KUSTOMIZE) $(KUBE_SCORE) ## The function part of make be
 	go run ./bench/run -sizes 100,1000,10000,50000 -runs 5
 
 .PHONY: bench-recovery
-bench-recovery: $(E2E_TOOLS) ## The recovery, storage-drill and GitOps part of make bench: the e2e cluster and its real node (TestHub* includes the Argo CD and Flux stories).
+bench-recovery: $(E2E_TOOLS) ## The recovery, storage-drill and GitOps part of make bench: the e2e cluster and its real node (TestHub* includes the Argo CD and Flux stories; TestFleetAtScale, the ApplicationSet controller on 1,000 sites).
 	@rm -f $(BUILD)/e2e/*.txt
-	go test -count=1 -timeout 45m -run 'TestHub|TestRealNode|TestProdOnTheRealNode|TestHAPairOnTwoRealNodes' ./test/e2e/ > /dev/null
+	go test -count=1 -timeout 45m -run 'TestHub|TestRealNode|TestProdOnTheRealNode|TestHAPairOnTwoRealNodes|$(call anchored,$(E2E_BENCH_TESTS))' ./test/e2e/ > /dev/null
 	@cat $(BUILD)/e2e/*.txt
 
 # The Hub's image, as base/kustomization.yaml names it.

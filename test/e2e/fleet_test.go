@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -578,4 +579,70 @@ func artifactFiles(t *testing.T, url string) []string {
 	}
 	slices.Sort(files)
 	return files
+}
+
+// TestFleetAtScale (make bench, not make test: it measures) is hubkit's
+// delivery of 1,000 sites, generator to Applications: a fork whose
+// inventory has 1,000 site files, and gitops/argocd/fleet's ApplicationSet
+// as shipped, by the real ApplicationSet controller alone (the application
+// controller left out, so that it does not share the 2 cores): the time
+// until every site has its Application, then, after a change to the
+// template, until every Application has it, and the controller's peak RSS.
+func TestFleetAtScale(t *testing.T) {
+	const n = 1000
+	ctx := context.Background()
+	served, err := gitops.ServeFork(ctx, filepath.Join(e2e.root, "build", "gitops"), e2e.root)
+	require.NoError(t, err, "serve a fork of hubkit on loopback")
+	t.Cleanup(func() { assert.NoError(t, served.Stop()) })
+	f := fork{served}
+	files := map[string][]byte{}
+	old, err := filepath.Glob(filepath.Join(served.Work, fleet.SitesDir, "*"))
+	require.NoError(t, err)
+	for _, dir := range old {
+		rel, err := filepath.Rel(served.Work, dir)
+		require.NoError(t, err)
+		files[rel] = nil
+	}
+	waves := []string{"canary", "early", "rest"}
+	for i := range n {
+		name := fmt.Sprintf("site-%04d", i)
+		files[filepath.Join(fleet.SitesDir, name, fleet.SiteFile)] = siteFile(name, waves[min(i/10, 2)], "plants/"+name)
+	}
+	f.commit(t, "1,000 sites", files)
+
+	argo := runArgoCD(t, f, gitops.ArgoCDOptions{ApplicationSets: true, NoApplicationController: true})
+	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "ARGOCD_MODULE")), "manifests", "crds", "applicationset-crd.yaml"))
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+	w := &fleetWorld{argo: argo, fork: f, appSets: dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applicationsets"}).Namespace("argocd")}
+	count := func(ctx context.Context, selector string) (int, error) {
+		list, err := argo.apps.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return 0, err
+		}
+		return len(list.Items), nil
+	}
+	start := time.Now()
+	w.createAppSet(t)
+	scenario.Until(t, "an Application per site", 5*time.Minute, func(ctx context.Context) (bool, string, error) {
+		got, err := count(ctx, names.SiteLabel)
+		return got == n, fmt.Sprintf("%d of %d", got, n), err
+	})
+	made := time.Since(start)
+
+	start = time.Now()
+	_, err = w.appSets.Patch(ctx, "hubkit-sites", types.MergePatchType,
+		[]byte(`{"spec":{"template":{"metadata":{"labels":{"hubkit.dev/bench":"updated"}}}}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+	scenario.Until(t, "every Application updated", 5*time.Minute, func(ctx context.Context) (bool, string, error) {
+		got, err := count(ctx, "hubkit.dev/bench=updated")
+		return got == n, fmt.Sprintf("%d of %d", got, n), err
+	})
+	updated := time.Since(start)
+	rss, err := argo.PeakRSS("applicationset-controller")
+	require.NoError(t, err)
+	line := fmt.Sprintf("fleet-applicationset: %d site Applications made in %s, all updated after a template change in %s, the ApplicationSet controller's peak RSS %d MiB",
+		n, made.Round(100*time.Millisecond), updated.Round(100*time.Millisecond), rss>>20)
+	t.Log(line)
+	writeFigure(t, "fleet-applicationset", line)
 }
