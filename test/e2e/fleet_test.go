@@ -605,12 +605,26 @@ func TestFleetAtScale(t *testing.T) {
 	}
 	waves := []string{"canary", "early", "rest"}
 	for i := range n {
-		name := fmt.Sprintf("site-%04d", i)
+		name := fmt.Sprintf("plant-%04d", i)
 		files[filepath.Join(fleet.SitesDir, name, fleet.SiteFile)] = siteFile(name, waves[min(i/10, 2)], "plants/"+name)
 	}
 	f.commit(t, "1,000 sites", files)
 
 	argo := runArgoCD(t, f, gitops.ArgoCDOptions{ApplicationSets: true, NoApplicationController: true})
+	// Each site's cluster registered, as the controller makes no
+	// Application for a cluster it does not know; never contacted here.
+	for i := range n {
+		name := fmt.Sprintf("site-plant-%04d", i)
+		_, err := e2e.client.CoreV1().Secrets("argocd").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd", Labels: map[string]string{"argocd.argoproj.io/secret-type": "cluster"}},
+			StringData: map[string]string{"name": name, "server": "https://" + name + ".sites.invalid:6443"},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	t.Cleanup(func() {
+		assert.NoError(t, e2e.client.CoreV1().Secrets("argocd").DeleteCollection(context.Background(), metav1.DeleteOptions{},
+			metav1.ListOptions{LabelSelector: "argocd.argoproj.io/secret-type=cluster"}))
+	})
 	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "ARGOCD_MODULE")), "manifests", "crds", "applicationset-crd.yaml"))
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
