@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/hubkit/hubkit/internal/fleet"
 	"github.com/hubkit/hubkit/internal/hub"
@@ -613,17 +614,25 @@ func TestFleetAtScale(t *testing.T) {
 	argo := runArgoCD(t, f, gitops.ArgoCDOptions{ApplicationSets: true, NoApplicationController: true})
 	// Each site's cluster registered, as the controller makes no
 	// Application for a cluster it does not know; never contacted here.
+	// (A client of its own: client-go's default 5 requests a second would
+	// take minutes.)
+	fast := rest.CopyConfig(e2e.cluster.Config)
+	fast.QPS, fast.Burst = 500, 1000
+	client, err := kubernetes.NewForConfig(fast)
+	require.NoError(t, err)
+	const scale = "hubkit.dev/bench=fleet-at-scale"
 	for i := range n {
 		name := fmt.Sprintf("site-plant-%04d", i)
-		_, err := e2e.client.CoreV1().Secrets("argocd").Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd", Labels: map[string]string{"argocd.argoproj.io/secret-type": "cluster"}},
+		_, err := client.CoreV1().Secrets("argocd").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "argocd", Labels: map[string]string{
+				"argocd.argoproj.io/secret-type": "cluster", "hubkit.dev/bench": "fleet-at-scale"}},
 			StringData: map[string]string{"name": name, "server": "https://" + name + ".sites.invalid:6443"},
 		}, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
 	t.Cleanup(func() {
-		assert.NoError(t, e2e.client.CoreV1().Secrets("argocd").DeleteCollection(context.Background(), metav1.DeleteOptions{},
-			metav1.ListOptions{LabelSelector: "argocd.argoproj.io/secret-type=cluster"}))
+		assert.NoError(t, client.CoreV1().Secrets("argocd").DeleteCollection(context.Background(), metav1.DeleteOptions{},
+			metav1.ListOptions{LabelSelector: scale}))
 	})
 	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "ARGOCD_MODULE")), "manifests", "crds", "applicationset-crd.yaml"))
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
