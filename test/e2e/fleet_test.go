@@ -645,6 +645,15 @@ func TestFleetAtScale(t *testing.T) {
 		}
 		return len(list.Items), nil
 	}
+	// After the ApplicationSet is deleted: its Applications, at once.
+	t.Cleanup(func() {
+		ctx := context.Background()
+		assert.NoError(t, argo.apps.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: names.SiteLabel}))
+		scenario.Until(t, "the site Applications deleted", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+			left, err := count(ctx, names.SiteLabel)
+			return left == 0, fmt.Sprintf("%d left", left), err
+		})
+	})
 	start := time.Now()
 	w.createAppSet(t)
 	scenario.Until(t, "an Application per site", 5*time.Minute, func(ctx context.Context) (bool, string, error) {
