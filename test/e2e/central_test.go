@@ -36,7 +36,7 @@ func TestCentralHubOnTheRealNode(t *testing.T) {
 	requireRealNode(t)
 	c := deployCentral(t)
 	t.Run("the central lists each site's Hub once, by its site's client ID, connected out to its websocket", c.remotesListed)
-	t.Run("a remote's pod and volume replaced: the same entry at the central, connected again", c.remoteVolumeReplaced)
+	t.Run("each remote's pod and volume replaced: the same entry at the central, connected again", c.remoteVolumeReplaced)
 }
 
 // centralWorld is the story's world: the central, and the sites' Hubs.
@@ -221,24 +221,25 @@ func (w *centralWorld) remotesListed(t *testing.T) {
 
 func (w *centralWorld) remoteVolumeReplaced(t *testing.T) {
 	before := w.remotes(t)
-	s := w.sites[0]
 	ctx := context.Background()
-	old := s.hub.Claim(t)
-	require.NoError(t, e2e.client.CoreV1().PersistentVolumeClaims(s.site.Namespace()).Delete(ctx, names.AppDataClaim, metav1.DeleteOptions{}))
-	s.hub.DeletePod(t, s.hub.Pod(t))
-	scenario.Until(t, "site "+s.site.Name+"'s claim gone", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		_, err := e2e.client.CoreV1().PersistentVolumeClaims(s.site.Namespace()).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
-		return err != nil, "still there", nil
-	})
-	// Git applied again, as its controller does: a new claim, a new volume.
-	require.NoError(t, applier(t).Apply(ctx, s.objs, false))
-	pod := s.hub.WaitReady(t)
-	s.hub.WaitServing(t, pod)
-	assert.NotEqual(t, old.UID, s.hub.Claim(t).UID, "a new claim")
-	after := w.remotes(t)
-	assert.Len(t, after, len(before), "the site's Hub is the same entry, not a second")
-	for _, h := range before {
-		assert.True(t, slices.ContainsFunc(after, func(a standin.RemoteHub) bool { return a.ClientID == h.ClientID && a.FirstSeen.Equal(h.FirstSeen) }),
-			"entry %s kept", h.Name)
+	for _, s := range w.sites {
+		old := s.hub.Claim(t)
+		require.NoError(t, e2e.client.CoreV1().PersistentVolumeClaims(s.site.Namespace()).Delete(ctx, names.AppDataClaim, metav1.DeleteOptions{}))
+		s.hub.DeletePod(t, s.hub.Pod(t))
+		scenario.Until(t, "site "+s.site.Name+"'s claim gone", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+			_, err := e2e.client.CoreV1().PersistentVolumeClaims(s.site.Namespace()).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
+			return err != nil, "still there", nil
+		})
+		// Git applied again, as its controller does: a new claim, a new volume.
+		require.NoError(t, applier(t).Apply(ctx, s.objs, false))
+		pod := s.hub.WaitReady(t)
+		s.hub.WaitServing(t, pod)
+		assert.NotEqual(t, old.UID, s.hub.Claim(t).UID, "site %s: a new claim", s.site.Name)
+		after := w.remotes(t)
+		assert.Len(t, after, len(before), "site %s's Hub is the same entry, not a second", s.site.Name)
+		for _, h := range before {
+			assert.True(t, slices.ContainsFunc(after, func(a standin.RemoteHub) bool { return a.ClientID == h.ClientID && a.FirstSeen.Equal(h.FirstSeen) }),
+				"entry %s kept", h.Name)
+		}
 	}
 }
