@@ -115,7 +115,7 @@ hydrate-check: hydrate ## Fail when the committed renders are stale (CI runs it)
 	  [ -z "$$untracked" ] || { echo "stale: untracked $$untracked; run make hydrate and commit"; exit 1; }
 
 .PHONY: render
-render: $(KUSTOMIZE) build ## Render every overlay (function applied, then audited and held to its contract) into build/render/; needs Go alone.
+render: $(KUSTOMIZE) build ## Render every overlay (function applied, then audited and held to its contract) into build/render/, and the fleet's sites into build/render/fleet/; needs Go alone.
 	@mkdir -p $(BUILD)/render
 	@go build -o $(BIN)/contract ./tools/contract
 	@for o in $(OVERLAYS); do \

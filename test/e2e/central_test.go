@@ -87,9 +87,7 @@ func deployCentral(t *testing.T) *centralWorld {
 	w.central.WaitServing(t, w.pod)
 	require.True(t, w.central.Status(t, w.pod).Central, "overlays/central's settings make the Hub a central Hub")
 
-	svc, err := e2e.client.CoreV1().Services(row.Namespace).Get(ctx, names.Hub, metav1.GetOptions{})
-	require.NoError(t, err)
-	url := fmt.Sprintf("ws://%s:%d/websocket", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
+	url := "ws://" + w.central.Address(t) + "/websocket"
 	var sitesIn []string
 	for _, name := range centralSites {
 		sitesIn = append(sitesIn, "hubkit-"+name)
@@ -224,12 +222,7 @@ func (w *centralWorld) remoteVolumeReplaced(t *testing.T) {
 	ctx := context.Background()
 	for _, s := range w.sites {
 		old := s.hub.Claim(t)
-		require.NoError(t, e2e.client.CoreV1().PersistentVolumeClaims(s.site.Namespace()).Delete(ctx, names.AppDataClaim, metav1.DeleteOptions{}))
-		s.hub.DeletePod(t, s.hub.Pod(t))
-		scenario.Until(t, "site "+s.site.Name+"'s claim gone", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-			_, err := e2e.client.CoreV1().PersistentVolumeClaims(s.site.Namespace()).Get(ctx, names.AppDataClaim, metav1.GetOptions{})
-			return err != nil, "still there", nil
-		})
+		s.hub.DeleteClaim(t)
 		// Git applied again, as its controller does: a new claim, a new volume.
 		require.NoError(t, applier(t).Apply(ctx, s.objs, false))
 		pod := s.hub.WaitReady(t)

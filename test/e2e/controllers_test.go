@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/cluster"
@@ -323,24 +325,31 @@ spec:
 // https://kubernetes.default.svc has no in-cluster configuration to use.
 func clusterSecret(t *testing.T) *corev1.Secret {
 	t.Helper()
-	c := e2e.cluster.Config
-	read := func(data []byte, file string) string {
+	return clusterSecretFor(t, "e2e-cluster", "e2e", e2e.cluster.Config, nil)
+}
+
+// clusterSecretFor is Argo CD's cluster Secret (argocd namespace) of the
+// cluster config reaches, named name to Argo CD, with the admin's
+// credentials and labels of its own.
+func clusterSecretFor(t *testing.T, secret, name string, c *rest.Config, labels map[string]string) *corev1.Secret {
+	t.Helper()
+	read := func(data []byte, file string) []byte {
 		if len(data) == 0 && file != "" {
 			var err error
 			data, err = os.ReadFile(file)
 			require.NoError(t, err)
 		}
-		return string(data)
+		return data
 	}
 	config, err := json.Marshal(map[string]any{"tlsClientConfig": map[string]any{
-		"caData":   []byte(read(c.CAData, c.CAFile)),
-		"certData": []byte(read(c.CertData, c.CertFile)),
-		"keyData":  []byte(read(c.KeyData, c.KeyFile)),
+		"caData": read(c.CAData, c.CAFile), "certData": read(c.CertData, c.CertFile), "keyData": read(c.KeyData, c.KeyFile),
 	}})
 	require.NoError(t, err)
+	all := map[string]string{"argocd.argoproj.io/secret-type": "cluster"}
+	maps.Copy(all, labels)
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "e2e-cluster", Namespace: "argocd", Labels: map[string]string{"argocd.argoproj.io/secret-type": "cluster"}},
-		StringData: map[string]string{"name": "e2e", "server": c.Host, "config": string(config)},
+		ObjectMeta: metav1.ObjectMeta{Name: secret, Namespace: "argocd", Labels: all},
+		StringData: map[string]string{"name": name, "server": c.Host, "config": string(config)},
 	}
 }
 
@@ -419,6 +428,21 @@ func (a *argoCD) refresh(t *testing.T, name string) {
 	require.NoError(t, err)
 }
 
+// installFluxCRDs installs every CRD of the source- and
+// kustomize-controller's modules in c (the source-controller watches them
+// all).
+func installFluxCRDs(t *testing.T, c *cluster.Cluster) {
+	t.Helper()
+	for _, mod := range []string{"FLUX_SOURCE_MODULE", "FLUX_KUSTOMIZE_MODULE"} {
+		crds, err := filepath.Glob(filepath.Join(moduleDir(t, pins.Get(t, mod)), "config", "crd", "bases", "*.yaml"))
+		require.NoError(t, err)
+		require.NotEmpty(t, crds, "%s's CRDs", mod)
+		for _, crd := range crds {
+			installCRDIn(t, c, crd)
+		}
+	}
+}
+
 // flux is Flux running against the cluster.
 type flux struct {
 	*gitops.Flux
@@ -432,14 +456,7 @@ type flux struct {
 func startFlux(t *testing.T, fork fork) *flux {
 	t.Helper()
 	ctx := context.Background()
-	for _, mod := range []string{"FLUX_SOURCE_MODULE", "FLUX_KUSTOMIZE_MODULE"} {
-		crds, err := filepath.Glob(filepath.Join(moduleDir(t, pins.Get(t, mod)), "config", "crd", "bases", "*.yaml"))
-		require.NoError(t, err)
-		require.NotEmpty(t, crds, "%s's CRDs", mod)
-		for _, crd := range crds {
-			installCRD(t, crd)
-		}
-	}
+	installFluxCRDs(t, e2e.cluster)
 	ensureNamespace(t, "flux-system")
 	f, err := gitops.StartFlux(ctx, gitops.FluxOptions{
 		Parent:              filepath.Join(e2e.root, "build", "gitops"),

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,6 +83,7 @@ type siteCluster struct {
 	site    fleet.Site
 	cluster *cluster.Cluster
 	client  kubernetes.Interface
+	hub     *scenario.Hub // the site's Hub, on its cluster
 }
 
 type fleetWorld struct {
@@ -163,10 +162,23 @@ func (w *fleetWorld) createAppSet(t *testing.T) {
 // inventory is fleetSites', rendered and committed.
 func fleetFork(t *testing.T) fork {
 	t.Helper()
+	sites := map[string][]byte{}
+	for _, s := range fleetSites {
+		sites[s.name] = siteFile(s.name, s.wave, "plants/"+s.name)
+	}
+	f, files := forkWithSites(t, sites)
+	f.commit(t, "The fleet: a site per wave", hydrateFleet(t, f, files))
+	return f
+}
+
+// forkWithSites serves a user's fork of hubkit on loopback and returns it
+// with the change that makes sites (by name) its inventory: its own sites'
+// folders removed, each site's file, for a commit.
+func forkWithSites(t *testing.T, sites map[string][]byte) (fork, map[string][]byte) {
+	t.Helper()
 	served, err := gitops.ServeFork(context.Background(), filepath.Join(e2e.root, "build", "gitops"), e2e.root)
 	require.NoError(t, err, "serve a fork of hubkit on loopback")
 	t.Cleanup(func() { assert.NoError(t, served.Stop()) })
-	f := fork{served}
 	files := map[string][]byte{}
 	old, err := filepath.Glob(filepath.Join(served.Work, fleet.SitesDir, "*"))
 	require.NoError(t, err)
@@ -176,11 +188,10 @@ func fleetFork(t *testing.T) fork {
 		require.NoError(t, err)
 		files[rel] = nil
 	}
-	for _, s := range fleetSites {
-		files[filepath.Join(fleet.SitesDir, s.name, fleet.SiteFile)] = siteFile(s.name, s.wave, "plants/"+s.name)
+	for name, b := range sites {
+		files[filepath.Join(fleet.SitesDir, name, fleet.SiteFile)] = b
 	}
-	f.commit(t, "The fleet: a site per wave", hydrateFleet(t, f, files))
-	return f
+	return fork{served}, files
 }
 
 // hydrateFleet is files written into the fork's working clone and what
@@ -232,7 +243,7 @@ func startSiteCluster(t *testing.T, s fleet.Site) *siteCluster {
 	t.Cleanup(func() { assert.NoError(t, stop()) })
 	client, err := kubernetes.NewForConfig(c.Config)
 	require.NoError(t, err)
-	sc := &siteCluster{site: s, cluster: c, client: client}
+	sc := &siteCluster{site: s, cluster: c, client: client, hub: &scenario.Hub{Client: client, Namespace: s.Namespace()}}
 
 	_, err = client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.Namespace()}}, metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -282,29 +293,11 @@ func publishIngresses(t *testing.T, client kubernetes.Interface) {
 }
 
 // secret is the site cluster's Argo CD cluster Secret: its name is the
-// site file's cluster, its labels the site and its wave, its config the
-// cluster admin's credentials.
+// site file's cluster, its labels the site and its wave.
 func (s *siteCluster) secret(t *testing.T) *corev1.Secret {
 	t.Helper()
-	c := s.cluster.Config
-	read := func(data []byte, file string) []byte {
-		if len(data) == 0 && file != "" {
-			var err error
-			data, err = os.ReadFile(file)
-			require.NoError(t, err)
-		}
-		return data
-	}
-	config, err := json.Marshal(map[string]any{"tlsClientConfig": map[string]any{
-		"caData": read(c.CAData, c.CAFile), "certData": read(c.CertData, c.CertFile), "keyData": read(c.KeyData, c.KeyFile),
-	}})
-	require.NoError(t, err)
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: s.site.Spec.Cluster, Namespace: "argocd", Labels: map[string]string{
-			"argocd.argoproj.io/secret-type": "cluster", names.SiteLabel: s.site.Name, names.WaveLabel: s.site.Spec.Wave,
-		}},
-		StringData: map[string]string{"name": s.site.Spec.Cluster, "server": c.Host, "config": string(config)},
-	}
+	return clusterSecretFor(t, s.site.Spec.Cluster, s.site.Spec.Cluster, s.cluster.Config,
+		map[string]string{names.SiteLabel: s.site.Name, names.WaveLabel: s.site.Spec.Wave})
 }
 
 func (w *fleetWorld) applications(t *testing.T) {
@@ -362,32 +355,13 @@ func (w *fleetWorld) waves(t *testing.T) {
 
 	w.generations = map[string]int64{}
 	for name, s := range w.sites {
-		d, err := s.client.AppsV1().Deployments(s.site.Namespace()).Get(context.Background(), names.Hub, metav1.GetOptions{})
-		require.NoError(t, err, "site %s's Hub", name)
+		d := s.hub.Deployment(t)
 		assert.Equal(t, name, d.Labels[names.SiteLabel], "site %s's cluster runs its own site's render", name)
 		w.generations[name] = d.Generation
-		remote := siteConfigMap(t, s, names.RemoteConfigConfigMap).Data[hub.RemoteConfigFile]
+		remote := s.hub.MountedConfigMap(t, names.RemoteConfigConfigMap).Data[hub.RemoteConfigFile]
 		assert.Contains(t, remote, `"clientId": "`+s.site.ClientID()+`"`)
 		assert.Contains(t, remote, `"token": "`+fleet.TokenPlaceholder+`"`, "the token stays in the site's Secret")
 	}
-}
-
-// siteConfigMap is the site cluster's generated ConfigMap name-<hash> that
-// its Hub's pod mounts.
-func siteConfigMap(t *testing.T, s *siteCluster, name string) *corev1.ConfigMap {
-	t.Helper()
-	ctx := context.Background()
-	d, err := s.client.AppsV1().Deployments(s.site.Namespace()).Get(ctx, names.Hub, metav1.GetOptions{})
-	require.NoError(t, err)
-	for _, v := range d.Spec.Template.Spec.Volumes {
-		if v.ConfigMap != nil && strings.HasPrefix(v.ConfigMap.Name, name+"-") {
-			cm, err := s.client.CoreV1().ConfigMaps(s.site.Namespace()).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
-			require.NoError(t, err)
-			return cm
-		}
-	}
-	t.Fatalf("site %s's Hub mounts no ConfigMap %s-<hash>", s.site.Name, name)
-	return nil
 }
 
 func (w *fleetWorld) oneSiteChanged(t *testing.T) {
@@ -403,9 +377,8 @@ func (w *fleetWorld) oneSiteChanged(t *testing.T) {
 		w.argo.waitSyncedHealthy(t, "hubkit-"+name, rev)
 	}
 	for name, s := range w.sites {
-		d, err := s.client.AppsV1().Deployments(s.site.Namespace()).Get(context.Background(), names.Hub, metav1.GetOptions{})
-		require.NoError(t, err)
-		vars := siteConfigMap(t, s, names.SystemVariablesConfigMap).Data[hub.SystemVariablesFile]
+		d := s.hub.Deployment(t)
+		vars := s.hub.MountedConfigMap(t, names.SystemVariablesConfigMap).Data[hub.SystemVariablesFile]
 		if name == changed {
 			assert.Greater(t, d.Generation, w.generations[name], "site %s's Hub rolled", name)
 			assert.Contains(t, vars, "plants/east/line-2")
@@ -488,8 +461,7 @@ func TestFleetUnderFlux(t *testing.T) {
 			siteUnderFlux(t, s, f)
 		}
 		for _, s := range sites {
-			d, err := s.client.AppsV1().Deployments(s.site.Namespace()).Get(context.Background(), names.Hub, metav1.GetOptions{})
-			require.NoError(t, err, "site %s's Hub", s.site.Name)
+			d := s.hub.Deployment(t)
 			assert.Equal(t, s.site.Name, d.Labels[names.SiteLabel], "site %s's cluster runs its own site's render", s.site.Name)
 		}
 	})
@@ -502,14 +474,7 @@ func TestFleetUnderFlux(t *testing.T) {
 func siteUnderFlux(t *testing.T, s *siteCluster, f fork) {
 	t.Helper()
 	ctx := context.Background()
-	for _, mod := range []string{"FLUX_SOURCE_MODULE", "FLUX_KUSTOMIZE_MODULE"} {
-		crds, err := filepath.Glob(filepath.Join(moduleDir(t, pins.Get(t, mod)), "config", "crd", "bases", "*.yaml"))
-		require.NoError(t, err)
-		require.NotEmpty(t, crds, "%s's CRDs", mod)
-		for _, crd := range crds {
-			installCRDIn(t, s.cluster, crd)
-		}
-	}
+	installFluxCRDs(t, s.cluster)
 	_, err := s.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	fx, err := gitops.StartFlux(ctx, gitops.FluxOptions{
@@ -592,23 +557,13 @@ func artifactFiles(t *testing.T, url string) []string {
 func TestFleetAtScale(t *testing.T) {
 	const n = 1000
 	ctx := context.Background()
-	served, err := gitops.ServeFork(ctx, filepath.Join(e2e.root, "build", "gitops"), e2e.root)
-	require.NoError(t, err, "serve a fork of hubkit on loopback")
-	t.Cleanup(func() { assert.NoError(t, served.Stop()) })
-	f := fork{served}
-	files := map[string][]byte{}
-	old, err := filepath.Glob(filepath.Join(served.Work, fleet.SitesDir, "*"))
-	require.NoError(t, err)
-	for _, dir := range old {
-		rel, err := filepath.Rel(served.Work, dir)
-		require.NoError(t, err)
-		files[rel] = nil
-	}
 	waves := []string{"canary", "early", "rest"}
+	sites := map[string][]byte{}
 	for i := range n {
 		name := fmt.Sprintf("plant-%04d", i)
-		files[filepath.Join(fleet.SitesDir, name, fleet.SiteFile)] = siteFile(name, waves[min(i/10, 2)], "plants/"+name)
+		sites[name] = siteFile(name, waves[min(i/10, 2)], "plants/"+name)
 	}
+	f, files := forkWithSites(t, sites)
 	f.commit(t, "1,000 sites", files)
 
 	argo := runArgoCD(t, f, gitops.ArgoCDOptions{ApplicationSets: true, NoApplicationController: true})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubkit/hubkit/internal/names"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -145,12 +146,58 @@ func (h *Hub) Claim(t testing.TB) *corev1.PersistentVolumeClaim {
 	return c
 }
 
+// DeleteClaim deletes the Hub's claim and its pod, as a lost volume's
+// runbook starts, and waits until the claim is gone.
+func (h *Hub) DeleteClaim(t testing.TB) {
+	t.Helper()
+	claims := h.Client.CoreV1().PersistentVolumeClaims(h.Namespace)
+	require.NoError(t, claims.Delete(context.Background(), names.AppDataClaim, metav1.DeleteOptions{}), "delete claim %s", names.AppDataClaim)
+	h.DeletePod(t, h.Pod(t))
+	Until(t, "the Hub's claim in "+h.Namespace+" gone", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := claims.Get(ctx, names.AppDataClaim, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		return false, "still there", err
+	})
+}
+
+// Deployment is the Hub's Deployment.
+func (h *Hub) Deployment(t testing.TB) *appsv1.Deployment {
+	t.Helper()
+	d, err := h.Client.AppsV1().Deployments(h.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+	require.NoError(t, err, "the Hub's Deployment in %s", h.Namespace)
+	return d
+}
+
+// MountedConfigMap is the ConfigMap <name>-<hash> (made by a kustomize
+// generator) that the Hub's pod template mounts.
+func (h *Hub) MountedConfigMap(t testing.TB, name string) *corev1.ConfigMap {
+	t.Helper()
+	for _, v := range h.Deployment(t).Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil && strings.HasPrefix(v.ConfigMap.Name, name+"-") {
+			cm, err := h.Client.CoreV1().ConfigMaps(h.Namespace).Get(context.Background(), v.ConfigMap.Name, metav1.GetOptions{})
+			require.NoError(t, err)
+			return cm
+		}
+	}
+	t.Fatalf("the Hub in %s mounts no ConfigMap %s-<hash>", h.Namespace, name)
+	return nil
+}
+
+// Address is the Hub's Service's cluster address, host:port of its first
+// port, as pods reach it.
+func (h *Hub) Address(t testing.TB) string {
+	t.Helper()
+	svc, err := h.Client.CoreV1().Services(h.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
+	require.NoError(t, err, "the Hub's Service in %s", h.Namespace)
+	return fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, svc.Spec.Ports[0].Port)
+}
+
 // Replicas is the replicas the Hub's Deployment asks for.
 func (h *Hub) Replicas(t testing.TB) int32 {
 	t.Helper()
-	d, err := h.Client.AppsV1().Deployments(h.Namespace).Get(context.Background(), names.Hub, metav1.GetOptions{})
-	require.NoError(t, err)
-	return ptr.Deref(d.Spec.Replicas, 1)
+	return ptr.Deref(h.Deployment(t).Spec.Replicas, 1)
 }
 
 // WaitReplicas waits until the Hub's Deployment asks for want replicas,
