@@ -74,13 +74,24 @@ func startHub(t *testing.T, appData string, files map[string]any) *hubProcess {
 
 func (p *hubProcess) get(t *testing.T, path string, v any) {
 	t.Helper()
+	require.NoError(t, p.tryGet(path, v))
+}
+
+// tryGet is get for a condition polled before the stand-in listens.
+func (p *hubProcess) tryGet(path string, v any) error {
 	resp, err := http.Get("http://" + p.addr + path)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", path, b)
-	require.NoError(t, json.Unmarshal(b, v))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s: %s", path, resp.Status, b)
+	}
+	return json.Unmarshal(b, v)
 }
 
 // hubs waits until the central lists want entries, connected of them
@@ -90,7 +101,9 @@ func (p *hubProcess) hubs(t *testing.T, want, connected int) []RemoteHub {
 	var hubs []RemoteHub
 	require.Eventually(t, func() bool {
 		hubs = nil
-		p.get(t, "/central/hubs", &hubs)
+		if p.tryGet("/central/hubs", &hubs) != nil {
+			return false // not listening yet
+		}
 		n := 0
 		for _, h := range hubs {
 			if h.Connected {
