@@ -124,3 +124,20 @@ const (
 	// SystemVariablesConfigMap holds the site's system variables.
 	SystemVariablesConfigMap = "hbih-system-variables"
 )
+
+// Restore points (kubectl hubkit): the labels on each VolumeSnapshot of a
+// Hub's claim that hubkit takes.
+const (
+	// RestorePointLabel marks a restore point and says who took it:
+	// RestorePointManual, or RestorePointUpgrade before an upgrade.
+	RestorePointLabel = "hubkit.dev/restore-point"
+	// RestorePointManual is a restore point a person asked for.
+	RestorePointManual = "manual"
+	// RestorePointUpgrade is the restore point taken before an upgrade.
+	RestorePointUpgrade = "before-upgrade"
+	// HubVersionLabel is the Hub's version (its image's tag) the restore
+	// point holds the data of.
+	HubVersionLabel = "hubkit.dev/hub-version"
+	// ClaimLabel is the claim the restore point is of.
+	ClaimLabel = "hubkit.dev/claim"
+)

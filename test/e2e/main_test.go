@@ -36,6 +36,7 @@ type env struct {
 	cluster  *cluster.Cluster
 	client   kubernetes.Interface
 	fns      testenv.Functions
+	plugin   *testenv.Built // kubectl-hubkit
 	root     string
 	imageDir string // where the images built for the real node go
 }
@@ -59,6 +60,8 @@ func run(m *testing.M) int {
 	e2e.root = root
 	e2e.imageDir = filepath.Join(root, "build", "e2e", "images")
 	defer e2e.fns.Cleanup()
+	e2e.plugin = &testenv.Built{Package: "./cmd/kubectl-hubkit", Name: "kubectl-hubkit"}
+	defer e2e.plugin.Cleanup()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	stops := stopOnInterrupt(cancel)

@@ -1,0 +1,56 @@
+package hubctl
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func restoreCommand(o *options) *cobra.Command {
+	var ro restoreOptions
+	cmd := &cobra.Command{
+		Use:   "restore --from-snapshot NAME",
+		Short: "The Hub back from a restore point: stopped, its claim made again from the snapshot, started",
+		Long: `restore is the README's runbook "the Hub back from a snapshot" (a lost volume, an
+upgrade to roll back): the Hub scaled to 0 and its pods gone, its claim deleted and made
+again under the same name from the snapshot, the Hub scaled back up and serving. The
+claim keeps its labels, annotations, class and size, so the workload and the GitOps tool
+find it as Git has it.
+
+Refused, with nothing changed, when the snapshot is not the Hub's claim's or not ready to
+use; when it holds another version's data than the Hub's image (set the old tag back in
+Git first: an upgrade rolled back; or --allow-version); when it holds more than the claim
+asks (raise the claim's size in Git); and while a GitOps tool that applies the Hub
+reconciles (it would scale the Hub back up and make the claim anew, empty): --pause-owner
+pauses it and resumes it once the Hub serves.
+
+A restore under way is recorded in a ConfigMap (<hub>-restore): interrupted, the same
+command again resumes it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			began := time.Now()
+			if ro.snapshot == "" {
+				return refuse("name the restore point with --from-snapshot (kubectl hubkit restore-points lists them)")
+			}
+			c, h, err := o.connect(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := c.status(ctx, h)
+			if err != nil {
+				return err
+			}
+			p, err := c.restoreFromSnapshot(ctx, s, ro, o.timeout)
+			if err != nil {
+				return err
+			}
+			return p.run(ctx, o.streams.Out, o.dryRun, began)
+		},
+	}
+	addDryRun(cmd, o)
+	cmd.Flags().StringVar(&ro.snapshot, "from-snapshot", "", "the VolumeSnapshot to restore (kubectl hubkit restore-points)")
+	cmd.Flags().BoolVar(&ro.allowVersion, "allow-version", false, "restore a snapshot of another version than the Hub's image")
+	cmd.Flags().BoolVar(&ro.pauseOwner, "pause-owner", false, "pause the GitOps tool that applies the Hub, and resume it once the Hub serves")
+	return cmd
+}

@@ -1,0 +1,292 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/hubkit/hubkit/internal/hubctl"
+	"github.com/hubkit/hubkit/internal/names"
+	"github.com/hubkit/hubkit/test/csidriver"
+	"github.com/hubkit/hubkit/test/scenario"
+	"github.com/hubkit/hubkit/test/standin"
+)
+
+// kubectl hubkit on prod on the real node: each command run as a user
+// runs it, `kubectl hubkit ...` with the plugin on PATH beside the pinned
+// kubectl, and held to what its help promises and to the README's runbook.
+
+// hubkitCommand is `kubectl hubkit -n ns args...` as a user's shell runs
+// it: the pinned kubectl first on PATH, the plugin beside it.
+func hubkitCommand(t *testing.T, ns string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(e2e.root, "bin", "kubectl"), append([]string{"hubkit", "-n", ns}, args...)...)
+	cmd.Env = append(os.Environ(),
+		"PATH="+filepath.Dir(e2e.plugin.Path(t))+":"+filepath.Join(e2e.root, "bin")+":"+os.Getenv("PATH"),
+		"KUBECONFIG="+e2e.cluster.Kubeconfig)
+	return cmd
+}
+
+// hubkit runs kubectl hubkit and returns what it printed (standard output,
+// then standard error) and its exit code.
+func hubkit(t *testing.T, ns string, args ...string) (string, hubctl.Code) {
+	t.Helper()
+	cmd := hubkitCommand(t, ns, args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		require.NoError(t, err, "run kubectl hubkit %v", args)
+	}
+	t.Logf("$ kubectl hubkit -n %s %s (exit %d)\n%s%s", ns, strings.Join(args, " "), cmd.ProcessState.ExitCode(), out.String(), errOut.String())
+	return out.String() + errOut.String(), hubctl.Code(cmd.ProcessState.ExitCode())
+}
+
+// hubkitStatus is kubectl hubkit status -o json, and its exit code.
+func hubkitStatus(t *testing.T, ns string) (hubctl.Status, hubctl.Code) {
+	t.Helper()
+	cmd := hubkitCommand(t, ns, "status", "-o", "json")
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		require.NoError(t, err, "run kubectl hubkit status")
+	}
+	var s hubctl.Status
+	require.NoError(t, json.Unmarshal(out, &s), "status -o json: %s", out)
+	return s, hubctl.Code(cmd.ProcessState.ExitCode())
+}
+
+var tookSnapshot = regexp.MustCompile(`volumesnapshot/(\S+) ready`)
+
+// hubkitSnapshot takes a restore point with kubectl hubkit snapshot and
+// returns its name and the command's wall time; the test deletes it when
+// it ends.
+func hubkitSnapshot(t *testing.T, dyn dynamic.Interface, ns string) (string, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	out, code := hubkit(t, ns, "snapshot")
+	took := time.Since(start)
+	require.Equal(t, hubctl.Done, code, out)
+	m := tookSnapshot.FindStringSubmatch(out)
+	require.NotNil(t, m, "snapshot names its restore point: %s", out)
+	t.Cleanup(func() {
+		_ = dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(context.Background(), m[1], metav1.DeleteOptions{})
+	})
+	return m[1], took
+}
+
+func (fx *prodFixture) testPluginStatus(t *testing.T) {
+	ns := fx.prod.Namespace
+	installGuard(t, ns)
+	pod := fx.hub.Pod(t)
+	s, code := hubkitStatus(t, ns)
+	assert.Equal(t, hubctl.Done, code, "exit 0: the Hub serves")
+	assert.Equal(t, hubctl.Hub{Namespace: ns, Kind: "Deployment", Name: names.Hub, Members: 1, Claims: []string{names.AppDataClaim}}, s.Hub, "found from the guard's parameters")
+	assert.True(t, s.Serving)
+	assert.Equal(t, []string{pod.Name}, s.ServedBy)
+	require.Len(t, s.Pods, 1)
+	assert.Equal(t, e2e.cluster.Node.Name(), s.Pods[0].Node)
+	assert.True(t, s.Pods[0].Ready)
+	require.Len(t, s.Claims, 1)
+	assert.Equal(t, "Bound", s.Claims[0].Phase)
+	assert.Equal(t, csidriver.DriverName, s.Claims[0].Driver)
+	assert.True(t, s.Guard.InForce, "the guard installed and denying: %+v", s.Guard)
+	assert.Nil(t, s.Owner, "kubectl applied it")
+
+	out, code := hubkit(t, ns, "status")
+	assert.Equal(t, hubctl.Done, code)
+	assert.Regexp(t, `serving\s+yes, by `+regexp.QuoteMeta(pod.Name), out, "one screen says who serves")
+}
+
+func (fx *prodFixture) testPluginSnapshot(t *testing.T) {
+	ctx := context.Background()
+	ns := fx.prod.Namespace
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+	snapshots := dyn.Resource(scenario.VolumeSnapshots).Namespace(ns)
+	restorePoints := func() []unstructured.Unstructured {
+		list, err := snapshots.List(ctx, metav1.ListOptions{LabelSelector: names.RestorePointLabel})
+		require.NoError(t, err)
+		return list.Items
+	}
+	before := len(restorePoints())
+
+	out, code := hubkit(t, ns, "snapshot", "--dry-run")
+	assert.Equal(t, hubctl.Done, code)
+	assert.Contains(t, out, "kubectl create -f - <<'EOF'\napiVersion: snapshot.storage.k8s.io/v1\nkind: VolumeSnapshot\n")
+	assert.Contains(t, out, "--for=jsonpath='{.status.readyToUse}'=true")
+	assert.Len(t, restorePoints(), before, "--dry-run took none")
+
+	// Where the driver has no snapshot class, refused with the way out.
+	classes := dyn.Resource(schema.GroupVersionResource{Group: "snapshot.storage.k8s.io", Version: "v1", Resource: "volumesnapshotclasses"})
+	class, err := classes.Get(ctx, "hubkit-csi", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NoError(t, classes.Delete(ctx, class.GetName(), metav1.DeleteOptions{}))
+	out, code = hubkit(t, ns, "snapshot")
+	class.SetResourceVersion("")
+	_, err = classes.Create(ctx, class, metav1.CreateOptions{})
+	require.NoError(t, err, "the snapshot class back")
+	assert.Equal(t, hubctl.Refused, code)
+	assert.Contains(t, out, "refused, nothing changed: no VolumeSnapshotClass for driver "+csidriver.DriverName+", which holds claim "+names.AppDataClaim)
+	assert.Contains(t, out, "take the copy instead")
+	assert.Len(t, restorePoints(), before, "refused: none taken")
+
+	s, _ := hubkitStatus(t, ns)
+	name, took := hubkitSnapshot(t, dyn, ns)
+	snap, err := snapshots.Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	ready, _, _ := unstructured.NestedBool(snap.Object, "status", "readyToUse")
+	assert.True(t, ready, "waited for until ready")
+	assert.Equal(t, map[string]string{
+		"app.kubernetes.io/part-of": "hubkit",
+		names.RestorePointLabel:     names.RestorePointManual,
+		names.HubVersionLabel:       s.Version,
+		names.ClaimLabel:            names.AppDataClaim,
+	}, snap.GetLabels())
+
+	s, _ = hubkitStatus(t, ns)
+	require.NotNil(t, s.RestorePoint)
+	assert.Equal(t, name, s.RestorePoint.Name, "status shows the newest restore point")
+	out, code = hubkit(t, ns, "restore-points")
+	assert.Equal(t, hubctl.Done, code)
+	assert.Contains(t, out, name)
+	writeFigure(t, "plugin-snapshot", fmt.Sprintf("kubectl hubkit snapshot on prod's claim, to a ready restore point: %s", took.Round(time.Millisecond)))
+}
+
+// The volume lost, back through kubectl hubkit restore: interrupted once
+// its claim was deleted, the same command again finishes it; with the
+// runbook's assertions (testVolumeLost).
+func (fx *prodFixture) testPluginRestore(t *testing.T) {
+	ctx := context.Background()
+	ns, hub := fx.prod.Namespace, fx.hub
+	installGuard(t, ns)
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+
+	pod := hub.Pod(t)
+	var kept []standin.Entry
+	for i := range 3 {
+		kept = append(kept, hub.Append(t, pod, fmt.Sprintf("before the restore point, %d", i+1)))
+	}
+	name, _ := hubkitSnapshot(t, dyn, ns)
+	after := hub.Append(t, pod, "after the restore point")
+	claim := hub.Claim(t)
+
+	// Another version's data: refused, nothing changed.
+	snapshots := dyn.Resource(scenario.VolumeSnapshots).Namespace(ns)
+	relabel := func(version string) {
+		_, err := snapshots.Patch(ctx, name, "application/merge-patch+json", fmt.Appendf(nil, `{"metadata":{"labels":{%q:%q}}}`, names.HubVersionLabel, version), metav1.PatchOptions{})
+		require.NoError(t, err)
+	}
+	s, _ := hubkitStatus(t, ns)
+	relabel("0.0.1")
+	out, code := hubkit(t, ns, "restore", "--from-snapshot", name)
+	relabel(s.Version)
+	assert.Equal(t, hubctl.Refused, code)
+	assert.Contains(t, out, fmt.Sprintf("holds version 0.0.1's data and the Hub is %s: set the image back to 0.0.1 in Git first", s.Version))
+	assert.Equal(t, pod.UID, hub.Pod(t).UID, "refused: the Hub untouched")
+	assert.Equal(t, claim.UID, hub.Claim(t).UID, "refused: the claim untouched")
+
+	// --dry-run: the runbook's own lines, nothing changed.
+	out, code = hubkit(t, ns, "restore", "--from-snapshot", name, "--dry-run")
+	assert.Equal(t, hubctl.Done, code)
+	for _, st := range readmeRunbook(t, runbookTitle) {
+		for _, c := range st.commands {
+			if strings.HasPrefix(c, "kubectl -n "+ns+" scale") || strings.HasPrefix(c, "kubectl -n "+ns+" delete pvc") {
+				assert.Contains(t, out, c+"\n", "--dry-run prints the runbook's step %d", st.n)
+			}
+		}
+	}
+	assert.Equal(t, pod.UID, hub.Pod(t).UID, "--dry-run: the Hub untouched")
+
+	// Interrupted once the claim is deleted (SIGINT, as Ctrl-C sends).
+	first := hubkitCommand(t, ns, "restore", "--from-snapshot", name)
+	stdout, err := first.StdoutPipe()
+	require.NoError(t, err)
+	var errOut bytes.Buffer
+	first.Stderr = &errOut
+	began := time.Now()
+	require.NoError(t, first.Start())
+	var lines []string
+	interrupted := false
+	for sc := bufio.NewScanner(stdout); sc.Scan(); {
+		lines = append(lines, sc.Text())
+		if !interrupted && strings.HasSuffix(sc.Text(), "claim "+names.AppDataClaim+" deleted") {
+			require.NoError(t, first.Process.Signal(syscall.SIGINT))
+			interrupted = true
+		}
+	}
+	_ = first.Wait()
+	t.Logf("the first run, interrupted:\n%s\n%s", strings.Join(lines, "\n"), errOut.String())
+	require.True(t, interrupted, "the first run reached the claim's deletion")
+	assert.Equal(t, hubctl.Failed, hubctl.Code(first.ProcessState.ExitCode()), "interrupted before it was done")
+	_, err = e2e.client.CoreV1().ConfigMaps(ns).Get(ctx, names.Hub+"-restore", metav1.GetOptions{})
+	require.NoError(t, err, "the restore's journal is left for a second run")
+
+	again := time.Now()
+	out, code = hubkit(t, ns, "restore", "--from-snapshot", name)
+	resumed := time.Since(again)
+	require.Equal(t, hubctl.Done, code, out)
+	assert.Contains(t, out, "the restore done")
+	_, err = e2e.client.CoreV1().ConfigMaps(ns).Get(ctx, names.Hub+"-restore", metav1.GetOptions{})
+	assert.True(t, err != nil, "the journal deleted once done")
+
+	restored := hub.Claim(t)
+	require.NotNil(t, restored.Spec.DataSource)
+	assert.Equal(t, name, restored.Spec.DataSource.Name, "made from the restore point")
+	assert.Equal(t, claim.Labels, restored.Labels, "the claim as the overlay made it")
+	hub.AppData = hub.CSIVolumeDir(t)
+	assertRestored(t, hub, kept, after)
+	assert.Empty(t, hub.Refusals(t), "the guard refused no step")
+	s, code = hubkitStatus(t, ns)
+	assert.Equal(t, hubctl.Done, code)
+	assert.True(t, s.Serving)
+	writeFigure(t, "plugin-restore", fmt.Sprintf("kubectl hubkit restore (prod, volume lost) interrupted once its claim was deleted (%s in), then run again to the Hub serving: %s",
+		again.Sub(began).Round(time.Millisecond), resumed.Round(time.Millisecond)))
+}
+
+func (fx *prodFixture) testPluginStopStart(t *testing.T) {
+	ns, hub := fx.prod.Namespace, fx.hub
+	installGuard(t, ns)
+	pod := hub.Pod(t)
+	out, code := hubkit(t, ns, "stop", "--dry-run")
+	assert.Equal(t, hubctl.Done, code)
+	assert.Contains(t, out, fmt.Sprintf("kubectl -n %s scale deployment/%s --replicas=0\n", ns, names.Hub), "the runbook's line")
+	assert.Equal(t, pod.UID, hub.Pod(t).UID, "--dry-run: the Hub untouched")
+
+	start := time.Now()
+	out, code = hubkit(t, ns, "stop")
+	stopped := time.Since(start)
+	require.Equal(t, hubctl.Done, code, out)
+	hub.WaitStopped(t)
+	_, code = hubkitStatus(t, ns)
+	assert.Equal(t, hubctl.Unhealthy, code, "status exits 4 while the Hub is stopped")
+
+	start = time.Now()
+	out, code = hubkit(t, ns, "start")
+	started := time.Since(start)
+	require.Equal(t, hubctl.Done, code, out)
+	s, code := hubkitStatus(t, ns)
+	assert.Equal(t, hubctl.Done, code)
+	assert.True(t, s.Serving)
+	writeFigure(t, "plugin-stop-start", fmt.Sprintf("kubectl hubkit stop (prod, to its pod gone): %s; start (to serving): %s", stopped.Round(time.Millisecond), started.Round(time.Millisecond)))
+}
