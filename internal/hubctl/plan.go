@@ -26,6 +26,10 @@ type plan []step
 func (p plan) run(ctx context.Context, out io.Writer, dryRun bool, began time.Time) error {
 	if dryRun {
 		for _, s := range p {
+			if len(s.kubectl) == 0 {
+				fmt.Fprintf(out, "# %s (kubectl hubkit's own: no kubectl line)\n", s.what)
+				continue
+			}
 			fmt.Fprintf(out, "# %s\n%s\n", s.what, strings.Join(s.kubectl, "\n"))
 		}
 		return nil
@@ -33,6 +37,9 @@ func (p plan) run(ctx context.Context, out io.Writer, dryRun bool, began time.Ti
 	for _, s := range p {
 		if err := s.do(ctx); err != nil {
 			fmt.Fprintf(out, "%s  failed: %s\n", elapsed(began), s.what)
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted before %s; the same command again resumes", s.what)
+			}
 			return err
 		}
 		fmt.Fprintf(out, "%s  %s\n", elapsed(began), s.what)

@@ -25,7 +25,9 @@ import (
 
 	"github.com/hubkit/hubkit/internal/hubctl"
 	"github.com/hubkit/hubkit/internal/names"
+	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/csidriver"
+	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
 )
@@ -34,22 +36,60 @@ import (
 // runs it, `kubectl hubkit ...` with the plugin on PATH beside the pinned
 // kubectl, and held to what its help promises and to the README's runbook.
 
-// hubkitCommand is `kubectl hubkit -n ns args...` as a user's shell runs
-// it: the pinned kubectl first on PATH, the plugin beside it.
-func hubkitCommand(t *testing.T, ns string, args ...string) *exec.Cmd {
+// The groups rbac/kubectl-hubkit/bindings binds, whom the tests
+// impersonate: each command runs with the roles its docs list, no more.
+const (
+	operators = "hubkit:operators"
+	viewers   = "hubkit:viewers"
+)
+
+// grantPluginRoles applies rbac/kubectl-hubkit and its example bindings
+// for the test, and waits until the operator's aggregated role holds the
+// viewer's rules.
+func grantPluginRoles(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(e2e.root, "bin", "kubectl"), append([]string{"hubkit", "-n", ns}, args...)...)
+	ctx := context.Background()
+	var objs []*unstructured.Unstructured
+	for _, dir := range []string{"kubectl-hubkit", filepath.Join("kubectl-hubkit", "bindings")} {
+		out, err := render.Krusty(filepath.Join(e2e.root, "rbac", dir))
+		require.NoError(t, err)
+		o, err := cluster.Objects(out)
+		require.NoError(t, err)
+		objs = append(objs, o...)
+	}
+	require.NoError(t, applier(t).Apply(ctx, objs, false))
+	t.Cleanup(func() { assert.NoError(t, applier(t).Delete(context.Background(), objs)) })
+	scenario.Until(t, "the aggregated role hubkit-operator to hold the viewer's rules", 30*time.Second, func(ctx context.Context) (bool, string, error) {
+		r, err := e2e.client.RbacV1().ClusterRoles().Get(ctx, "hubkit-operator", metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return len(r.Rules) > 4, fmt.Sprintf("%d rules", len(r.Rules)), nil
+	})
+}
+
+// hubkitCommand is `kubectl hubkit -n ns args...` as a user's shell runs
+// it, the pinned kubectl first on PATH and the plugin beside it, as a
+// member of the group (impersonated).
+func hubkitCommand(t *testing.T, group, ns string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(e2e.root, "bin", "kubectl"), append([]string{"hubkit", "--as", "alice", "--as-group", group, "-n", ns}, args...)...)
 	cmd.Env = append(os.Environ(),
 		"PATH="+filepath.Dir(e2e.plugin.Path(t))+":"+filepath.Join(e2e.root, "bin")+":"+os.Getenv("PATH"),
 		"KUBECONFIG="+e2e.cluster.Kubeconfig)
 	return cmd
 }
 
-// hubkit runs kubectl hubkit and returns what it printed (standard output,
-// then standard error) and its exit code.
+// hubkit runs kubectl hubkit as an operator and returns what it printed
+// (standard output, then standard error) and its exit code.
 func hubkit(t *testing.T, ns string, args ...string) (string, hubctl.Code) {
 	t.Helper()
-	cmd := hubkitCommand(t, ns, args...)
+	return hubkitAs(t, operators, ns, args...)
+}
+
+func hubkitAs(t *testing.T, group, ns string, args ...string) (string, hubctl.Code) {
+	t.Helper()
+	cmd := hubkitCommand(t, group, ns, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -57,14 +97,14 @@ func hubkit(t *testing.T, ns string, args ...string) (string, hubctl.Code) {
 	if err != nil && !errors.As(err, &exit) {
 		require.NoError(t, err, "run kubectl hubkit %v", args)
 	}
-	t.Logf("$ kubectl hubkit -n %s %s (exit %d)\n%s%s", ns, strings.Join(args, " "), cmd.ProcessState.ExitCode(), out.String(), errOut.String())
+	t.Logf("$ kubectl hubkit --as-group %s -n %s %s (exit %d)\n%s%s", group, ns, strings.Join(args, " "), cmd.ProcessState.ExitCode(), out.String(), errOut.String())
 	return out.String() + errOut.String(), hubctl.Code(cmd.ProcessState.ExitCode())
 }
 
 // hubkitStatus is kubectl hubkit status -o json, and its exit code.
 func hubkitStatus(t *testing.T, ns string) (hubctl.Status, hubctl.Code) {
 	t.Helper()
-	cmd := hubkitCommand(t, ns, "status", "-o", "json")
+	cmd := hubkitCommand(t, operators, ns, "status", "-o", "json")
 	out, err := cmd.Output()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
@@ -97,6 +137,7 @@ func hubkitSnapshot(t *testing.T, dyn dynamic.Interface, ns string) (string, tim
 func (fx *prodFixture) testPluginStatus(t *testing.T) {
 	ns := fx.prod.Namespace
 	installGuard(t, ns)
+	grantPluginRoles(t)
 	pod := fx.hub.Pod(t)
 	s, code := hubkitStatus(t, ns)
 	assert.Equal(t, hubctl.Done, code, "exit 0: the Hub serves")
@@ -112,14 +153,19 @@ func (fx *prodFixture) testPluginStatus(t *testing.T) {
 	assert.True(t, s.Guard.InForce, "the guard installed and denying: %+v", s.Guard)
 	assert.Nil(t, s.Owner, "kubectl applied it")
 
-	out, code := hubkit(t, ns, "status")
-	assert.Equal(t, hubctl.Done, code)
+	out, code := hubkitAs(t, viewers, ns, "status")
+	assert.Equal(t, hubctl.Done, code, "a viewer reads the status")
 	assert.Regexp(t, `serving\s+yes, by `+regexp.QuoteMeta(pod.Name), out, "one screen says who serves")
+	out, code = hubkitAs(t, viewers, ns, "stop")
+	assert.Equal(t, hubctl.Failed, code, "a viewer may not stop the Hub")
+	assert.Contains(t, out, "deployments.apps \"hbih\" is forbidden")
+	assert.Equal(t, pod.UID, fx.hub.Pod(t).UID, "the Hub untouched")
 }
 
 func (fx *prodFixture) testPluginSnapshot(t *testing.T) {
 	ctx := context.Background()
 	ns := fx.prod.Namespace
+	grantPluginRoles(t)
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
 	snapshots := dyn.Resource(scenario.VolumeSnapshots).Namespace(ns)
@@ -179,6 +225,7 @@ func (fx *prodFixture) testPluginRestore(t *testing.T) {
 	ctx := context.Background()
 	ns, hub := fx.prod.Namespace, fx.hub
 	installGuard(t, ns)
+	grantPluginRoles(t)
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
 
@@ -219,7 +266,7 @@ func (fx *prodFixture) testPluginRestore(t *testing.T) {
 	assert.Equal(t, pod.UID, hub.Pod(t).UID, "--dry-run: the Hub untouched")
 
 	// Interrupted once the claim is deleted (SIGINT, as Ctrl-C sends).
-	first := hubkitCommand(t, ns, "restore", "--from-snapshot", name)
+	first := hubkitCommand(t, operators, ns, "restore", "--from-snapshot", name)
 	stdout, err := first.StdoutPipe()
 	require.NoError(t, err)
 	var errOut bytes.Buffer
@@ -267,6 +314,7 @@ func (fx *prodFixture) testPluginRestore(t *testing.T) {
 func (fx *prodFixture) testPluginStopStart(t *testing.T) {
 	ns, hub := fx.prod.Namespace, fx.hub
 	installGuard(t, ns)
+	grantPluginRoles(t)
 	pod := hub.Pod(t)
 	out, code := hubkit(t, ns, "stop", "--dry-run")
 	assert.Equal(t, hubctl.Done, code)
