@@ -66,10 +66,7 @@ func TestProdOnTheRealNode(t *testing.T) {
 	t.Run("volume lost: the README's runbook makes the claim again from a snapshot, every entry from before it back and none from after", fx.testProdVolumeLost)
 	t.Run("upgrade rolled back: the old version refuses the new version's appData, and the README's runbook brings it back on its own data from the snapshot", fx.testProdUpgradeRolledBack)
 	t.Run("growing the claim: prod's size raised in Git and applied, the volume grows while the Hub runs on, its data kept", fx.testProdClaimGrown)
-	t.Run("kubectl hubkit status: the Hub serving on the real node (exit 0), its claim Bound on the CSI driver, the guard in force, no GitOps owner", fx.testPluginStatus)
-	t.Run("kubectl hubkit snapshot: a ready restore point labelled with the Hub's version; --dry-run takes none; refused, nothing taken, where the driver has no snapshot class", fx.testPluginSnapshot)
-	t.Run("kubectl hubkit restore: the volume lost and back from the restore point, every entry from before it and none after; interrupted once the claim was deleted, a second run finishes it; refused for another version's data", fx.testPluginRestore)
-	t.Run("kubectl hubkit stop and start: the runbook's lines under --dry-run, status exits 4 while stopped and 0 once serving", fx.testPluginStopStart)
+	t.Run("kubectl hubkit: the runbooks as commands, each run as the roles its docs list allow, the guard installed", fx.testPlugin)
 	t.Run("no credential is ever logged", fx.testProdNoCredentialLogged)
 }
 

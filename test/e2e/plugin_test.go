@@ -134,10 +134,19 @@ func hubkitSnapshot(t *testing.T, dyn dynamic.Interface, ns string) (string, tim
 	return m[1], took
 }
 
+// testPlugin is kubectl hubkit's steps on prod, the guard and the roles
+// installed once for them all.
+func (fx *prodFixture) testPlugin(t *testing.T) {
+	installGuard(t, fx.prod.Namespace)
+	grantPluginRoles(t)
+	t.Run("status: the Hub serving on the real node (exit 0), its claim Bound on the CSI driver, the guard in force, no GitOps owner", fx.testPluginStatus)
+	t.Run("snapshot: a ready restore point labelled with the Hub's version; --dry-run takes none; refused, nothing taken, where the driver has no snapshot class", fx.testPluginSnapshot)
+	t.Run("restore: the volume lost and back from the restore point, every entry from before it and none after; interrupted once the claim was deleted, a second run finishes it; refused for another version's data", fx.testPluginRestore)
+	t.Run("stop and start: the runbook's lines under --dry-run, status exits 4 while stopped and 0 once serving", fx.testPluginStopStart)
+}
+
 func (fx *prodFixture) testPluginStatus(t *testing.T) {
 	ns := fx.prod.Namespace
-	installGuard(t, ns)
-	grantPluginRoles(t)
 	pod := fx.hub.Pod(t)
 	s, code := hubkitStatus(t, ns)
 	assert.Equal(t, hubctl.Done, code, "exit 0: the Hub serves")
@@ -165,7 +174,6 @@ func (fx *prodFixture) testPluginStatus(t *testing.T) {
 func (fx *prodFixture) testPluginSnapshot(t *testing.T) {
 	ctx := context.Background()
 	ns := fx.prod.Namespace
-	grantPluginRoles(t)
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
 	snapshots := dyn.Resource(scenario.VolumeSnapshots).Namespace(ns)
@@ -224,8 +232,6 @@ func (fx *prodFixture) testPluginSnapshot(t *testing.T) {
 func (fx *prodFixture) testPluginRestore(t *testing.T) {
 	ctx := context.Background()
 	ns, hub := fx.prod.Namespace, fx.hub
-	installGuard(t, ns)
-	grantPluginRoles(t)
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
 
@@ -313,8 +319,6 @@ func (fx *prodFixture) testPluginRestore(t *testing.T) {
 
 func (fx *prodFixture) testPluginStopStart(t *testing.T) {
 	ns, hub := fx.prod.Namespace, fx.hub
-	installGuard(t, ns)
-	grantPluginRoles(t)
 	pod := hub.Pod(t)
 	out, code := hubkit(t, ns, "stop", "--dry-run")
 	assert.Equal(t, hubctl.Done, code)
