@@ -1,17 +1,23 @@
 package contract
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/hubkit/hubkit/internal/image"
 )
 
 // Check init-containers forbids an init container of the Hub's pod that
-// runs another image than the Hub's, or less hardened than the Hub.
+// runs another image than the Hub's or hubkit's own, or less hardened than
+// the Hub.
 //
 // Reads each of the Hub's pod's initContainers: image,
 // securityContext.readOnlyRootFilesystem and resources.limits. Allowed: the
-// Hub's container's image, a read-only root, limits for cpu, memory and
-// ephemeral-storage. (Privilege escalation and capabilities are check
+// Hub's container's image or one hubkit ships (image.Shipped: the
+// restore-point init container's), a read-only root, limits for cpu,
+// memory and ephemeral-storage. (Privilege escalation and capabilities are check
 // pod-security's.)
 func init() {
 	addCheck(check{
@@ -30,8 +36,8 @@ func checkInitContainers(m *Manifest, want Expect) field.ErrorList {
 	app := d.Spec.Template.Spec.Containers[0]
 	for _, c := range d.Spec.Template.Spec.InitContainers {
 		path := podPath(d).Child("initContainers").Key("name=" + c.Name)
-		if c.Image != app.Image {
-			errs = append(errs, field.Invalid(path.Child("image"), c.Image, "want the Hub's image "+app.Image))
+		if c.Image != app.Image && !shippedImage(c.Image) {
+			errs = append(errs, field.Invalid(path.Child("image"), c.Image, "want the Hub's image "+app.Image+" or one hubkit ships"))
 		}
 		var readOnly *bool
 		if c.SecurityContext != nil {
@@ -47,4 +53,18 @@ func checkInitContainers(m *Manifest, want Expect) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// shippedImage says whether ref names one of the images hubkit ships.
+func shippedImage(ref string) bool {
+	name, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	for _, s := range image.Shipped() {
+		if s.Repository == name {
+			return true
+		}
+	}
+	return false
 }

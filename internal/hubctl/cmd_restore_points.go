@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hubkit/hubkit/internal/names"
+	"github.com/hubkit/hubkit/internal/restorepoint"
 )
 
 func restorePointsCommand(o *options) *cobra.Command {
@@ -72,8 +73,8 @@ an upgrade (the one a rollback needs) nor one still being taken.`,
 // pruned is what --keep deletes of points (newest first): all but the
 // newest keep, never the newest before an upgrade nor one still being
 // taken (not ready, no error).
-func pruned(points []RestorePoint, keep int) []RestorePoint {
-	var out []RestorePoint
+func pruned(points []restorepoint.Point, keep int) []restorepoint.Point {
+	var out []restorepoint.Point
 	upgrade := false
 	for i, rp := range points {
 		lastUpgrade := rp.TakenBy == names.RestorePointUpgrade && rp.Ready && !upgrade
@@ -88,7 +89,7 @@ func pruned(points []RestorePoint, keep int) []RestorePoint {
 	return out
 }
 
-func (c *Clients) pruneSteps(h Hub, points []RestorePoint, keep int) plan {
+func (c *Clients) pruneSteps(h Hub, points []restorepoint.Point, keep int) plan {
 	var p plan
 	for _, rp := range pruned(points, keep) {
 		name := rp.Name
@@ -96,7 +97,7 @@ func (c *Clients) pruneSteps(h Hub, points []RestorePoint, keep int) plan {
 			what:    fmt.Sprintf("volumesnapshot/%s deleted (%s old)", name, time.Since(rp.Created.Time).Round(time.Second)),
 			kubectl: []string{fmt.Sprintf("kubectl -n %s delete volumesnapshot %s", h.Namespace, name)},
 			do: func(ctx context.Context) error {
-				err := c.Dynamic.Resource(volumeSnapshots).Namespace(h.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+				err := c.Dynamic.Resource(restorepoint.VolumeSnapshots).Namespace(h.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
 				if err != nil {
 					return fmt.Errorf("delete VolumeSnapshot %s/%s: %w", h.Namespace, name, err)
 				}

@@ -48,14 +48,3 @@ func TestTheHubIsWhatTheGuardsParametersDeclare(t *testing.T) {
 		})
 	}
 }
-
-func TestAVersionIsTheImagesTagOrItsDigest(t *testing.T) {
-	for image, want := range map[string]string{
-		"registry.example.com/highbyte/intelligence-hub:4.3.3@sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0ad69efa1f392e94a4333501270": "4.3.3",
-		"localhost:5000/hub:4.4.0": "4.4.0",
-		"localhost:5000/hub@sha256:5b0bcabd1ed22e9fb1310cf6c2dec7cdef19f0": "sha256-5b0bcabd1ed2",
-		"localhost:5000/hub": "latest",
-	} {
-		assert.Equal(t, want, versionOf(image), image)
-	}
-}

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/hubkit/hubkit/internal/restorepoint"
 )
 
 // A restore under way is recorded in a ConfigMap beside the Hub, its
@@ -53,14 +55,14 @@ func (c *Clients) restoreFromSnapshot(ctx context.Context, s *Status, ro restore
 		return nil, refuse("a restore of %s/%s from %s is under way (ConfigMap %s): run it again with --from-snapshot %s to finish it", h.Namespace, h.Ref(), journal.Data[journalFrom], journalName, journal.Data[journalFrom])
 	}
 
-	u, err := c.Dynamic.Resource(volumeSnapshots).Namespace(h.Namespace).Get(ctx, ro.snapshot, metav1.GetOptions{})
+	u, err := c.Dynamic.Resource(restorepoint.VolumeSnapshots).Namespace(h.Namespace).Get(ctx, ro.snapshot, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, refuse("no VolumeSnapshot %s in namespace %s: kubectl hubkit -n %s restore-points lists the Hub's", ro.snapshot, h.Namespace, h.Namespace)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read VolumeSnapshot %s/%s: %w", h.Namespace, ro.snapshot, err)
 	}
-	rp := restorePointOf(*u)
+	rp := restorepoint.Of(*u)
 	switch {
 	case rp.Claim != claimName:
 		return nil, refuse("VolumeSnapshot %s is of claim %s, not of the Hub's claim %s", rp.Name, rp.Claim, claimName)
@@ -147,7 +149,7 @@ func claimFromSnapshot(live *corev1.PersistentVolumeClaim, snapshot string) *cor
 			Resources:        corev1.VolumeResourceRequirements{Requests: live.Spec.Resources.Requests},
 			StorageClassName: live.Spec.StorageClassName,
 			VolumeMode:       live.Spec.VolumeMode,
-			DataSource:       &corev1.TypedLocalObjectReference{APIGroup: ptr.To(volumeSnapshots.Group), Kind: "VolumeSnapshot", Name: snapshot},
+			DataSource:       &corev1.TypedLocalObjectReference{APIGroup: ptr.To(restorepoint.VolumeSnapshots.Group), Kind: "VolumeSnapshot", Name: snapshot},
 		},
 	}
 	for k, v := range live.Annotations {

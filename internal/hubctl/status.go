@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hubkit/hubkit/internal/names"
+	"github.com/hubkit/hubkit/internal/restorepoint"
 )
 
 // Status is what `kubectl hubkit status` reports: the Hub on one screen,
@@ -30,15 +31,15 @@ type Status struct {
 	Pods    []PodStatus `json:"pods"`
 	// Serving says whether a Service sends to a ready pod of the Hub;
 	// ServedBy names those pods.
-	Serving      bool          `json:"serving"`
-	ServedBy     []string      `json:"servedBy,omitempty"`
-	Claims       []ClaimStatus `json:"claims"`
-	RestorePoint *RestorePoint `json:"restorePoint,omitempty"`
-	Snapshots    string        `json:"snapshots,omitempty"`
-	Guard        GuardStatus   `json:"guard"`
-	Owner        *Owner        `json:"owner,omitempty"`
-	Selector     string        `json:"selector"`
-	Services     []string      `json:"services,omitempty"`
+	Serving      bool                `json:"serving"`
+	ServedBy     []string            `json:"servedBy,omitempty"`
+	Claims       []ClaimStatus       `json:"claims"`
+	RestorePoint *restorepoint.Point `json:"restorePoint,omitempty"`
+	Snapshots    string              `json:"snapshots,omitempty"`
+	Guard        GuardStatus         `json:"guard"`
+	Owner        *Owner              `json:"owner,omitempty"`
+	Selector     string              `json:"selector"`
+	Services     []string            `json:"services,omitempty"`
 }
 
 // PodStatus is one of the Hub's pods.
@@ -50,6 +51,9 @@ type PodStatus struct {
 	Role     string    `json:"role,omitempty"`
 	Restarts int32     `json:"restarts"`
 	LastExit *LastExit `json:"lastExit,omitempty"`
+	// Init says what holds the pod in its init containers, with the
+	// failed one's message (a restore point before an upgrade that failed).
+	Init string `json:"init,omitempty"`
 }
 
 // LastExit is how the Hub's container last ended.
@@ -90,7 +94,7 @@ func (c *Clients) status(ctx context.Context, h Hub) (*Status, error) {
 	}
 	s.Replicas, s.Ready = replicas, ready
 	hub := hubContainer(tmpl.Spec.Containers)
-	s.Image, s.Version = hub.Image, versionOf(hub.Image)
+	s.Image, s.Version = hub.Image, restorepoint.VersionOf(hub.Image)
 	s.Owner = ownerOf(meta)
 	if s.Owner != nil {
 		c.readOwner(ctx, s.Owner)
@@ -125,19 +129,6 @@ func hubContainer(cs []corev1.Container) corev1.Container {
 	return cs[0]
 }
 
-// versionOf is an image's tag, or its digest's first twelve hex digits
-// (sha256-0123456789ab) when it has none: a label value either way.
-func versionOf(image string) string {
-	name, digest, _ := strings.Cut(image, "@")
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		return name[i+1:]
-	}
-	if algo, hex, ok := strings.Cut(digest, ":"); ok && len(hex) >= 12 {
-		return algo + "-" + hex[:12]
-	}
-	return "latest"
-}
-
 func podStatus(p corev1.Pod, container string) PodStatus {
 	ps := PodStatus{Name: p.Name, Node: p.Spec.NodeName, Phase: string(p.Status.Phase), Role: p.Labels[names.HARoleLabel]}
 	if p.DeletionTimestamp != nil {
@@ -148,6 +139,7 @@ func podStatus(p corev1.Pod, container string) PodStatus {
 			ps.Ready = c.Status == corev1.ConditionTrue
 		}
 	}
+	ps.Init = initHold(p.Status.InitContainerStatuses)
 	for _, cs := range p.Status.ContainerStatuses {
 		if cs.Name != container {
 			continue
@@ -158,6 +150,33 @@ func podStatus(p corev1.Pod, container string) PodStatus {
 		}
 	}
 	return ps
+}
+
+// initHold is the first init container that has not finished well: its
+// state, and the message it last ended with.
+func initHold(statuses []corev1.ContainerStatus) string {
+	for _, ic := range statuses {
+		st := ic.State
+		if st.Terminated != nil && st.Terminated.ExitCode == 0 {
+			continue
+		}
+		hold := "init container " + ic.Name
+		switch {
+		case st.Running != nil:
+			hold += " running"
+		case st.Waiting != nil:
+			hold += " " + st.Waiting.Reason
+		case st.Terminated != nil:
+			hold += " failed"
+		}
+		for _, t := range []*corev1.ContainerStateTerminated{st.Terminated, ic.LastTerminationState.Terminated} {
+			if t != nil && t.ExitCode != 0 && strings.TrimSpace(t.Message) != "" {
+				return hold + ": " + strings.TrimSpace(t.Message)
+			}
+		}
+		return hold
+	}
+	return ""
 }
 
 // serving finds the Services that select the Hub's pods and whether their
@@ -285,6 +304,9 @@ func (s *Status) write(out io.Writer, now time.Time) error {
 			last = fmt.Sprintf("last exit: %s (%d) %s ago", p.LastExit.Reason, p.LastExit.ExitCode, since(now, p.LastExit.FinishedAt.Time))
 		}
 		fmt.Fprintf(w, "pod\t%s on %s\t%s\trestarts %d, %s\n", p.Name, orNone(p.Node), state, p.Restarts, last)
+		if p.Init != "" {
+			fmt.Fprintf(w, "\t%s\t\t\n", p.Init)
+		}
 	}
 	serving := "NO: no Service sends to a ready pod of the Hub"
 	if s.Serving {

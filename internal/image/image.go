@@ -82,8 +82,20 @@ func HARole() Spec {
 	}
 }
 
+// RestorePoint is the restore-point init container of the Hub's pod
+// (restorepoint/, components/restore-point): the restore point before an
+// upgrade. Static, as user 65534 unless the pod says otherwise, no shell;
+// named Repository:dev by the component, as HARole is.
+func RestorePoint() Spec {
+	return Spec{
+		Name: "restore-point", Package: "./restorepoint", Entrypoint: "/usr/local/bin/restore-point", User: "65534:65534",
+		Repository:  "ghcr.io/hubkit/restore-point",
+		Description: "Init container that takes a restore point of the Hub's claim before an upgrade",
+	}
+}
+
 // Shipped lists the images hubkit ships, by Name.
-func Shipped() []Spec { return []Spec{Function(), HARole()} }
+func Shipped() []Spec { return []Spec{Function(), HARole(), RestorePoint()} }
 
 // Ref is the image's name at version; for an image without a Repository,
 // version is the whole name (repository:tag).

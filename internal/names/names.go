@@ -141,3 +141,16 @@ const (
 	// ClaimLabel is the claim the restore point is of.
 	ClaimLabel = "hubkit.dev/claim"
 )
+
+// The restore point before an upgrade (components/restore-point).
+const (
+	// UpgradeToLabel, on a restore point taken before an upgrade, is the
+	// version the Hub was upgraded to.
+	UpgradeToLabel = "hubkit.dev/upgrade-to"
+	// VersionMarkerFile, in appData, holds the version of the Hub that last
+	// started on it: the restore-point init container compares it with its
+	// pod's.
+	VersionMarkerFile = ".hubkit-version"
+	// RestorePointContainer is the init container that takes it.
+	RestorePointContainer = "restore-point"
+)

@@ -88,7 +88,7 @@ func TestBaseNamesTheHubsObjects(t *testing.T) {
 // names spells them.
 func TestGuardReadsTheNames(t *testing.T) {
 	paramKind := 0
-	for _, f := range []string{"guard/replicas.yaml", "guard/autoscalers.yaml", "guard/rollout.yaml", "guard/claims.yaml"} {
+	for _, f := range []string{"guard/replicas.yaml", "guard/autoscalers.yaml", "guard/rollout.yaml", "guard/claims.yaml", "guard/restore-points.yaml"} {
 		for _, n := range objects(t, f) {
 			switch n.GetKind() {
 			case "ValidatingAdmissionPolicy":
@@ -104,7 +104,7 @@ func TestGuardReadsTheNames(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, 4, paramKind, "every policy with parameters")
+	assert.Equal(t, 5, paramKind, "every policy with parameters")
 
 	// Each variable named here reads the key prefix, annotation or label.
 	for _, c := range []struct {
@@ -116,6 +116,8 @@ func TestGuardReadsTheNames(t *testing.T) {
 		{"guard/claims.yaml", "reasoned", []string{quoted(names.ClaimAccessReasonAnnotation)}},
 		{"guard/replicas.yaml", "members", []string{quoted(names.GuardHAPrefix)}},
 		{"guard/autoscalers.yaml", "group", []string{quoted(names.GuardHAPrefix)}},
+		{"guard/restore-points.yaml", "singletons", []string{quoted(names.GuardClaimPrefix)}},
+		{"guard/restore-points.yaml", "labelled", []string{quoted(names.ClaimLabel)}},
 	} {
 		policy := objects(t, c.file)[0]
 		expr := value(t, policy, "spec", "variables", "[name="+c.variable+"]", "expression")

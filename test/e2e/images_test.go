@@ -36,8 +36,15 @@ func loadImage(t *testing.T, spec image.Spec, ref string) {
 }
 
 // loadStandin builds the stand-in under ref and imports it into the real
-// node's containerd, as `kind load` does.
+// node's containerd, as `kind load` does, with the restore-point image
+// that prod's Hub pod starts with (components/restore-point).
 func loadStandin(t *testing.T, ref string) {
 	t.Helper()
 	loadImage(t, images.Standin(), ref)
+	spec := image.RestorePoint()
+	loadImage(t, spec, restorePointImage)
 }
+
+// restorePointImage is the restore-point image's tag, as
+// components/restore-point names it.
+const restorePointImage = "dev"

@@ -27,6 +27,7 @@ import (
 	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/csidriver"
+	"github.com/hubkit/hubkit/test/images"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
 	"github.com/hubkit/hubkit/test/standin"
@@ -143,6 +144,8 @@ func (fx *prodFixture) testPlugin(t *testing.T) {
 	t.Run("snapshot: a ready restore point labelled with the Hub's version; --dry-run takes none; refused, nothing taken, where the driver has no snapshot class", fx.testPluginSnapshot)
 	t.Run("restore: the volume lost and back from the restore point, every entry from before it and none after; interrupted once the claim was deleted, a second run finishes it; refused for another version's data", fx.testPluginRestore)
 	t.Run("stop and start: the runbook's lines under --dry-run, status exits 4 while stopped and 0 once serving", fx.testPluginStopStart)
+	t.Run("an upgrade takes its own restore point, after the old version stopped; the rollback is the old tag back and kubectl hubkit restore from it", fx.testPluginUpgrade)
+	t.Run("a restore point that fails stops the upgrade: the later version never starts, appData stays the old one's, status says why; the old tag back serves the old data", fx.testPluginUpgradeStopped)
 }
 
 func (fx *prodFixture) testPluginStatus(t *testing.T) {
@@ -341,4 +344,137 @@ func (fx *prodFixture) testPluginStopStart(t *testing.T) {
 	assert.Equal(t, hubctl.Done, code)
 	assert.True(t, s.Serving)
 	writeFigure(t, "plugin-stop-start", fmt.Sprintf("kubectl hubkit stop (prod, to its pod gone): %s; start (to serving): %s", stopped.Round(time.Millisecond), started.Round(time.Millisecond)))
+}
+
+// setProdTag sets prod's image tag in Git and applies the render, as a
+// user's pipeline does.
+func (fx *prodFixture) setProdTag(t *testing.T, tag string) {
+	t.Helper()
+	next := fx.git
+	next.tag = tag
+	fx.objs = renderProdForRealNode(t, next)
+	require.NoError(t, applier(t).Apply(context.Background(), fx.objs, false))
+}
+
+// beforeUpgrade lists the restore points the cluster took before upgrades
+// from version from to version to.
+func beforeUpgrade(t *testing.T, dyn dynamic.Interface, ns, from, to string) []unstructured.Unstructured {
+	t.Helper()
+	list, err := dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).List(context.Background(), metav1.ListOptions{LabelSelector: fmt.Sprintf("%s=%s,%s=%s,%s=%s",
+		names.RestorePointLabel, names.RestorePointUpgrade, names.HubVersionLabel, from, names.UpgradeToLabel, to)})
+	require.NoError(t, err)
+	return list.Items
+}
+
+// The upgrade with no person's snapshot: the restore-point init container
+// takes one after the old version stopped and before the new one starts;
+// the rollback (the old tag back, then kubectl hubkit restore) uses it.
+func (fx *prodFixture) testPluginUpgrade(t *testing.T) {
+	ctx := context.Background()
+	ns, hub := fx.prod.Namespace, fx.hub
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+	pod := hub.Pod(t)
+	require.Equal(t, prodTag, hub.Status(t, pod).Version)
+	var kept []standin.Entry
+	for i := range 2 {
+		kept = append(kept, hub.Append(t, pod, fmt.Sprintf("before the upgrade with no snapshot, %d", i+1)))
+	}
+	for _, s := range beforeUpgrade(t, dyn, ns, prodTag, nextTag) {
+		require.NoError(t, dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(ctx, s.GetName(), metav1.DeleteOptions{}), "an earlier step's restore point of this upgrade")
+	}
+
+	loadImage(t, images.StandinNext(), prodImage+":"+nextTag)
+	fx.setProdTag(t, nextTag)
+	pod = hub.WaitReplaced(t, pod)
+	upgraded := hub.Status(t, pod)
+	require.Equal(t, nextTag, upgraded.Version)
+	assert.Equal(t, standin.JournalFormatNext, upgraded.Format, "the later version rewrote appData")
+	after := hub.Append(t, pod, "written by the later version")
+
+	points := beforeUpgrade(t, dyn, ns, prodTag, nextTag)
+	require.Len(t, points, 1, "one restore point, taken by the cluster")
+	rp := points[0]
+	ready, _, _ := unstructured.NestedBool(rp.Object, "status", "readyToUse")
+	assert.True(t, ready)
+	assert.Equal(t, names.AppDataClaim, rp.GetLabels()[names.ClaimLabel])
+	logs := hub.Logs(pod, names.RestorePointContainer, false)
+	assert.Contains(t, logs, fmt.Sprintf("upgrade of claim %s from version %s to %s: a restore point of %s first", names.AppDataClaim, prodTag, nextTag, prodTag))
+	assert.Contains(t, logs, "restore point "+rp.GetName()+" ready")
+	out, code := hubkit(t, ns, "restore-points")
+	assert.Equal(t, hubctl.Done, code)
+	assert.Regexp(t, regexp.QuoteMeta(rp.GetName())+`.*\s`+regexp.QuoteMeta(prodTag)+`\s+`+names.RestorePointUpgrade, out)
+
+	// The rollback: the old tag back (the old version refuses the new
+	// format), then one command from the cluster's restore point.
+	begun := time.Now()
+	fx.setProdTag(t, prodTag)
+	waitStartRefused(t, hub, pod, "the later version's appData", "journal format 2")
+	out, code = hubkit(t, ns, "restore", "--from-snapshot", rp.GetName())
+	require.Equal(t, hubctl.Done, code, out)
+	took := time.Since(begun)
+	pod = hub.Pod(t)
+	back := hub.Status(t, pod)
+	assert.Equal(t, prodTag, back.Version, "the old version")
+	assert.Equal(t, standin.JournalFormat, back.Format, "on its own format")
+	hub.AppData = hub.CSIVolumeDir(t)
+	assertRestored(t, hub, kept, after)
+	assert.Empty(t, hub.Refusals(t), "the guard refused no step, the restore point's included")
+	writeFigure(t, "plugin-upgrade-rolled-back", fmt.Sprintf("upgrade rolled back with no person's snapshot: the old tag set back to the old version serving on the cluster's restore point, through kubectl hubkit restore: %s", took.Round(time.Millisecond)))
+}
+
+// A restore point that fails stops the upgrade: the later version never
+// starts and appData stays the old version's; status says why; the old tag
+// back is the way out.
+func (fx *prodFixture) testPluginUpgradeStopped(t *testing.T) {
+	ctx := context.Background()
+	ns, hub := fx.prod.Namespace, fx.hub
+	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
+	require.NoError(t, err)
+	pod := hub.Pod(t)
+	kept := hub.Append(t, pod, "before an upgrade whose restore point fails")
+	for _, s := range beforeUpgrade(t, dyn, ns, prodTag, nextTag) {
+		require.NoError(t, dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(ctx, s.GetName(), metav1.DeleteOptions{}))
+	}
+
+	// The storage takes no snapshot now: its class is gone.
+	classes := dyn.Resource(schema.GroupVersionResource{Group: "snapshot.storage.k8s.io", Version: "v1", Resource: "volumesnapshotclasses"})
+	class, err := classes.Get(ctx, "hubkit-csi", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NoError(t, classes.Delete(ctx, class.GetName(), metav1.DeleteOptions{}))
+	t.Cleanup(func() {
+		class.SetResourceVersion("")
+		_, err := classes.Create(context.Background(), class, metav1.CreateOptions{})
+		assert.NoError(t, err, "the snapshot class back")
+	})
+
+	loadImage(t, images.StandinNext(), prodImage+":"+nextTag)
+	fx.setProdTag(t, nextTag)
+	var held hubctl.Status
+	scenario.Until(t, "status to say the restore point failed", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		s, code := hubkitStatus(t, ns)
+		held = s
+		return code == hubctl.Unhealthy && len(s.Pods) == 1 && strings.Contains(s.Pods[0].Init, "the upgrade waits, appData untouched"), fmt.Sprintf("%+v", s.Pods), nil
+	})
+	assert.Contains(t, held.Pods[0].Init, "init container "+names.RestorePointContainer)
+	assert.Contains(t, held.Pods[0].Init, fmt.Sprintf("the restore point before the upgrade from %s to %s", prodTag, nextTag))
+	later, err := e2e.client.CoreV1().Pods(ns).Get(ctx, held.Pods[0].Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	for _, c := range later.Status.ContainerStatuses {
+		assert.Nil(t, c.State.Running, "%s never started", c.Name)
+		assert.Nil(t, c.LastTerminationState.Terminated, "%s never started", c.Name)
+	}
+	marker, err := os.ReadFile(filepath.Join(hub.AppData, names.VersionMarkerFile))
+	require.NoError(t, err)
+	assert.Equal(t, prodTag+"\n", string(marker), "appData is the old version's still")
+	assert.Equal(t, kept, hub.Journal(t).At(kept.Seq), "its data untouched")
+
+	// The way out the message names: the old tag back.
+	fx.setProdTag(t, prodTag)
+	pod = hub.WaitReplaced(t, later)
+	assert.Equal(t, prodTag, hub.Status(t, pod).Version)
+	assert.Equal(t, kept, hub.Journal(t).At(kept.Seq))
+	for _, s := range beforeUpgrade(t, dyn, ns, prodTag, nextTag) {
+		assert.NoError(t, dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(ctx, s.GetName(), metav1.DeleteOptions{}), "the failed restore point")
+	}
 }
