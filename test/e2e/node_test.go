@@ -16,6 +16,7 @@ import (
 	"time"
 
 	hubfiles "github.com/hubkit/hubkit/internal/hub"
+	"github.com/hubkit/hubkit/internal/hubctl"
 	"github.com/hubkit/hubkit/internal/names"
 
 	"github.com/stretchr/testify/assert"
@@ -50,7 +51,7 @@ func TestRealNode(t *testing.T) {
 	t.Run("a Recreate rollout to a new tag: the old process is gone before the new starts", r.rollout)
 	t.Run("node restart: the Hub comes back with its data", r.nodeRestart)
 	t.Run("on ReadWriteOnce a second writer starts: Recreate with a deleted pod, and RollingUpdate", r.readWriteOnce)
-	t.Run("node loss, on a node of its own: NotReady after the grace period, the replacement held while the lost pod may still write, replaced once the node is declared out of service", r.nodeLoss)
+	t.Run("node loss, on a node of its own: NotReady after the grace period, the replacement held while the lost pod may still write, replaced once kubectl hubkit node-lost declares the node out of service (refused for a Ready node); node-back removes the taint once the node is back (refused before)", r.nodeLoss)
 }
 
 // realNodeFixture is TestRealNode's fixture before its first step: pods on
@@ -451,14 +452,37 @@ func (r *realHub) nodeLoss(t *testing.T) {
 	})
 
 	// The fast path, once someone has made sure the node is off: the
-	// out-of-service taint. The pod GC force-deletes the lost pod and the
-	// replacement runs on another node.
-	scenario.DeclareOutOfService(t, e2e.client, own.Name())
+	// out-of-service taint, docs/operating.md's line, through kubectl
+	// hubkit node-lost, which refuses a node that is not lost. The pod GC
+	// force-deletes the lost pod and the replacement runs on another node.
+	grantPluginRoles(t)
+	out, code := hubkit(t, ns, "node-lost", e2e.cluster.Node.Name())
+	assert.Equal(t, hubctl.Refused, code, "a Ready node is not lost")
+	assert.Contains(t, out, "is Ready: it is not lost")
+	out, code = hubkit(t, ns, "node-lost", own.Name(), "--dry-run")
+	assert.Equal(t, hubctl.Done, code)
+	assert.Contains(t, out, strings.ReplaceAll(operatingTaintLine(t), "<node>", own.Name())+"\n", "the runbook's line")
 	tainted := time.Now()
+	out, code = hubkit(t, ns, "node-lost", own.Name())
+	require.Equal(t, hubctl.Done, code, out)
 	next := hub.WaitReady(t)
 	replaced := time.Since(tainted)
 	assert.NotEqual(t, own.Name(), next.Spec.NodeName, "replaced on another node")
 	assert.Equal(t, before, hub.Journal(t).At(before.Seq), "the volume the replacement mounts holds what the lost Hub wrote")
+
+	// node-back: refused while the node is off; once it is back, the taint
+	// goes.
+	out, code = hubkit(t, ns, "node-back", own.Name())
+	assert.Equal(t, hubctl.Refused, code, "the node is still off")
+	assert.Contains(t, out, "is not back")
+	require.NoError(t, own.Restart(ctx), "the node comes back")
+	scenario.Until(t, "kubectl hubkit node-back to remove the taint", 2*time.Minute, func(context.Context) (bool, string, error) {
+		out, code := hubkit(t, ns, "node-back", own.Name())
+		return code == hubctl.Done, out, nil
+	})
+	n, err := e2e.client.CoreV1().Nodes().Get(ctx, own.Name(), metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.False(t, slices.ContainsFunc(n.Spec.Taints, func(tn corev1.Taint) bool { return tn.Key == corev1.TaintNodeOutOfService }), "the taint removed: %v", n.Spec.Taints)
 
 	t.Logf("node loss: NotReady %s after the power-off; replacement held Pending for %s; running on %s %s after the out-of-service taint",
 		notReady.Round(time.Second), time.Since(held).Round(time.Second), next.Spec.NodeName, replaced.Round(time.Second))
@@ -471,4 +495,17 @@ func (r *realHub) nodeLoss(t *testing.T) {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// operatingTaintLine is docs/operating.md's out-of-service line, for a
+// node called <node>.
+func operatingTaintLine(t *testing.T) string {
+	t.Helper()
+	for _, l := range strings.Split(string(readRepoFile(t, "docs", "operating.md")), "\n") {
+		if strings.HasPrefix(l, "kubectl taint node <node> ") {
+			return l
+		}
+	}
+	require.Fail(t, "docs/operating.md shows the out-of-service taint")
+	return ""
 }

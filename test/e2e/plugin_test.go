@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,6 +147,7 @@ func (fx *prodFixture) testPlugin(t *testing.T) {
 	t.Run("snapshot: a ready restore point labelled with the Hub's version; --dry-run takes none; refused, nothing taken, where the driver has no snapshot class", fx.testPluginSnapshot)
 	t.Run("restore: the volume lost and back from the restore point, every entry from before it and none after; interrupted once the claim was deleted, a second run finishes it; refused for another version's data", fx.testPluginRestore)
 	t.Run("stop and start: the runbook's lines under --dry-run, status exits 4 while stopped and 0 once serving", fx.testPluginStopStart)
+	t.Run("report: one archive, read as a viewer, with the manifests, events, logs and the guard, and no Secret's value", fx.testPluginReport)
 	t.Run("an upgrade takes its own restore point, after the old version stopped; the rollback is the old tag back and kubectl hubkit restore from it", fx.testPluginUpgrade)
 	t.Run("a restore point that fails stops the upgrade: the later version never starts, appData stays the old one's, status says why; the old tag back serves the old data", fx.testPluginUpgradeStopped)
 }
@@ -476,5 +480,58 @@ func (fx *prodFixture) testPluginUpgradeStopped(t *testing.T) {
 	assert.Equal(t, kept, hub.Journal(t).At(kept.Seq))
 	for _, s := range beforeUpgrade(t, dyn, ns, prodTag, nextTag) {
 		assert.NoError(t, dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(ctx, s.GetName(), metav1.DeleteOptions{}), "the failed restore point")
+	}
+}
+
+// report: one archive with what to look at, and no Secret's value.
+func (fx *prodFixture) testPluginReport(t *testing.T) {
+	ns := fx.prod.Namespace
+	pod := fx.hub.Pod(t)
+	file := filepath.Join(t.TempDir(), "report.tar.gz")
+	out, code := hubkitAs(t, viewers, ns, "report", "-f", file)
+	require.Equal(t, hubctl.Done, code, out)
+	files := untar(t, file)
+	for _, want := range []string{
+		"status.json", "events.txt", "secrets.txt",
+		"manifests/deployments/" + names.Hub + ".yaml",
+		"manifests/pods/" + pod.Name + ".yaml",
+		"manifests/persistentvolumeclaims/" + names.AppDataClaim + ".yaml",
+		"manifests/configmaps/" + names.GuardParams + ".yaml",
+		"manifests/validatingadmissionpolicies/hubkit-restore-points.yaml",
+		"logs/" + pod.Name + "/" + names.HubContainer + ".log",
+		"logs/" + pod.Name + "/" + names.RestorePointContainer + ".log",
+	} {
+		assert.Contains(t, files, want)
+	}
+	assert.NotContains(t, files, "missing.txt", "a viewer reads all of it: %s", files["missing.txt"])
+	var s hubctl.Status
+	require.NoError(t, json.Unmarshal(files["status.json"], &s))
+	assert.True(t, s.Serving)
+	assert.Contains(t, string(files["secrets.txt"]), "hbih-certificate-store")
+	for name, b := range files {
+		assert.False(t, bytes.Contains(b, fx.store), "%s holds the certificate store, a Secret's value", name)
+		assert.False(t, bytes.Contains(b, fx.deployment), "%s holds the deployment file, a Secret's value", name)
+	}
+}
+
+// untar reads a .tar.gz into its files by path.
+func untar(t *testing.T, file string) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	require.NoError(t, err)
+	tr := tar.NewReader(gz)
+	files := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return files
+		}
+		require.NoError(t, err)
+		b, err := io.ReadAll(tr)
+		require.NoError(t, err)
+		files[h.Name] = b
 	}
 }

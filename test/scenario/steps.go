@@ -113,19 +113,6 @@ func Unschedulable(p *corev1.Pod) string {
 	return ""
 }
 
-// DeclareOutOfService taints node name out-of-service, as a person does
-// once sure that the node is off: the pod GC then force-deletes its pods
-// and their volumes are detached.
-func DeclareOutOfService(t testing.TB, client kubernetes.Interface, name string) {
-	t.Helper()
-	ctx := context.Background()
-	n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-	require.NoError(t, err)
-	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: corev1.TaintNodeOutOfService, Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute})
-	_, err = client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
-	require.NoError(t, err, "taint node %s out of service", name)
-}
-
 // Uncordon makes the nodes sel lists schedulable.
 func Uncordon(t testing.TB, client kubernetes.Interface, sel metav1.ListOptions) {
 	t.Helper()
