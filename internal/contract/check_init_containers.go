@@ -6,7 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/hubkit/hubkit/internal/image"
+	"github.com/hubkit/hubkit/internal/names"
 )
 
 // Check init-containers forbids an init container of the Hub's pod that
@@ -15,8 +15,8 @@ import (
 //
 // Reads each of the Hub's pod's initContainers: image,
 // securityContext.readOnlyRootFilesystem and resources.limits. Allowed: the
-// Hub's container's image or one hubkit ships (image.Shipped: the
-// restore-point init container's), a read-only root, limits for cpu,
+// Hub's container's image or one hubkit ships (names.ImageRepositoryPrefix:
+// the restore-point init container's), a read-only root, limits for cpu,
 // memory and ephemeral-storage. (Privilege escalation and capabilities are check
 // pod-security's.)
 func init() {
@@ -57,14 +57,5 @@ func checkInitContainers(m *Manifest, want Expect) field.ErrorList {
 
 // shippedImage says whether ref names one of the images hubkit ships.
 func shippedImage(ref string) bool {
-	name, _, _ := strings.Cut(ref, "@")
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name = name[:i]
-	}
-	for _, s := range image.Shipped() {
-		if s.Repository == name {
-			return true
-		}
-	}
-	return false
+	return strings.HasPrefix(ref, names.ImageRepositoryPrefix)
 }

@@ -65,7 +65,7 @@ type Extra struct {
 func Function() Spec {
 	return Spec{
 		Name: "singleton", Package: "./plugin", Entrypoint: "/usr/local/bin/singleton", User: "65534:65534",
-		Repository:  "ghcr.io/hubkit/singleton",
+		Repository:  names.ImageRepositoryPrefix + "singleton",
 		Description: "KRM function that keeps single-instance stateful workloads single",
 	}
 }
@@ -77,7 +77,7 @@ func Function() Spec {
 func HARole() Spec {
 	return Spec{
 		Name: "ha-role", Package: "./harole", Entrypoint: "/usr/local/bin/ha-role", User: "65534:65534",
-		Repository:  "ghcr.io/hubkit/ha-role",
+		Repository:  names.ImageRepositoryPrefix + "ha-role",
 		Description: "Sidecar that labels an HA group's member with its role (" + names.HARoleLabel + "), from the Hub's " + hub.Readyz,
 	}
 }
@@ -89,7 +89,7 @@ func HARole() Spec {
 func RestorePoint() Spec {
 	return Spec{
 		Name: "restore-point", Package: "./restorepoint", Entrypoint: "/usr/local/bin/restore-point", User: "65534:65534",
-		Repository:  "ghcr.io/hubkit/restore-point",
+		Repository:  names.ImageRepositoryPrefix + "restore-point",
 		Description: "Init container that takes a restore point of the Hub's claim before an upgrade",
 	}
 }

@@ -154,3 +154,8 @@ const (
 	// RestorePointContainer is the init container that takes it.
 	RestorePointContainer = "restore-point"
 )
+
+// ImageRepositoryPrefix opens the name of every image hubkit ships
+// (internal/image's Shipped): the function's, the ha-role sidecar's, the
+// restore-point init container's.
+const ImageRepositoryPrefix = "ghcr.io/hubkit/"
