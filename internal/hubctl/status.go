@@ -305,7 +305,9 @@ func (s *Status) write(out io.Writer, now time.Time) error {
 		}
 		fmt.Fprintf(w, "pod\t%s on %s\t%s\trestarts %d, %s\n", p.Name, orNone(p.Node), state, p.Restarts, last)
 		if p.Init != "" {
-			fmt.Fprintf(w, "\t%s\t\t\n", p.Init)
+			// The last cell of a line is in no column: a long message
+			// widens none.
+			fmt.Fprintf(w, "\t%s\n", p.Init)
 		}
 	}
 	serving := "NO: no Service sends to a ready pod of the Hub"
@@ -322,7 +324,10 @@ func (s *Status) write(out io.Writer, now time.Time) error {
 		if rp.Ready {
 			ready = "ready"
 		}
-		fmt.Fprintf(w, "restore point\t%s\t%s, %s old\tof version %s, %s\n", rp.Name, ready, since(now, rp.Created.Time), orNone(rp.Version), rp.RestoreSize)
+		if rp.Error != "" {
+			ready = "failed"
+		}
+		fmt.Fprintf(w, "restore point\t%s\t%s, %s old\tof version %s%s\n", rp.Name, ready, since(now, rp.Created.Time), orNone(rp.Version), suffix(rp.RestoreSize))
 	default:
 		fmt.Fprintf(w, "restore point\tnone\t%s\t\n", s.Snapshots)
 	}

@@ -458,7 +458,7 @@ func (fx *prodFixture) testPluginUpgradeStopped(t *testing.T) {
 	scenario.Until(t, "status to say the restore point failed", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
 		s, code := hubkitStatus(t, ns)
 		held = s
-		return code == hubctl.Unhealthy && len(s.Pods) == 1 && strings.Contains(s.Pods[0].Init, "the upgrade waits, appData untouched"), fmt.Sprintf("%+v", s.Pods), nil
+		return code == hubctl.Unhealthy && len(s.Pods) == 1 && strings.Contains(s.Pods[0].Init, "The upgrade waits, appData untouched"), fmt.Sprintf("%+v", s.Pods), nil
 	})
 	assert.Contains(t, held.Pods[0].Init, "init container "+names.RestorePointContainer)
 	assert.Contains(t, held.Pods[0].Init, fmt.Sprintf("the restore point before the upgrade from %s to %s", prodTag, nextTag))
