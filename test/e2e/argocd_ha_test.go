@@ -24,9 +24,9 @@ import (
 func TestHAPairUnderArgoCD(t *testing.T) {
 	requireRealNode(t)
 	a := argoCDHAFixture(t)
-	t.Run("14 prod-ha Synced and Healthy with a standby, by Argo CD's own health assessment; one primary, the Service on it", a.synced)
-	t.Run("15 a sync that lands during a failover: one primary at every sample, the preferred primary back, Synced and Healthy", a.syncDuringFailover)
-	t.Run("16 handed to Flux: the Application deleted, the members' claims kept; Flux's hubkit-prod-ha Ready, both members back on them, one primary", a.handedToFlux)
+	t.Run("15 prod-ha Synced and Healthy with a standby, by Argo CD's own health assessment; one primary, the Service on it", a.synced)
+	t.Run("16 a sync that lands during a failover: one primary at every sample, the preferred primary back, Synced and Healthy", a.syncDuringFailover)
+	t.Run("17 handed to Flux: the Application deleted, the members' claims kept; Flux's hubkit-prod-ha Ready, both members back on them, one primary", a.handedToFlux)
 }
 
 // argoHA is the HA pair's Argo CD story's world.

@@ -47,9 +47,9 @@ import (
 // docs/fleet.md tells the fleet.
 func TestFleetUnderArgoCD(t *testing.T) {
 	f := fleetFixture(t)
-	t.Run("17 one Application per site file, each reading its site's render on its site's cluster", f.applications)
-	t.Run("18 the waves in order: no site is synced before every site of the waves before it is Healthy", f.waves)
-	t.Run("19 one site's change in Git reaches that site alone", f.oneSiteChanged)
+	t.Run("18 one Application per site file, each reading its site's render on its site's cluster", f.applications)
+	t.Run("19 the waves in order: no site is synced before every site of the waves before it is Healthy", f.waves)
+	t.Run("20 one site's change in Git reaches that site alone", f.oneSiteChanged)
 }
 
 // fleetSites are the fork's inventory: one site per wave of fleet.yaml.
