@@ -31,6 +31,7 @@ KUSTOMIZE  := $(BIN)/kustomize
 KIND       := $(BIN)/kind
 KWOK       := $(BIN)/kwok $(BIN)/kwokctl
 KUBE_SCORE := $(BIN)/kube-score
+KREW       := $(BIN)/kubectl-krew $(BIN)/validate-krew-manifest
 # The control plane, the real node's kubelet and kube-proxy, and the kubectl
 # of the same release that the guard's tests drive it with.
 CLUSTER    := $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/etcd \
@@ -58,7 +59,7 @@ help: ## List the targets.
 
 .PHONY: tools
 tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores, quiet: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner; with the machine loaded: kube-router 21 min, Argo CD 8 min, Flux's source-controller 9 min and kustomize-controller 6 min); says what it builds.
-	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) $(CONTROLLER_STEPS) debian
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) go:kubectl-krew=$(KREW_PKG) go:validate-krew-manifest=$(KREW_VALIDATE_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) $(CONTROLLER_STEPS) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
 # score, fuzz and bench's function part need none of it.
@@ -84,6 +85,12 @@ build: ## Build the singleton function into bin/singleton.
 	go build -o $(BIN)/singleton ./plugin
 
 IMAGE_VERSION ?= dev
+
+KREW_VERSION ?= v0.0.0-dev
+
+.PHONY: krew
+krew: ## Build kubectl hubkit's release archives (one per platform, reproducible) and its krew manifest into build/krew/.
+	go run ./tools/krew -version $(KREW_VERSION) -out $(BUILD)/krew
 
 .PHONY: image
 image: ## Build the function's OCI image without Docker: build/image/singleton/ (OCI layout) and build/image/singleton.tar.
@@ -147,7 +154,7 @@ score: render $(KUBE_SCORE) ## Score every rendered overlay with kube-score; any
 	done
 
 .PHONY: check
-check: $(KUSTOMIZE) $(KUBE_SCORE) $(BIN)/promtool ## Run everything that needs neither root, nor a cluster, nor Debian's packages: format, vet, the tests (the fuzz targets on their seeds) but HOST_PACKAGES' and HOST_TESTS, kube-score, stale renders.
+check: $(KUSTOMIZE) $(KUBE_SCORE) $(BIN)/promtool $(KREW) ## Run everything that needs neither root, nor a cluster, nor Debian's packages: format, vet, the tests (the fuzz targets on their seeds) but HOST_PACKAGES' and HOST_TESTS, kube-score, stale renders.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
@@ -260,6 +267,12 @@ $(BIN)/kwokctl: tools/pins.mk
 
 $(BIN)/promtool: tools/pins.mk
 	@$(INSTALL) go:promtool=$(PROMTOOL_PKG)
+
+$(BIN)/kubectl-krew: tools/pins.mk
+	@$(INSTALL) go:kubectl-krew=$(KREW_PKG)
+
+$(BIN)/validate-krew-manifest: tools/pins.mk
+	@$(INSTALL) go:validate-krew-manifest=$(KREW_VALIDATE_PKG)
 
 $(BIN)/csi-provisioner: tools/pins.mk
 	@$(INSTALL) module:$(CSI_PROVISIONER_MODULE):cmd/csi-provisioner

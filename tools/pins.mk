@@ -8,6 +8,10 @@ KUSTOMIZE_PKG  := sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
 KUBE_SCORE_PKG := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 KWOK_PKG       := sigs.k8s.io/kwok/cmd/kwok@v0.7.0
 KWOKCTL_PKG    := sigs.k8s.io/kwok/cmd/kwokctl@v0.7.0
+# krew, and its own manifest validator, for kubectl hubkit's krew manifest
+# (tools/krew): krew installs it from a local archive, offline.
+KREW_PKG          := sigs.k8s.io/krew/cmd/krew@v0.4.3
+KREW_VALIDATE_PKG := sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3
 # Prometheus' own rule checker and tester, for the alerts (components/alerts).
 PROMTOOL_PKG   := github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 

@@ -73,6 +73,20 @@ func Promtool(t testing.TB) string {
 	return bin
 }
 
+// Krew returns krew (as kubectl-krew) and krew's validate-krew-manifest
+// from bin/, built by `make tools` from their pins (KREW_PKG,
+// KREW_VALIDATE_PKG in tools/pins.mk); the plugin's manifest's test runs them.
+func Krew(t testing.TB) (krew, validate string) {
+	t.Helper()
+	root := RepoRoot(t)
+	krew, validate = filepath.Join(root, "bin", "kubectl-krew"), filepath.Join(root, "bin", "validate-krew-manifest")
+	for _, bin := range []string{krew, validate} {
+		_, err := os.Stat(bin)
+		require.NoError(t, err, "%s is missing: run make tools (it builds krew's commands into bin/)", filepath.Base(bin))
+	}
+	return krew, validate
+}
+
 // Functions builds ./plugin as `singleton` into a directory of its own, once
 // per test binary. The zero value is ready to use.
 type Functions struct {
