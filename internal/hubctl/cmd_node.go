@@ -177,7 +177,7 @@ func (c *Clients) taintStep(node string, add bool) step {
 func (c *Clients) servingElsewhereStep(h Hub, lost, selector string, timeout time.Duration) step {
 	return step{
 		what:    "the Hub serving on another node",
-		kubectl: []string{fmt.Sprintf("kubectl -n %s wait --for=condition=Ready pod -l %s --field-selector spec.nodeName!=%s --timeout=%s", h.Namespace, selector, lost, timeout)},
+		kubectl: []string{fmt.Sprintf("kubectl -n %s wait --for=condition=Ready pod -l %s --field-selector spec.nodeName!=%s --timeout=%s", h.Namespace, selector, lost, kubectlDuration(timeout))},
 		do: func(ctx context.Context) error {
 			err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 				s, err := c.status(ctx, h)

@@ -9,8 +9,8 @@ import (
 func restoreCommand(o *options) *cobra.Command {
 	var ro restoreOptions
 	cmd := &cobra.Command{
-		Use:   "restore --from-snapshot NAME",
-		Short: "The Hub back from a restore point: stopped, its claim made again from the snapshot, started",
+		Use:   "restore (--from-snapshot NAME | --from-copy)",
+		Short: "The Hub back from a restore point, or from the copy: stopped, its data put back, started",
 		Long: `restore is the README's runbook "the Hub back from a snapshot" (a lost volume, an
 upgrade to roll back): the Hub scaled to 0 and its pods gone, its claim deleted and made
 again under the same name from the snapshot, the Hub scaled back up and serving. The
@@ -25,13 +25,19 @@ reconciles (it would scale the Hub back up and make the claim anew, empty): --pa
 pauses it and resumes it once the Hub serves.
 
 A restore under way is recorded in a ConfigMap (<hub>-restore): interrupted, the same
-command again resumes it.`,
+command again resumes it.
+
+--from-copy is the runbook "the Hub back from the copy", where there are no CSI
+snapshots: the Hub stopped, backup/copy's restore Job run (it empties the claim and
+copies the copy in; without a whole copy it does nothing), the Hub started. Refused
+where there is no copy (kubectl hubkit copy takes one) and while a GitOps tool
+reconciles, as above.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			began := time.Now()
-			if ro.snapshot == "" {
-				return refuse("name the restore point with --from-snapshot (kubectl hubkit restore-points lists them)")
+			if (ro.snapshot == "") == !ro.fromCopy {
+				return refuse("name the restore point with --from-snapshot (kubectl hubkit restore-points lists them), or restore --from-copy")
 			}
 			c, h, err := o.connect(ctx)
 			if err != nil {
@@ -41,7 +47,12 @@ command again resumes it.`,
 			if err != nil {
 				return err
 			}
-			p, err := c.restoreFromSnapshot(ctx, s, ro, o.timeout)
+			var p plan
+			if ro.fromCopy {
+				p, err = c.copySteps(ctx, s, true, ro.pauseOwner, o.timeout)
+			} else {
+				p, err = c.restoreFromSnapshot(ctx, s, ro, o.timeout)
+			}
 			if err != nil {
 				return err
 			}
@@ -50,6 +61,7 @@ command again resumes it.`,
 	}
 	addDryRun(cmd, o)
 	cmd.Flags().StringVar(&ro.snapshot, "from-snapshot", "", "the VolumeSnapshot to restore (kubectl hubkit restore-points)")
+	cmd.Flags().BoolVar(&ro.fromCopy, "from-copy", false, "restore the copy backup/copy took (kubectl hubkit copy), where there are no CSI snapshots")
 	cmd.Flags().BoolVar(&ro.allowVersion, "allow-version", false, "restore a snapshot of another version than the Hub's image")
 	cmd.Flags().BoolVar(&ro.pauseOwner, "pause-owner", false, "pause the GitOps tool that applies the Hub, and resume it once the Hub serves")
 	return cmd

@@ -99,7 +99,7 @@ func (c *Clients) scaleStep(h Hub, replicas int32) step {
 func (c *Clients) podsGoneStep(h Hub, selector string, timeout time.Duration) step {
 	return step{
 		what:    "the Hub's pods gone",
-		kubectl: []string{fmt.Sprintf("kubectl -n %s wait --for=delete pod -l %s --timeout=%s", h.Namespace, selector, timeout)},
+		kubectl: []string{fmt.Sprintf("kubectl -n %s wait --for=delete pod -l %s --timeout=%s", h.Namespace, selector, kubectlDuration(timeout))},
 		do: func(ctx context.Context) error {
 			err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 				pods, err := c.pods(ctx, h.Namespace, selector)
@@ -117,7 +117,7 @@ func (c *Clients) podsGoneStep(h Hub, selector string, timeout time.Duration) st
 func (c *Clients) servingStep(h Hub, timeout time.Duration) step {
 	return step{
 		what:    "the Hub serving",
-		kubectl: []string{fmt.Sprintf("kubectl -n %s rollout status %s --timeout=%s", h.Namespace, h.Ref(), timeout)},
+		kubectl: []string{fmt.Sprintf("kubectl -n %s rollout status %s --timeout=%s", h.Namespace, h.Ref(), kubectlDuration(timeout))},
 		do: func(ctx context.Context) error {
 			err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 				s, err := c.status(ctx, h)

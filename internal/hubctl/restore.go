@@ -30,6 +30,7 @@ const (
 // restoreOptions are what restore was asked.
 type restoreOptions struct {
 	snapshot     string
+	fromCopy     bool
 	allowVersion bool
 	pauseOwner   bool
 }

@@ -56,7 +56,7 @@ second run resumes); 2 refused, nothing changed (the message says why and the wa
 	o.flags.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&o.hub, "hub", "", "the singleton's workload name, where the namespace has more than one")
 	root.PersistentFlags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for each step")
-	root.AddCommand(statusCommand(o), stopCommand(o), startCommand(o), snapshotCommand(o), restoreCommand(o), restorePointsCommand(o), nodeLostCommand(o), nodeBackCommand(o), reportCommand(o))
+	root.AddCommand(statusCommand(o), stopCommand(o), startCommand(o), snapshotCommand(o), restoreCommand(o), restorePointsCommand(o), copyCommand(o), nodeLostCommand(o), nodeBackCommand(o), reportCommand(o))
 	return root
 }
 

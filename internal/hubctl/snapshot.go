@@ -64,11 +64,11 @@ func (c *Clients) snapshotClass(ctx context.Context, claim ClaimStatus, named st
 		return "", refuse("claim %s is %s, not Bound: nothing to snapshot", claim.Name, claim.Phase)
 	}
 	if claim.Driver == "" {
-		return "", refuse("claim %s's volume is not a CSI volume, so it cannot be snapshotted: take the copy instead (docs/backup.md, \"Without CSI snapshots\")", claim.Name)
+		return "", refuse("claim %s's volume is not a CSI volume, so it cannot be snapshotted: take the copy instead: kubectl hubkit copy (docs/backup.md, \"Without CSI snapshots\")", claim.Name)
 	}
 	list, err := c.Dynamic.Resource(restorepoint.VolumeSnapshotClasses).List(ctx, metav1.ListOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", refuse("this cluster serves no VolumeSnapshotClasses (no CSI snapshot API): take the copy instead (docs/backup.md, \"Without CSI snapshots\")")
+		return "", refuse("this cluster serves no VolumeSnapshotClasses (no CSI snapshot API): take the copy instead: kubectl hubkit copy (docs/backup.md, \"Without CSI snapshots\")")
 	}
 	if err != nil {
 		return "", fmt.Errorf("list the VolumeSnapshotClasses: %w", err)
@@ -95,7 +95,7 @@ func (c *Clients) snapshotClass(ctx context.Context, claim ClaimStatus, named st
 	case len(all) == 1:
 		return all[0], nil
 	case len(all) == 0:
-		return "", refuse("no VolumeSnapshotClass for driver %s, which holds claim %s: the storage takes no snapshots here; take the copy instead (docs/backup.md, \"Without CSI snapshots\")", claim.Driver, claim.Name)
+		return "", refuse("no VolumeSnapshotClass for driver %s, which holds claim %s: the storage takes no snapshots here; take the copy instead: kubectl hubkit copy (docs/backup.md, \"Without CSI snapshots\")", claim.Driver, claim.Name)
 	default:
 		return "", refuse("driver %s has %d VolumeSnapshotClasses and no default: name one of [%s] with --class", claim.Driver, len(all), strings.Join(all, " "))
 	}
@@ -128,7 +128,7 @@ func (c *Clients) snapshotSteps(ctx context.Context, s *Status, class, takenBy s
 			},
 		}, step{
 			what:    fmt.Sprintf("volumesnapshot/%s ready", name),
-			kubectl: []string{fmt.Sprintf("kubectl -n %s wait volumesnapshot/%s --for=jsonpath='{.status.readyToUse}'=true --timeout=%s", ns, name, timeout)},
+			kubectl: []string{fmt.Sprintf("kubectl -n %s wait volumesnapshot/%s --for=jsonpath='{.status.readyToUse}'=true --timeout=%s", ns, name, kubectlDuration(timeout))},
 			do:      func(ctx context.Context) error { return c.waitSnapshotReady(ctx, ns, name, timeout) },
 		})
 	}

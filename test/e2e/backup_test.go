@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubkit/hubkit/internal/hubctl"
 	"github.com/hubkit/hubkit/internal/names"
 
 	"github.com/stretchr/testify/assert"
@@ -524,6 +525,41 @@ func testCopyWithoutSnapshots(t *testing.T, hub *scenario.Hub, d deployer) {
 	if d != byKubectl {
 		return
 	}
+
+	// The same two runbooks through kubectl hubkit, with their roles.
+	grantPluginRoles(t)
+	out, code := hubkit(t, ns, "snapshot")
+	assert.Equal(t, hubctl.Refused, code, "no CSI snapshots here")
+	assert.Contains(t, out, "take the copy instead: kubectl hubkit copy")
+	for _, rb := range []struct{ title, args string }{{copyRunbookTitle, "copy"}, {copyRestoreTitle, "restore --from-copy"}} {
+		out, code := hubkit(t, ns, append(strings.Fields(rb.args), "--dry-run")...)
+		assert.Equal(t, hubctl.Done, code)
+		for _, st := range readmeRunbook(t, rb.title) {
+			for _, c := range st.commands {
+				if byKubectl.runs(c) {
+					assert.Contains(t, out, c+"\n", "kubectl hubkit %s --dry-run prints the runbook's step %d", rb.args, st.n)
+				}
+			}
+		}
+	}
+	pod = hub.Pod(t)
+	var again []standin.Entry
+	for i := range 2 {
+		again = append(again, hub.Append(t, pod, fmt.Sprintf("before kubectl hubkit copy, %d", i+1)))
+	}
+	start := time.Now()
+	out, code = hubkit(t, ns, "copy")
+	require.Equal(t, hubctl.Done, code, out)
+	pluginCopied := time.Since(start)
+	pod = hub.Pod(t)
+	after = hub.Append(t, pod, "after kubectl hubkit copy")
+	start = time.Now()
+	out, code = hubkit(t, ns, "restore", "--from-copy")
+	require.Equal(t, hubctl.Done, code, out)
+	pluginRestored := time.Since(start)
+	assertRestored(t, hub, append(kept, again...), after)
+	assert.Empty(t, hub.Refusals(t))
+	writeFigure(t, "plugin-copy", fmt.Sprintf("kubectl hubkit copy (kind's local-path): %s; restore --from-copy: %s", pluginCopied.Round(time.Millisecond), pluginRestored.Round(time.Millisecond)))
 	writeFigure(t, "copy-taken", fmt.Sprintf("a copy without CSI snapshots (kind's local-path): the README's runbook from its first command (scale to 0) to the Hub serving again, the copy taken: %s", copied.Round(time.Millisecond)))
 	writeFigure(t, "copy-restored", fmt.Sprintf("the Hub back from the copy (kind's local-path): the README's runbook from its first command to the Hub serving on the restored data: %s", restored.Round(time.Millisecond)))
 }
