@@ -239,9 +239,11 @@ bench-recovery: $(E2E_TOOLS) ## The recovery, storage-drill and GitOps part of m
 HUB_IMAGE = $(shell awk '/newName:/ {n = $$2} /newTag:/ {t = $$2} END {print n ":" t}' base/kustomization.yaml)
 
 .PHONY: kind-up
-kind-up: $(KUSTOMIZE) build $(KIND) ## Create the kind cluster, load the Hub image, apply overlays/kind (needs Docker).
+kind-up: $(KUSTOMIZE) build $(KIND) ## Create the kind cluster, load the Hub image and the restore-point init container's, apply overlays/kind (needs Docker).
 	$(KIND) create cluster --config overlays/kind/kind-config.yaml
 	$(KIND) load docker-image $(HUB_IMAGE) --name hubkit
+	go run ./tools/image -image restore-point -out $(BUILD)/image -version dev
+	$(KIND) load image-archive $(BUILD)/image/restore-point.tar --name hubkit
 	$(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/kind | kubectl apply -f -
 
 .PHONY: kind-down

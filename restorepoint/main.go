@@ -6,6 +6,9 @@
 // has stopped by then (the workload's Recreate), so the snapshot holds its
 // data at rest.
 //
+// Where there are no CSI snapshots (-copy-to), the restore point is a copy
+// of appData on the copy's claim instead, as backup/copy's Job takes it.
+//
 // It reads the version (the Hub's container's image tag) and the claim
 // from its own pod. It runs with the pod's token mounted in this container
 // alone; the Role lets it read pods and create and read VolumeSnapshots,
@@ -37,6 +40,7 @@ func main() {
 	flag.StringVar(&u.Container, "container", names.HubContainer, "the Hub's container in this pod: its image's tag is the version")
 	flag.StringVar(&u.Volume, "volume", names.AppDataVolume, "this pod's volume of the Hub's claim")
 	flag.StringVar(&u.AppData, "appdata", "/hubkit/appData", "where the claim is mounted in this container")
+	flag.StringVar(&u.CopyTo, "copy-to", "", "where there are no CSI snapshots: where the copy's claim is mounted; the restore point is then a copy of appData there")
 	flag.DurationVar(&u.Timeout, "timeout", 10*time.Minute, "how long to wait for the restore point to be ready")
 	flag.Parse()
 	if err := run(u); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
@@ -68,15 +69,14 @@ taint once the node is back.`,
 }
 
 func nodeBackCommand(o *options) *cobra.Command {
-	var stale time.Duration
 	cmd := &cobra.Command{
 		Use:   "node-back NODE",
 		Short: "Remove the out-of-service taint from a node that is back",
 		Long: `node-back removes the out-of-service taint node-lost set, once the node is back:
-Ready, its kubelet renewing its Lease.
+Ready again.
 
-Refused, with nothing changed, while the node is NotReady or its Lease is stale: the
-taint is what keeps pods, the Hub's among them, off a node that is not there.`,
+Refused, with nothing changed, while the node is not Ready: the taint is what keeps
+pods, the Hub's among them, off a node that is not there.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -86,18 +86,17 @@ taint is what keeps pods, the Hub's among them, off a node that is not there.`,
 				return err
 			}
 			node := args[0]
-			ready, renewed, err := c.nodeHealth(ctx, node, began)
+			ready, _, err := c.nodeHealth(ctx, node, began)
 			if err != nil {
 				return err
 			}
-			if !ready || renewed > stale {
-				return refuse("node %s is not back (Ready %t, its Lease renewed %s ago): the taint keeps pods off it until it is", node, ready, renewed.Round(time.Second))
+			if !ready {
+				return refuse("node %s is not back (not Ready): the taint keeps pods off it until it is", node)
 			}
 			return plan{c.taintStep(node, false)}.run(ctx, o.streams.Out, o.dryRun, began)
 		},
 	}
 	addDryRun(cmd, o)
-	cmd.Flags().DurationVar(&stale, "stale-after", 40*time.Second, "how recently the node's Lease must have been renewed")
 	return cmd
 }
 
@@ -114,12 +113,14 @@ func (c *Clients) nodeHealth(ctx context.Context, node string, now time.Time) (b
 			ready = cond.Status == corev1.ConditionTrue
 		}
 	}
-	lease, err := c.Core.CoordinationV1().Leases(nodeLeases).Get(ctx, node, metav1.GetOptions{})
-	if err != nil {
-		return false, 0, fmt.Errorf("read node %s's Lease, %s/%s: %w", node, nodeLeases, node, err)
-	}
+	// No Lease, or one never renewed: no heartbeat at all.
 	renewed := time.Duration(1<<63 - 1)
-	if lease.Spec.RenewTime != nil {
+	lease, err := c.Core.CoordinationV1().Leases(nodeLeases).Get(ctx, node, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return false, 0, fmt.Errorf("read node %s's Lease, %s/%s: %w", node, nodeLeases, node, err)
+	case lease.Spec.RenewTime != nil:
 		renewed = now.Sub(lease.Spec.RenewTime.Time)
 	}
 	return ready, renewed, nil
@@ -135,7 +136,7 @@ func (c *Clients) nodeGone(ctx context.Context, node string, stale time.Duration
 	case ready:
 		return refuse("node %s is Ready: it is not lost, and the taint would kill the Hub where it runs", node)
 	case renewed < stale:
-		return refuse("node %s is NotReady but renewed its Lease %s ago: its kubelet is alive and may still run the Hub; wait until the Lease is %s stale, and make sure the node is off", node, renewed.Round(time.Second), stale)
+		return refuse("node %s is NotReady but its kubelet renewed its Lease %s ago: its kubelet is alive and may still run the Hub; wait until the Lease is %s stale, and make sure the node is off", node, renewed.Round(time.Second), stale)
 	}
 	return nil
 }

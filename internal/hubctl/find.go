@@ -134,3 +134,23 @@ func refs(hubs []Hub) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// dataClaim narrows a singleton's claims to the one that holds its data,
+// the claim of the pod's volume of that name, where the pod mounts several
+// (the copy's claim beside appData's: components/restore-point-copy).
+func (c *Clients) dataClaim(ctx context.Context, h Hub, volume string) (Hub, error) {
+	if h.HA() || len(h.Claims) < 2 {
+		return h, nil
+	}
+	_, tmpl, _, _, _, err := c.workload(ctx, h)
+	if err != nil {
+		return Hub{}, err
+	}
+	for _, v := range tmpl.Spec.Volumes {
+		if v.Name == volume && v.PersistentVolumeClaim != nil && slices.Contains(h.Claims, v.PersistentVolumeClaim.ClaimName) {
+			h.Claims = []string{v.PersistentVolumeClaim.ClaimName}
+			return h, nil
+		}
+	}
+	return Hub{}, refuse("%s/%s mounts claims %s and none as volume %s: name the volume of its data with --volume", h.Namespace, h.Ref(), strings.Join(h.Claims, ", "), volume)
+}

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/hubkit/hubkit/internal/names"
 )
 
 // options are every command's: kubectl's flags, the Hub, the wait.
@@ -19,6 +21,7 @@ type options struct {
 	flags   *genericclioptions.ConfigFlags
 	streams genericiooptions.IOStreams
 	hub     string
+	volume  string
 	timeout time.Duration
 	dryRun  bool
 }
@@ -30,6 +33,10 @@ func (o *options) connect(ctx context.Context) (*Clients, Hub, error) {
 		return nil, Hub{}, err
 	}
 	h, err := c.findHub(ctx, ns, o.hub)
+	if err != nil {
+		return nil, Hub{}, err
+	}
+	h, err = c.dataClaim(ctx, h, o.volume)
 	return c, h, err
 }
 
@@ -55,6 +62,7 @@ second run resumes); 2 refused, nothing changed (the message says why and the wa
 	}
 	o.flags.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&o.hub, "hub", "", "the singleton's workload name, where the namespace has more than one")
+	root.PersistentFlags().StringVar(&o.volume, "volume", names.AppDataVolume, "the pod's volume of the claim that holds the Hub's data, where it mounts several (a copy's)")
 	root.PersistentFlags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for each step")
 	root.AddCommand(statusCommand(o), stopCommand(o), startCommand(o), snapshotCommand(o), restoreCommand(o), restorePointsCommand(o), copyCommand(o), nodeLostCommand(o), nodeBackCommand(o), reportCommand(o))
 	return root

@@ -40,6 +40,10 @@ type Upgrade struct {
 	Container, Volume string
 	// AppData is where the claim is mounted in this container.
 	AppData string
+	// CopyTo, where there are no CSI snapshots, is where the copy's claim
+	// is mounted: the restore point is then a copy of appData there
+	// (appData/, as backup/copy's Job writes it), not a VolumeSnapshot.
+	CopyTo  string
 	Timeout time.Duration
 	Log     io.Writer
 }
@@ -78,6 +82,13 @@ func (u Upgrade) run(ctx context.Context, dyn dynamic.Interface, claim, version 
 		return nil
 	}
 	fmt.Fprintf(u.Log, "upgrade of claim %s from version %s to %s: a restore point of %s first\n", claim, last, version, last)
+	if u.CopyTo != "" {
+		if err := copyAppData(u.AppData, u.CopyTo); err != nil {
+			return fmt.Errorf("the copy before the upgrade from %s to %s: %w. The upgrade waits, appData untouched: fix the cause, and the pod copies again (or set the image back to %s)", last, version, err, last)
+		}
+		fmt.Fprintf(u.Log, "copy of version %s's appData in %s whole; appData is now version %s's\n", last, filepath.Join(u.CopyTo, "appData"), version)
+		return writeMarker(marker, version)
+	}
 	name, err := u.take(ctx, dyn, claim, last, version, now)
 	if err != nil {
 		return err

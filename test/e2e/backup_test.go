@@ -472,7 +472,6 @@ const (
 // guard is the tool's to have installed: the tool reports the Hub as Git
 // has it afterwards, its claim the one it had before (nothing re-created).
 func testCopyWithoutSnapshots(t *testing.T, hub *scenario.Hub, d deployer) {
-	ctx := context.Background()
 	ns := hub.Namespace
 	if d == byKubectl {
 		installGuard(t, ns)
@@ -486,13 +485,13 @@ func testCopyWithoutSnapshots(t *testing.T, hub *scenario.Hub, d deployer) {
 		require.NoError(t, err)
 		loadImage(t, images.Busybox(), containers[0].(map[string]any)["image"].(string)) // never pulled
 	}
-	copyClaim := manifests(t, copyClaimFile)[0]
+	// The copy's claim is the kind overlay's own (components/restore-point-copy):
+	// it goes with the overlay.
 	t.Cleanup(func() {
 		bg := metav1.DeletePropagationBackground
 		for _, j := range jobs {
 			_ = e2e.client.BatchV1().Jobs(ns).Delete(context.Background(), j.GetName(), metav1.DeleteOptions{PropagationPolicy: &bg})
 		}
-		_ = e2e.client.CoreV1().PersistentVolumeClaims(ns).Delete(context.Background(), copyClaim.GetName(), metav1.DeleteOptions{})
 	})
 
 	pod := hub.Pod(t)
@@ -501,18 +500,9 @@ func testCopyWithoutSnapshots(t *testing.T, hub *scenario.Hub, d deployer) {
 		kept = append(kept, hub.Append(t, pod, fmt.Sprintf("before the copy, %d", i+1)))
 	}
 	copied := runRunbook(t, hub, d, copyRunbookTitle, nil)
-	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, copyClaim.GetName(), metav1.GetOptions{})
-	require.NoError(t, err)
-	pv, err := e2e.client.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
-	require.NoError(t, err)
-	copyDir := filepath.Join(localPathVolume(t, pv), "appData")
-	f, err := os.Open(filepath.Join(copyDir, standin.JournalFile))
-	require.NoError(t, err, "the copy holds the Hub's journal")
-	copyJournal, _, _, err := standin.ReadJournal(f)
-	f.Close()
-	require.NoError(t, err)
+	inCopy := copyJournal(t, ns)
 	for _, e := range kept {
-		assert.Contains(t, copyJournal, e, "the copy has an entry from before it")
+		assert.Contains(t, inCopy, e, "the copy has an entry from before it")
 	}
 
 	pod = hub.Pod(t)
@@ -562,4 +552,21 @@ func testCopyWithoutSnapshots(t *testing.T, hub *scenario.Hub, d deployer) {
 	writeFigure(t, "plugin-copy", fmt.Sprintf("kubectl hubkit copy (kind's local-path): %s; restore --from-copy: %s", pluginCopied.Round(time.Millisecond), pluginRestored.Round(time.Millisecond)))
 	writeFigure(t, "copy-taken", fmt.Sprintf("a copy without CSI snapshots (kind's local-path): the README's runbook from its first command (scale to 0) to the Hub serving again, the copy taken: %s", copied.Round(time.Millisecond)))
 	writeFigure(t, "copy-restored", fmt.Sprintf("the Hub back from the copy (kind's local-path): the README's runbook from its first command to the Hub serving on the restored data: %s", restored.Round(time.Millisecond)))
+}
+
+// copyJournal reads the Hub's journal in the copy on the copy's claim
+// (backup/copy's, on kind's local-path).
+func copyJournal(t *testing.T, ns string) []standin.Entry {
+	t.Helper()
+	ctx := context.Background()
+	claim, err := e2e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, manifests(t, copyClaimFile)[0].GetName(), metav1.GetOptions{})
+	require.NoError(t, err)
+	pv, err := e2e.client.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
+	require.NoError(t, err)
+	f, err := os.Open(filepath.Join(localPathVolume(t, pv), "appData", standin.JournalFile))
+	require.NoError(t, err, "the copy holds the Hub's journal")
+	defer f.Close()
+	entries, _, _, err := standin.ReadJournal(f)
+	require.NoError(t, err)
+	return entries
 }

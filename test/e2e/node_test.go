@@ -295,9 +295,15 @@ func (r *realHub) rollout(t *testing.T) {
 	old := hub.Pod(t)
 	before := hub.Append(t, old, "before the rollout")
 	hub.SetImage(t, next)
-	hub.WaitReplaced(t, old)
+	pod := hub.WaitReplaced(t, old)
 	journal := hub.Journal(t)
 	assert.Equal(t, before, journal.At(before.Seq), "data intact")
+	// No CSI snapshots here: the restore-point init container copied the
+	// old version's appData onto the copy's claim before the new one ran.
+	logs := hub.Logs(pod, names.RestorePointContainer, false)
+	assert.Contains(t, logs, "appData is now version rollout's", "a copy before the new tag ran: %s", logs)
+	copied := copyJournal(t, hub.Namespace)
+	assert.Contains(t, copied, before, "the copy holds what the old version wrote")
 	assert.Contains(t, journal.Last(1).Text, "start version=rollout", "the new version started last")
 	assert.Contains(t, journal.Last(2).Text, "stop ", "right after the old one stopped")
 	assert.Empty(t, hub.Refusals(t), "the lock was never contended")
@@ -394,15 +400,24 @@ func (r *realHub) nodeLoss(t *testing.T) {
 	}
 	_, tar, err := buildImage(ctx, images.Standin(), ref)
 	require.NoError(t, err)
-	own := nodesOfItsOwn(t, 1, tar)[0]
-	dir, err := own.VolumeDir(fmt.Sprintf("e2e-node-loss-%d", time.Now().UnixNano()))
+	_, restorePointTar, err := buildImage(ctx, image.RestorePoint(), restorePointImage)
 	require.NoError(t, err)
-	require.NoError(t, os.Chown(dir, hubfiles.UID, hubfiles.UID), "fsGroup does not apply to hostPath: the disk is the Hub's")
+	own := nodesOfItsOwn(t, 1, tar, restorePointTar)[0]
+	var dir string
 	for _, o := range objs {
-		if o.GetKind() == "PersistentVolumeClaim" {
-			createVolumeFor(t, o, filepath.Base(dir), corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}}, nil)
+		if o.GetKind() != "PersistentVolumeClaim" {
+			continue
+		}
+		// Each claim a disk of its own (the Hub's, and the copy's).
+		d, err := own.VolumeDir(fmt.Sprintf("e2e-node-loss-%s-%d", o.GetName(), time.Now().UnixNano()))
+		require.NoError(t, err)
+		require.NoError(t, os.Chown(d, hubfiles.UID, hubfiles.UID), "fsGroup does not apply to hostPath: the disk is the Hub's")
+		createVolumeFor(t, o, filepath.Base(d), corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: d}}, nil)
+		if o.GetName() == names.AppDataClaim {
+			dir = d
 		}
 	}
+	require.NotEmpty(t, dir, "the kind overlay's claim %s", names.AppDataClaim)
 	hub := hubIn(ns)
 	hub.AppData = dir
 	r.objs, r.hub = objs, hub
