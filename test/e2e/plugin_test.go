@@ -28,6 +28,7 @@ import (
 
 	"github.com/hubkit/hubkit/internal/hubctl"
 	"github.com/hubkit/hubkit/internal/names"
+	"github.com/hubkit/hubkit/internal/restorepoint"
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/csidriver"
 	"github.com/hubkit/hubkit/test/images"
@@ -145,7 +146,7 @@ func (fx *prodFixture) testPlugin(t *testing.T) {
 	grantPluginRoles(t)
 	t.Run("status: the Hub serving on the real node (exit 0), its claim Bound on the CSI driver, the guard in force, no GitOps owner", fx.testPluginStatus)
 	t.Run("snapshot: a ready restore point labelled with the Hub's version; --dry-run takes none; refused, nothing taken, where the driver has no snapshot class", fx.testPluginSnapshot)
-	t.Run("restore: the volume lost and back from the restore point, every entry from before it and none after; interrupted once the claim was deleted, a second run finishes it; refused for another version's data", fx.testPluginRestore)
+	t.Run("restore: the volume lost and back from the restore point, every entry from before it and none after; interrupted once the claim was deleted, a second run finishes it; refused for another version's data and for a restore point not ready", fx.testPluginRestore)
 	t.Run("stop and start: the runbook's lines under --dry-run, status exits 4 while stopped and 0 once serving", fx.testPluginStopStart)
 	t.Run("report: one archive, read as a viewer, with the manifests, events, logs and the guard, and no Secret's value", fx.testPluginReport)
 	t.Run("an upgrade takes its own restore point, after the old version stopped; the rollback is the old tag back and kubectl hubkit restore from it", fx.testPluginUpgrade)
@@ -265,6 +266,18 @@ func (fx *prodFixture) testPluginRestore(t *testing.T) {
 	assert.Contains(t, out, fmt.Sprintf("holds version 0.0.1's data and the Hub is %s: set the image back to 0.0.1 in Git first", s.Version))
 	assert.Equal(t, pod.UID, hub.Pod(t).UID, "refused: the Hub untouched")
 	assert.Equal(t, claim.UID, hub.Claim(t).UID, "refused: the claim untouched")
+
+	// A restore point that is not ready (its class does not exist: the
+	// snapshot controller never takes it): refused, nothing changed.
+	never := restorepoint.New(ns, names.AppDataClaim, "no-such-class", s.Version, names.RestorePointManual, time.Now())
+	never.SetName("hbih-appdata-never-ready")
+	_, err = snapshots.Create(ctx, never, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = snapshots.Delete(context.Background(), never.GetName(), metav1.DeleteOptions{}) })
+	out, code = hubkit(t, ns, "restore", "--from-snapshot", never.GetName())
+	assert.Equal(t, hubctl.Refused, code)
+	assert.Contains(t, out, "VolumeSnapshot hbih-appdata-never-ready is not ready to use")
+	assert.Equal(t, pod.UID, hub.Pod(t).UID, "refused: the Hub untouched")
 
 	// --dry-run: the runbook's own lines, nothing changed.
 	out, code = hubkit(t, ns, "restore", "--from-snapshot", name, "--dry-run")
