@@ -283,13 +283,13 @@ func (c *Clients) guardStatus(ctx context.Context) GuardStatus {
 	return g
 }
 
-// write prints the status on one screen.
+// write prints the status on one screen: a label, then what it says.
 func (s *Status) write(out io.Writer, now time.Time) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	h := s.Hub
-	fmt.Fprintf(w, "hub\t%s/%s\t%d/%d ready\t%s\n", h.Namespace, h.Ref(), s.Ready, s.Replicas, s.Version)
+	fmt.Fprintf(w, "hub\t%s/%s: %d/%d ready, version %s\n", h.Namespace, h.Ref(), s.Ready, s.Replicas, s.Version)
 	if len(s.Pods) == 0 {
-		fmt.Fprintf(w, "pod\tnone\t\t\n")
+		fmt.Fprintf(w, "pod\tnone\n")
 	}
 	for _, p := range s.Pods {
 		state := p.Phase
@@ -303,10 +303,8 @@ func (s *Status) write(out io.Writer, now time.Time) error {
 		if p.LastExit != nil {
 			last = fmt.Sprintf("last exit: %s (%d) %s ago", p.LastExit.Reason, p.LastExit.ExitCode, since(now, p.LastExit.FinishedAt.Time))
 		}
-		fmt.Fprintf(w, "pod\t%s on %s\t%s\trestarts %d, %s\n", p.Name, orNone(p.Node), state, p.Restarts, last)
+		fmt.Fprintf(w, "pod\t%s on %s: %s; restarts %d, %s\n", p.Name, orNone(p.Node), state, p.Restarts, last)
 		if p.Init != "" {
-			// The last cell of a line is in no column: a long message
-			// widens none.
 			fmt.Fprintf(w, "\t%s\n", p.Init)
 		}
 	}
@@ -314,9 +312,9 @@ func (s *Status) write(out io.Writer, now time.Time) error {
 	if s.Serving {
 		serving = "yes, by " + strings.Join(s.ServedBy, ", ")
 	}
-	fmt.Fprintf(w, "serving\t%s\tservice %s\t\n", serving, orNone(strings.Join(s.Services, ", ")))
+	fmt.Fprintf(w, "serving\t%s (service %s)\n", serving, orNone(strings.Join(s.Services, ", ")))
 	for _, c := range s.Claims {
-		fmt.Fprintf(w, "claim\t%s\t%s %s\tclass %s, driver %s\n", c.Name, c.Phase, c.Capacity, orNone(c.StorageClass), orNone(c.Driver))
+		fmt.Fprintf(w, "claim\t%s: %s %s, class %s, driver %s\n", c.Name, c.Phase, c.Capacity, orNone(c.StorageClass), orNone(c.Driver))
 	}
 	switch rp := s.RestorePoint; {
 	case rp != nil:
@@ -327,9 +325,9 @@ func (s *Status) write(out io.Writer, now time.Time) error {
 		if rp.Error != "" {
 			ready = "failed"
 		}
-		fmt.Fprintf(w, "restore point\t%s\t%s, %s old\tof version %s%s\n", rp.Name, ready, since(now, rp.Created.Time), orNone(rp.Version), suffix(rp.RestoreSize))
+		fmt.Fprintf(w, "restore point\t%s: %s, %s old, of version %s%s\n", rp.Name, ready, since(now, rp.Created.Time), orNone(rp.Version), suffix(rp.RestoreSize))
 	default:
-		fmt.Fprintf(w, "restore point\tnone\t%s\t\n", s.Snapshots)
+		fmt.Fprintf(w, "restore point\tnone: %s\n", s.Snapshots)
 	}
 	guard := "NOT installed: kustomize build guard | kubectl apply --server-side -f -"
 	switch {
@@ -340,7 +338,7 @@ func (s *Status) write(out io.Writer, now time.Time) error {
 	case len(s.Guard.Policies) > 0:
 		guard = "installed, NOT in force: a policy without a binding that denies"
 	}
-	fmt.Fprintf(w, "guard\t%s\t\t\n", guard)
+	fmt.Fprintf(w, "guard\t%s\n", guard)
 	owner := "none (kubectl)"
 	if o := s.Owner; o != nil {
 		switch {
@@ -354,7 +352,7 @@ func (s *Status) write(out io.Writer, now time.Time) error {
 			owner = fmt.Sprintf("%s: syncs each commit, no self-heal", o)
 		}
 	}
-	fmt.Fprintf(w, "owner\t%s\t\t\n", owner)
+	fmt.Fprintf(w, "owner\t%s\n", owner)
 	return w.Flush()
 }
 
