@@ -270,7 +270,7 @@ func TestPromiseFiguresAreTheMeasuredOnes(t *testing.T) {
 		{"first crash, kubelet defaults", `^(\d+(\.\d+)? s)$`},
 		{"second crash within minutes, kubelet defaults", `^(\d+(\.\d+)? s) `},
 		{"20 crashes, `crashLoopBackOff.maxContainerRestartPeriod: 1s`", `^median (\d+(\.\d+)? s)`},
-		{"node loss, out-of-service taint", `^(\d+(\.\d+)? s)$`},
+		{"node loss, out-of-service taint", `^(\d+(\.\d+)?(–\d+(\.\d+)?)? s)$`},
 	} {
 		m := regexp.MustCompile(tc.figure).FindStringSubmatch(measured[tc.row])
 		if assert.NotNil(t, m, "docs/benchmarks.md has no figure for %q (got %q)", tc.row, measured[tc.row]) {
