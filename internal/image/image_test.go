@@ -162,3 +162,23 @@ func TestHARoleImage(t *testing.T) {
 	out, _ := exec.Command(extracted, "-h").CombinedOutput()
 	assert.Contains(t, string(out), "-readyz")
 }
+
+// Two builds of each shipped image from one commit give one digest: what
+// a user who rebuilds an image to compare it with a release gets (make
+// image twice, or once beside the release's digest).
+func TestEveryShippedImageIsReproducible(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	for _, spec := range Shipped() {
+		t.Run(spec.Name, func(t *testing.T) {
+			var digests []v1.Hash
+			for range 2 {
+				built, err := Make(context.Background(), root, spec, "v0.0.0-test", "abc123", t.TempDir())
+				require.NoError(t, err)
+				d, err := built.Image.Digest()
+				require.NoError(t, err)
+				digests = append(digests, d)
+			}
+			assert.Equal(t, digests[0], digests[1], "two builds of %s, one digest", spec.Name)
+		})
+	}
+}
