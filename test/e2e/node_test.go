@@ -480,6 +480,7 @@ func (r *realHub) nodeLoss(t *testing.T) {
 	tainted := time.Now()
 	out, code = hubkit(t, ns, "node-lost", own.Name())
 	require.Equal(t, hubctl.Done, code, out)
+	writeFigure(t, "plugin-node-lost", fmt.Sprintf("kubectl hubkit node-lost (kind, the Hub's node powered off), to the Hub serving on another node: %s", time.Since(tainted).Round(time.Millisecond)))
 	next := hub.WaitReady(t)
 	replaced := time.Since(tainted)
 	assert.NotEqual(t, own.Name(), next.Spec.NodeName, "replaced on another node")

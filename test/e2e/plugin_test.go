@@ -170,7 +170,9 @@ func (fx *prodFixture) testPluginStatus(t *testing.T) {
 	assert.True(t, s.Guard.InForce, "the guard installed and denying: %+v", s.Guard)
 	assert.Nil(t, s.Owner, "kubectl applied it")
 
+	start := time.Now()
 	out, code := hubkitAs(t, viewers, ns, "status")
+	writeFigure(t, "plugin-status", fmt.Sprintf("kubectl hubkit status (prod, as a viewer): %s", time.Since(start).Round(time.Millisecond)))
 	assert.Equal(t, hubctl.Done, code, "a viewer reads the status")
 	assert.Regexp(t, `serving\s+yes, by `+regexp.QuoteMeta(pod.Name), out, "one screen says who serves")
 	out, code = hubkitAs(t, viewers, ns, "stop")
@@ -501,8 +503,10 @@ func (fx *prodFixture) testPluginReport(t *testing.T) {
 	ns := fx.prod.Namespace
 	pod := fx.hub.Pod(t)
 	file := filepath.Join(t.TempDir(), "report.tar.gz")
+	start := time.Now()
 	out, code := hubkitAs(t, viewers, ns, "report", "-f", file)
 	require.Equal(t, hubctl.Done, code, out)
+	writeFigure(t, "plugin-report", fmt.Sprintf("kubectl hubkit report (prod, as a viewer): %s", time.Since(start).Round(time.Millisecond)))
 	files := untar(t, file)
 	for _, want := range []string{
 		"status.json", "events.txt", "secrets.txt",
