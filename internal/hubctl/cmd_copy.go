@@ -1,7 +1,7 @@
 package hubctl
 
 import (
-	"time"
+	"context"
 
 	"github.com/spf13/cobra"
 )
@@ -19,23 +19,9 @@ whole), the Hub started and serving. The Hub is down for the copy's time.
 Refused while a GitOps tool that applies the Hub reconciles (it would scale the Hub back
 up under the copy): --pause-owner pauses it and resumes it once the Hub serves.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			began := time.Now()
-			c, h, err := o.connect(ctx)
-			if err != nil {
-				return err
-			}
-			s, err := c.status(ctx, h)
-			if err != nil {
-				return err
-			}
-			p, err := c.copySteps(ctx, s, false, pauseOwner, o.timeout)
-			if err != nil {
-				return err
-			}
-			return p.run(ctx, o.streams.Out, o.dryRun, began)
-		},
+		RunE: o.planned(func(ctx context.Context, c *Clients, s *Status, _ []string) (plan, error) {
+			return c.copySteps(ctx, s, false, pauseOwner, o.timeout)
+		}),
 	}
 	addDryRun(cmd, o)
 	cmd.Flags().BoolVar(&pauseOwner, "pause-owner", false, "pause the GitOps tool that applies the Hub, and resume it once the Hub serves")

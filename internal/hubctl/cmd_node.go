@@ -42,26 +42,16 @@ Hubs would write one appData), and unless the Hub's pod is on that node. It cann
 a powered-off node from a partitioned one: that is yours to know. node-back removes the
 taint once the node is back.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			began := time.Now()
-			c, h, err := o.connect(ctx)
-			if err != nil {
-				return err
-			}
-			node := args[0]
-			if err := c.nodeGone(ctx, node, stale, began); err != nil {
-				return err
-			}
-			s, err := c.status(ctx, h)
-			if err != nil {
-				return err
+		RunE: o.planned(func(ctx context.Context, c *Clients, s *Status, args []string) (plan, error) {
+			h, node := s.Hub, args[0]
+			if err := c.nodeGone(ctx, node, stale, time.Now()); err != nil {
+				return nil, err
 			}
 			if !slices.ContainsFunc(s.Pods, func(p PodStatus) bool { return p.Node == node }) {
-				return refuse("no pod of %s/%s is on node %s: nothing of the Hub's is held there (kubectl hubkit status says where it is)", h.Namespace, h.Ref(), node)
+				return nil, refuse("no pod of %s/%s is on node %s: nothing of the Hub's is held there (kubectl hubkit status says where it is)", h.Namespace, h.Ref(), node)
 			}
-			return plan{c.taintStep(node, true), c.servingElsewhereStep(h, node, s.Selector, o.timeout)}.run(ctx, o.streams.Out, o.dryRun, began)
-		},
+			return plan{c.taintStep(node, true), c.servingElsewhereStep(h, node, s.Selector, o.timeout)}, nil
+		}),
 	}
 	addDryRun(cmd, o)
 	cmd.Flags().DurationVar(&stale, "stale-after", 40*time.Second, "how long the node's Lease must have gone unrenewed (the kubelet renews it every 10 s)")

@@ -1,7 +1,7 @@
 package hubctl
 
 import (
-	"time"
+	"context"
 
 	"github.com/spf13/cobra"
 )
@@ -33,31 +33,18 @@ copies the copy in; without a whole copy it does nothing), the Hub started. Refu
 where there is no copy (kubectl hubkit copy takes one) and while a GitOps tool
 reconciles, as above.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			began := time.Now()
+		PreRunE: func(*cobra.Command, []string) error {
 			if (ro.snapshot == "") == !ro.fromCopy {
 				return refuse("name the restore point with --from-snapshot (kubectl hubkit restore-points lists them), or restore --from-copy")
 			}
-			c, h, err := o.connect(ctx)
-			if err != nil {
-				return err
-			}
-			s, err := c.status(ctx, h)
-			if err != nil {
-				return err
-			}
-			var p plan
-			if ro.fromCopy {
-				p, err = c.copySteps(ctx, s, true, ro.pauseOwner, o.timeout)
-			} else {
-				p, err = c.restoreFromSnapshot(ctx, s, ro, o.timeout)
-			}
-			if err != nil {
-				return err
-			}
-			return p.run(ctx, o.streams.Out, o.dryRun, began)
+			return nil
 		},
+		RunE: o.planned(func(ctx context.Context, c *Clients, s *Status, _ []string) (plan, error) {
+			if ro.fromCopy {
+				return c.copySteps(ctx, s, true, ro.pauseOwner, o.timeout)
+			}
+			return c.restoreFromSnapshot(ctx, s, ro, o.timeout)
+		}),
 	}
 	addDryRun(cmd, o)
 	cmd.Flags().StringVar(&ro.snapshot, "from-snapshot", "", "the VolumeSnapshot to restore (kubectl hubkit restore-points)")

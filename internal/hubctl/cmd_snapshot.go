@@ -1,6 +1,7 @@
 package hubctl
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,23 +22,9 @@ Refused, with the way out, where the claim cannot be snapshotted: a volume that 
 CSI, or no VolumeSnapshotClass for its driver (take the copy instead: docs/backup.md,
 "Without CSI snapshots"), or a driver with several classes and no default (--class).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			began := time.Now()
-			c, h, err := o.connect(ctx)
-			if err != nil {
-				return err
-			}
-			s, err := c.status(ctx, h)
-			if err != nil {
-				return err
-			}
-			p, err := c.snapshotSteps(ctx, s, class, names.RestorePointManual, o.timeout, began)
-			if err != nil {
-				return err
-			}
-			return p.run(ctx, o.streams.Out, o.dryRun, began)
-		},
+		RunE: o.planned(func(ctx context.Context, c *Clients, s *Status, _ []string) (plan, error) {
+			return c.snapshotSteps(ctx, s, class, names.RestorePointManual, o.timeout, time.Now())
+		}),
 	}
 	addDryRun(cmd, o)
 	cmd.Flags().StringVar(&class, "class", "", "the VolumeSnapshotClass, where the claim's driver has several and no default")

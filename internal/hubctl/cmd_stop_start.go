@@ -20,27 +20,17 @@ left, so that its claim is free: the first step of the copy and of every restore
 Refused while a GitOps tool that applies the Hub reconciles, since it would scale the
 Hub back up: pass --pause-owner to pause it first (start --resume-owner resumes it).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			began := time.Now()
-			c, h, err := o.connect(ctx)
-			if err != nil {
-				return err
-			}
-			s, err := c.status(ctx, h)
-			if err != nil {
-				return err
-			}
+		RunE: o.planned(func(_ context.Context, c *Clients, s *Status, _ []string) (plan, error) {
+			h := s.Hub
 			var p plan
 			if ow := s.Owner; ow != nil && ow.Reconciles {
 				if !pauseOwner {
-					return refuse("%s applies %s/%s and reconciles: it would scale the Hub back up. Pass --pause-owner, or pause it yourself: %s", ow, h.Namespace, h.Ref(), c.pauseStep(ow, true).kubectl[0])
+					return nil, refuse("%s applies %s/%s and reconciles: it would scale the Hub back up. Pass --pause-owner, or pause it yourself: %s", ow, h.Namespace, h.Ref(), c.pauseStep(ow, true).kubectl[0])
 				}
 				p = append(p, c.pauseStep(ow, true))
 			}
-			p = append(p, c.scaleStep(h, 0), c.podsGoneStep(h, s.Selector, o.timeout))
-			return p.run(ctx, o.streams.Out, o.dryRun, began)
-		},
+			return append(p, c.scaleStep(h, 0), c.podsGoneStep(h, s.Selector, o.timeout)), nil
+		}),
 	}
 	addDryRun(cmd, o)
 	cmd.Flags().BoolVar(&pauseOwner, "pause-owner", false, "pause the Argo CD Application or Flux Kustomization that applies the Hub first")
@@ -59,28 +49,19 @@ Refused when a claim of the Hub is missing or not Bound: its pod would wait Pend
 (restore the claim first, or apply the overlay to make it anew, empty). --resume-owner
 resumes a paused GitOps tool once the Hub serves.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			began := time.Now()
-			c, h, err := o.connect(ctx)
-			if err != nil {
-				return err
-			}
-			s, err := c.status(ctx, h)
-			if err != nil {
-				return err
-			}
+		RunE: o.planned(func(_ context.Context, c *Clients, s *Status, _ []string) (plan, error) {
+			h := s.Hub
 			for _, cl := range s.Claims {
 				if cl.Phase != "Bound" && cl.Phase != "Pending" {
-					return refuse("claim %s of %s/%s is %s: the Hub would wait Pending; restore it first, or apply the overlay to make it anew, empty", cl.Name, h.Namespace, h.Ref(), cl.Phase)
+					return nil, refuse("claim %s of %s/%s is %s: the Hub would wait Pending; restore it first, or apply the overlay to make it anew, empty", cl.Name, h.Namespace, h.Ref(), cl.Phase)
 				}
 			}
 			p := plan{c.scaleStep(h, int32(h.Members)), c.servingStep(h, o.timeout)}
 			if ow := s.Owner; ow != nil && resumeOwner && !ow.Reconciles && ow.Unknown == "" {
 				p = append(p, c.pauseStep(ow, false))
 			}
-			return p.run(ctx, o.streams.Out, o.dryRun, began)
-		},
+			return p, nil
+		}),
 	}
 	addDryRun(cmd, o)
 	cmd.Flags().BoolVar(&resumeOwner, "resume-owner", false, "resume the paused Argo CD Application or Flux Kustomization once the Hub serves")

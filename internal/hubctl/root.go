@@ -68,6 +68,29 @@ second run resumes); 2 refused, nothing changed (the message says why and the wa
 	return root
 }
 
+// planned is a mutating command's RunE: it finds the Hub, reads its
+// status, makes the command's plan from them (or refuses) and runs it, or
+// prints it under --dry-run.
+func (o *options) planned(make func(ctx context.Context, c *Clients, s *Status, args []string) (plan, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		began := time.Now()
+		c, h, err := o.connect(ctx)
+		if err != nil {
+			return err
+		}
+		s, err := c.status(ctx, h)
+		if err != nil {
+			return err
+		}
+		p, err := make(ctx, c, s, args)
+		if err != nil {
+			return err
+		}
+		return p.run(ctx, o.streams.Out, o.dryRun, began)
+	}
+}
+
 // addDryRun gives a mutating command --dry-run.
 func addDryRun(cmd *cobra.Command, o *options) {
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the kubectl lines the command would run, change nothing")
