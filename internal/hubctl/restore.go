@@ -89,7 +89,7 @@ func (c *Clients) restoreFromSnapshot(ctx context.Context, s *Status, ro restore
 		if err != nil {
 			return nil, fmt.Errorf("read claim %s/%s: %w", h.Namespace, claimName, err)
 		}
-		claim = claimFromSnapshot(live, rp.Name)
+		claim = claimFromSnapshot(live, rp.Name, c.defaultStorageClass(ctx))
 	}
 	if size, err := resource.ParseQuantity(rp.RestoreSize); err == nil && claim.Spec.Resources.Requests.Storage().Cmp(size) < 0 {
 		return nil, refuse("VolumeSnapshot %s holds %s and claim %s asks %s: raise the claim's size in Git to at least the snapshot's, apply it, and restore", rp.Name, rp.RestoreSize, claimName, claim.Spec.Resources.Requests.Storage())
@@ -140,18 +140,25 @@ func suffix(reason string) string {
 
 // claimFromSnapshot is the live claim again, from the snapshot: its name,
 // labels and annotations (those a controller set aside), access modes,
-// size, class and mode.
-func claimFromSnapshot(live *corev1.PersistentVolumeClaim, snapshot string) *corev1.PersistentVolumeClaim {
+// size, and its class and mode where they are not the defaults the
+// apiserver fills in (defaultClass: the cluster's default class). A claim
+// that names them where Git does not would hand a GitOps tool's next apply
+// a field to remove, and a claim's spec is immutable.
+func claimFromSnapshot(live *corev1.PersistentVolumeClaim, snapshot, defaultClass string) *corev1.PersistentVolumeClaim {
 	claim := &corev1.PersistentVolumeClaim{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
 		ObjectMeta: metav1.ObjectMeta{Name: live.Name, Namespace: live.Namespace, Labels: live.Labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      live.Spec.AccessModes,
-			Resources:        corev1.VolumeResourceRequirements{Requests: live.Spec.Resources.Requests},
-			StorageClassName: live.Spec.StorageClassName,
-			VolumeMode:       live.Spec.VolumeMode,
-			DataSource:       &corev1.TypedLocalObjectReference{APIGroup: ptr.To(restorepoint.VolumeSnapshots.Group), Kind: "VolumeSnapshot", Name: snapshot},
+			AccessModes: live.Spec.AccessModes,
+			Resources:   corev1.VolumeResourceRequirements{Requests: live.Spec.Resources.Requests},
+			DataSource:  &corev1.TypedLocalObjectReference{APIGroup: ptr.To(restorepoint.VolumeSnapshots.Group), Kind: "VolumeSnapshot", Name: snapshot},
 		},
+	}
+	if class := live.Spec.StorageClassName; class != nil && *class != defaultClass {
+		claim.Spec.StorageClassName = class
+	}
+	if mode := live.Spec.VolumeMode; mode != nil && *mode != corev1.PersistentVolumeFilesystem {
+		claim.Spec.VolumeMode = mode
 	}
 	for k, v := range live.Annotations {
 		if k == corev1.LastAppliedConfigAnnotation || strings.HasPrefix(k, "pv.kubernetes.io/") || strings.HasPrefix(k, "volume.kubernetes.io/") || strings.HasPrefix(k, "volume.beta.kubernetes.io/") {
@@ -265,4 +272,22 @@ func (c *Clients) claimFromSnapshotStep(claim *corev1.PersistentVolumeClaim) (st
 			return nil
 		},
 	}, nil
+}
+
+// isDefaultClass is the annotation that makes a StorageClass the default.
+const isDefaultClass = "storageclass.kubernetes.io/is-default-class"
+
+// defaultStorageClass is the cluster's default StorageClass, or "" when it
+// has none or the caller may not list them.
+func (c *Clients) defaultStorageClass(ctx context.Context) string {
+	list, err := c.Core.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return ""
+	}
+	for _, sc := range list.Items {
+		if sc.Annotations[isDefaultClass] == "true" {
+			return sc.Name
+		}
+	}
+	return ""
 }
