@@ -48,6 +48,17 @@ func FuzzProcessor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input []byte) {
 		first, err := execute(input)
 		onKyaml, kyamlErr := executeOnKyaml(input, singleton.Processor{})
+		if kyamlDropsAKeyGivenTwice(input) {
+			// kyaml's framework removed one of the two before the processor
+			// ran; reading the bytes, the function sees both and refuses.
+			if err == nil {
+				t.Fatalf("a key given twice passed\ninput:\n%s", input)
+			}
+			if raws, ok := resourcelist.ItemByItem(input); ok {
+				passedThrough(t, input, raws, first, true)
+			}
+			return
+		}
 		if (err == nil) != (kyamlErr == nil) {
 			t.Fatalf("fails %v, on kyaml %v\ninput:\n%s", err, kyamlErr, input)
 		}
@@ -105,6 +116,46 @@ func passedThrough(t *testing.T, input []byte, raws [][]byte, output []byte, fai
 			j++ // changed by a rule
 		}
 	}
+}
+
+// kyamlDropsAKeyGivenTwice reports whether kyaml's framework, before its
+// processor reads the items, removes one of two keys given twice in an item:
+// setting its bookkeeping annotation, it first clears an empty metadata, and
+// an empty metadata.annotations (yaml.ClearEmptyAnnotations), so of an item
+// that gives metadata twice, once empty, the processor sees one.
+func kyamlDropsAKeyGivenTwice(input []byte) bool {
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(input), OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		return false
+	}
+	for _, n := range nodes {
+		cleared := n.Copy()
+		if yaml.ClearEmptyAnnotations(cleared) == nil && keysGivenTwice(n) != keysGivenTwice(cleared) {
+			return true
+		}
+	}
+	return false
+}
+
+// keysGivenTwice counts the keys given more than once in n and in its (first)
+// metadata, the two mappings yaml.ClearEmptyAnnotations clears in.
+func keysGivenTwice(n *yaml.RNode) int {
+	count := func(m *yaml.RNode) int {
+		if m == nil || m.YNode().Kind != yaml.MappingNode {
+			return 0
+		}
+		seen, twice := map[string]bool{}, 0
+		for i := 0; i+1 < len(m.YNode().Content); i += 2 {
+			k := m.YNode().Content[i].Value
+			if seen[k] {
+				twice++
+			}
+			seen[k] = true
+		}
+		return twice
+	}
+	meta, _ := n.Pipe(yaml.Lookup("metadata"))
+	return count(n) + count(meta)
 }
 
 // kyamlItems is each item of a ResourceList as kyaml reads and writes it,

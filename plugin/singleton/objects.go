@@ -229,6 +229,30 @@ func decodeField(n *yaml.RNode, v any, path ...string) error {
 	return f.YNode().Decode(v)
 }
 
+// lookupCreate is yaml.LookupCreate that also fills a field given as null
+// (`strategy:` with nothing after it): kyaml's returns the null node itself,
+// and a field then set under it is never written (a fuzzer found it). The
+// last field of path is made a kind, the others mappings; comments stay.
+func lookupCreate(n *yaml.RNode, kind yaml.Kind, path ...string) (*yaml.RNode, error) {
+	cur := n
+	for i, name := range path {
+		k, tag := yaml.MappingNode, yaml.NodeTagMap
+		if i == len(path)-1 && kind == yaml.SequenceNode {
+			k, tag = yaml.SequenceNode, yaml.NodeTagSeq
+		}
+		if f := cur.Field(name); f != nil && yaml.IsMissingOrNull(f.Value) {
+			v := f.Value.YNode()
+			v.Kind, v.Tag, v.Value, v.Style, v.Content = k, tag, "", 0, nil
+		}
+		next, err := cur.Pipe(yaml.LookupCreate(k, name))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", strings.Join(path[:i+1], "."), err)
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
 func intNode(v int64) *yaml.RNode {
 	return yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: strconv.FormatInt(v, 10)})
 }

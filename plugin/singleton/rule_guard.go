@@ -147,8 +147,11 @@ func guardParamsNode(namespace string, data map[string]string) *yaml.RNode {
 
 // setGuardParams sets the label and replaces data, keys sorted.
 func setGuardParams(n *yaml.RNode, data map[string]string) error {
-	if err := n.PipeE(yaml.LookupCreate(yaml.MappingNode, "metadata", "labels"),
-		yaml.SetField(names.GuardParamsLabel, yaml.NewScalarRNode(names.GuardParamsValue))); err != nil {
+	labels, err := lookupCreate(n, yaml.MappingNode, "metadata", "labels")
+	if err != nil {
+		return err
+	}
+	if err := labels.PipeE(yaml.SetField(names.GuardParamsLabel, yaml.NewScalarRNode(names.GuardParamsValue))); err != nil {
 		return err
 	}
 	m := yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode})

@@ -86,5 +86,9 @@ func setReplicaCount(n *yaml.RNode, count int64) error {
 		r.YNode().Kind, r.YNode().Tag, r.YNode().Value, r.YNode().Style = yaml.ScalarNode, yaml.NodeTagInt, strconv.FormatInt(count, 10), 0
 		return nil
 	}
-	return n.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("replicas", intNode(count)))
+	spec, err := lookupCreate(n, yaml.MappingNode, "spec")
+	if err != nil {
+		return err
+	}
+	return spec.PipeE(yaml.SetField("replicas", intNode(count)))
 }

@@ -117,7 +117,7 @@ func antiAffinityTerm(selector *yaml.RNode) *yaml.RNode {
 }
 
 func addRequired(n *yaml.RNode, term *yaml.RNode) error {
-	required, err := n.Pipe(yaml.LookupCreate(yaml.SequenceNode, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution"))
+	required, err := lookupCreate(n, yaml.SequenceNode, "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
 	if err != nil {
 		return err
 	}

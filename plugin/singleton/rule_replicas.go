@@ -65,5 +65,9 @@ func setReplicas(n *yaml.RNode) error {
 		r.YNode().Kind, r.YNode().Tag, r.YNode().Value, r.YNode().Style = yaml.ScalarNode, yaml.NodeTagInt, "1", 0
 		return nil
 	}
-	return n.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("replicas", intNode(1)))
+	spec, err := lookupCreate(n, yaml.MappingNode, "spec")
+	if err != nil {
+		return err
+	}
+	return spec.PipeE(yaml.SetField("replicas", intNode(1)))
 }

@@ -71,7 +71,7 @@ func (ix *index) singleNodeClaimName(w *workload) string {
 }
 
 func setRecreate(n *yaml.RNode) error {
-	strategy, err := n.Pipe(yaml.LookupCreate(yaml.MappingNode, "spec", "strategy"))
+	strategy, err := lookupCreate(n, yaml.MappingNode, "spec", "strategy")
 	if err != nil {
 		return err
 	}
