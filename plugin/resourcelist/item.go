@@ -80,6 +80,18 @@ func (it *Item) Release() {
 // writes it, and no longer as the bytes it came as.
 func (it *Item) MarkChanged() { it.changed = true }
 
+// Undo puts the item back as it was before a fix changed it: the bytes it
+// came as, or, for an item that came as a node, before (a copy of the node
+// taken before the first fix).
+func (it *Item) Undo(before *yaml.RNode) {
+	it.changed = false
+	if it.raw != nil {
+		it.n = nil
+		return
+	}
+	*it.n.YNode() = *before.YNode()
+}
+
 // ErrUnusual is why Execute hands a ResourceList to kyaml after all: it is
 // not one it can be sure to read item by item as kyaml does.
 var ErrUnusual = errors.New("not a ResourceList read item by item")

@@ -127,6 +127,42 @@ items:
 	assert.Equal(t, "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n", string(got[2]))
 }
 
+// undone changes every item, then takes its changes back: what the
+// function does when one fix of many fails.
+type undone struct{}
+
+func (undone) Process(*framework.ResourceList) error { return nil }
+
+func (undone) ProcessItems(_ *yaml.RNode, items []*resourcelist.Item) ([]*resourcelist.Item, framework.Results, error) {
+	for _, it := range items {
+		n, err := it.Load()
+		if err != nil {
+			return nil, nil, err
+		}
+		before := n.Copy()
+		if err := n.PipeE(yaml.SetLabel("touched", "yes")); err != nil {
+			return nil, nil, err
+		}
+		it.MarkChanged()
+		it.Undo(before)
+	}
+	return items, nil, nil
+}
+
+// An item whose change is undone comes back as the bytes it came as; one
+// that came as a node, as that node.
+func TestAnUndoneItemComesBackAsItCame(t *testing.T) {
+	input := []byte("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}   # kept as it is\n  data: {\"k\": 'v'}\n")
+	var out bytes.Buffer
+	require.NoError(t, resourcelist.Execute(undone{}, bytes.NewReader(input), &out))
+	assert.Equal(t, string(input), out.String())
+
+	n := yaml.MustParse("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+	_, _, err := undone{}.ProcessItems(nil, []*resourcelist.Item{resourcelist.NodeItem(n)})
+	require.NoError(t, err)
+	assert.Equal(t, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n", n.MustString())
+}
+
 // What cannot be read item by item for sure goes to kyaml, whose output it
 // then is, byte for byte.
 func TestUnusualInputsGoToKyaml(t *testing.T) {

@@ -185,7 +185,10 @@ func (ix *index) add(it *item) (field.ErrorList, error) {
 	case "autoscaling.k8s.io/v1 VerticalPodAutoscaler":
 		return nil, ix.addAutoscaler(it, r, "targetRef")
 	case "v1 ConfigMap":
-		labels, _ := stringMap(n, "metadata", "labels") // unreadable: not the guard's
+		labels, err := stringMap(n, "metadata", "labels") // unreadable: not labelled the guard's
+		if r.Name == names.GuardParams && err != nil {
+			return nil, err // the guard rule rewrites its labels
+		}
 		if r.Name == names.GuardParams || labels[names.GuardParamsLabel] == names.GuardParamsValue {
 			ix.guardConfigMaps[key{r.Namespace, r.Name}] = it
 		}

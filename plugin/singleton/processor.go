@@ -114,6 +114,7 @@ func (p Processor) process(fc *yaml.RNode, items []*item) ([]*item, framework.Re
 	}
 	applying := spec.Mode == Enforce && !hasUnfixableError(findings)
 	var added []*item
+	before := map[*item]*yaml.RNode{} // each fixed item, before its first fix
 	for _, f := range findings {
 		if applying && f.fix != nil {
 			switch {
@@ -122,8 +123,17 @@ func (p Processor) process(fc *yaml.RNode, items []*item) ([]*item, framework.Re
 			case f.fix.add != nil:
 				added = append(added, nodeItem(f.fix.add))
 			default:
+				if _, ok := before[f.item]; !ok {
+					before[f.item] = f.item.node().Copy()
+				}
 				if err := f.fix.apply(); err != nil {
-					return items, results, fmt.Errorf("%s: %s: %w", f.rule, f.target, err)
+					for it, n := range before { // all or nothing: no item half-fixed
+						it.Undo(n)
+					}
+					for _, it := range items {
+						it.removed = false
+					}
+					return items, nil, fmt.Errorf("%s: %s: %w", f.rule, f.target, err)
 				}
 				f.item.MarkChanged()
 			}
