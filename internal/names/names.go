@@ -63,6 +63,21 @@ const (
 	GuardHAPrefix = "ha."
 )
 
+// The guard's optional verified-images policy (guard/verified-images): the
+// namespaces it governs say so with a label; the cluster's list of verified
+// image references is one ConfigMap.
+const (
+	// VerifiedImagesLabel, with the value VerifiedImagesEnforce, puts a
+	// namespace under the policy.
+	VerifiedImagesLabel = "hubkit.dev/verified-images"
+	// VerifiedImagesEnforce is VerifiedImagesLabel's value.
+	VerifiedImagesEnforce = "enforce"
+	// VerifiedImagesList is the list's name, in VerifiedImagesNamespace.
+	VerifiedImagesList = "hubkit-verified-images"
+	// VerifiedImagesNamespace is where the list is: an administrator's.
+	VerifiedImagesNamespace = "kube-system"
+)
+
 // GuardWorkloadKey is a singleton's key, deployment.<name> or
 // statefulset.<name>; its value says why the workload is one.
 func GuardWorkloadKey(kind, name string) string {

@@ -129,6 +129,15 @@ func TestGuardReadsTheNames(t *testing.T) {
 	assert.Equal(t, "deployment.hbih", names.GuardWorkloadKey("Deployment", names.Hub))
 	assert.Contains(t, value(t, objects(t, "guard/replicas.yaml")[0], "spec", "variables", "[name=key]", "expression"), "variables.kind.lowerAscii() + '.' + ")
 
+	for _, n := range objects(t, "guard/verified-images/verified-images.yaml") {
+		if n.GetKind() != "ValidatingAdmissionPolicyBinding" {
+			continue
+		}
+		assert.Equal(t, names.VerifiedImagesList, value(t, n, "spec", "paramRef", "name"))
+		assert.Equal(t, names.VerifiedImagesNamespace, value(t, n, "spec", "paramRef", "namespace"))
+		assert.Equal(t, names.VerifiedImagesEnforce, value(t, n, "spec", "matchResources", "namespaceSelector", "matchLabels", names.VerifiedImagesLabel))
+	}
+
 	role := objects(t, "guard/ha-role/ha-role.yaml")[0]
 	assert.Contains(t, value(t, role, "spec", "matchConditions", "[name=member-pod]", "expression"), quoted(names.HARoleLabel))
 	v, err := role.Pipe(yaml.Lookup("spec", "validations"))
