@@ -44,6 +44,10 @@ FLUX_KUSTOMIZE_MODULE := github.com/fluxcd/kustomize-controller@v1.9.6
 KEDA_MODULE           := github.com/kedacore/keda/v2@v2.18.0
 VELERO_MODULE         := github.com/vmware-tanzu/velero@v1.18.0
 SNAPSHOT_API_MODULE   := github.com/kubernetes-csi/external-snapshotter/client/v8@v8.6.0
+# The admission webhooks that verify image signatures, whose policy objects
+# guard/verified-images/verifiers/ ships (their servers are not run).
+POLICY_CONTROLLER_MODULE := github.com/sigstore/policy-controller@v0.13.1
+KYVERNO_MODULE        := github.com/kyverno/kyverno@v1.19.1
 # prometheus-operator's PrometheusRule CRD, for the alerts.
 PROMETHEUS_OPERATOR_MODULE := github.com/prometheus-operator/prometheus-operator@v0.85.0
 # CloudNativePG's Cluster CRD, for the HA group's database (components/cloudnative-pg).

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,11 +15,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
 )
@@ -182,4 +186,45 @@ func untilDenied(t *testing.T, what string, try func(context.Context) error) {
 	})
 	assert.True(t, apierrors.IsInvalid(last) || apierrors.IsForbidden(last), "refused by admission, not %v", last)
 	assert.Contains(t, last.Error(), "hubkit-verified-images")
+}
+
+// The webhook verifiers' policies hubkit ships
+// (guard/verified-images/verifiers) are what their own CRDs accept, at the
+// releases pinned: policy-controller's ClusterImagePolicy and Kyverno's
+// ImageValidatingPolicy, server-side dry-run with no warning (an unknown field is
+// one). Their servers are not run: policy-controller's CRD converts between
+// its versions through its webhook, so it is installed here with no
+// conversion, which leaves each version's schema as it ships.
+func TestImageVerifiersAcceptHubkitsPolicies(t *testing.T) {
+	policyController := filepath.Join(moduleDir(t, pins.Get(t, "POLICY_CONTROLLER_MODULE")), "config", "300-clusterimagepolicy.yaml")
+	installCRDWithoutConversion(t, policyController)
+	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "KYVERNO_MODULE")), "config", "crds", "policies.kyverno.io", "policies.kyverno.io_imagevalidatingpolicies.yaml"))
+	for file, kind := range map[string]string{"policy-controller.yaml": "ClusterImagePolicy", "kyverno.yaml": "ImageValidatingPolicy"} {
+		t.Run(file, func(t *testing.T) {
+			objs := manifests(t, filepath.Join("guard", "verified-images", "verifiers", file))
+			require.NotEmpty(t, objs)
+			for _, o := range objs {
+				assert.Equal(t, kind, o.GetKind())
+			}
+			appliesWithoutWarning(t, objs)
+		})
+	}
+}
+
+// installCRDWithoutConversion installs the CRD at path with its conversion
+// strategy None: the webhook it names is not run here.
+func installCRDWithoutConversion(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	objs, err := cluster.Objects(raw)
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	require.NoError(t, unstructured.SetNestedMap(objs[0].Object, map[string]any{"strategy": "None"}, "spec", "conversion"))
+	dir := t.TempDir()
+	b, err := sigsyaml.Marshal(objs[0].Object)
+	require.NoError(t, err)
+	converted := filepath.Join(dir, filepath.Base(path))
+	require.NoError(t, os.WriteFile(converted, b, 0o644))
+	installCRD(t, converted)
 }
