@@ -48,15 +48,15 @@ func FuzzProcessor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input []byte) {
 		first, err := execute(input)
 		onKyaml, kyamlErr := executeOnKyaml(input, singleton.Processor{})
-		if kyamlDropsAKeyGivenTwice(input) {
+		if raws, ok := resourcelist.ItemByItem(input); ok && kyamlDropsAKeyGivenTwice(input) {
 			// kyaml's framework removed one of the two before the processor
-			// ran; reading the bytes, the function sees both and refuses.
+			// ran; reading the bytes, the function sees both and refuses. (An
+			// input it hands to kyaml's framework instead is read as kyaml
+			// reads it, and held to kyaml's below.)
 			if err == nil {
 				t.Fatalf("a key given twice passed\ninput:\n%s", input)
 			}
-			if raws, ok := resourcelist.ItemByItem(input); ok {
-				passedThrough(t, input, raws, first, true)
-			}
+			passedThrough(t, input, raws, first, true)
 			return
 		}
 		if (err == nil) != (kyamlErr == nil) {
@@ -65,7 +65,7 @@ func FuzzProcessor(f *testing.F) {
 		if a, b := resultsOf(first), resultsOf(onKyaml); a != b {
 			t.Fatalf("results differ from kyaml's\ninput:\n%s\nresults:\n%s\non kyaml:\n%s", input, a, b)
 		}
-		if a, b := itemsOf(first), itemsOf(onKyaml); a != b {
+		if a, b := itemsOf(asKyamlWrites(first)), itemsOf(asKyamlWrites(onKyaml)); a != b {
 			t.Fatalf("items differ from kyaml's\ninput:\n%s\nitems:\n%s\non kyaml:\n%s", input, a, b)
 		}
 		if raws, ok := resourcelist.ItemByItem(input); ok {
@@ -246,6 +246,24 @@ func executeOnKyaml(input []byte, p framework.ResourceListProcessor) ([]byte, er
 
 // itemsOf is the items of a ResourceList as kyaml reads and writes them,
 // without kyaml's own bookkeeping annotation.
+// asKyamlWrites is a ResourceList as kyaml's reader and writer give it back:
+// yaml.v3 writes a comment inside an item differently inside the items list
+// than on its own (a blank line in it is kept or not), so the function's
+// output, which gives every unchanged item back as its bytes, is compared
+// with kyaml's once kyaml has written both (passedThrough holds the bytes).
+func asKyamlWrites(rl []byte) []byte {
+	var out bytes.Buffer
+	rw := &kio.ByteReadWriter{Reader: bytes.NewReader(rl), Writer: &out, KeepReaderAnnotations: true}
+	nodes, err := rw.Read()
+	if err != nil {
+		return rl
+	}
+	if err := rw.Write(nodes); err != nil {
+		return rl
+	}
+	return out.Bytes()
+}
+
 func itemsOf(rl []byte) string {
 	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(rl)}).Read()
 	if err != nil {
