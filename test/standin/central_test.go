@@ -158,9 +158,13 @@ func TestABlankClientIDOnAFreshVolumeIsASecondEntry(t *testing.T) {
 	central := startCentral(t)
 	first := startHub(t, t.TempDir(), remoteConfig(central, "north", "", groupToken))
 	hubs := central.hubs(t, 1, 1)
-	var kept hub.RemoteConfig
-	require.NoError(t, readJSON(filepath.Join(first.appData, hub.RemoteConfigFile), &kept))
-	assert.Equal(t, hubs[0].ClientID, kept.ClientID, "the remote keeps the ID the central gave")
+	// The central lists the remote once it has given it the ID; the remote
+	// writes it into its file after that.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var kept hub.RemoteConfig
+		require.NoError(c, readJSON(filepath.Join(first.appData, hub.RemoteConfigFile), &kept))
+		assert.Equal(c, hubs[0].ClientID, kept.ClientID, "the remote keeps the ID the central gave")
+	}, 10*time.Second, 20*time.Millisecond)
 
 	first.stop()
 	startHub(t, t.TempDir(), remoteConfig(central, "north", "", groupToken))
