@@ -68,8 +68,8 @@ func checkHASpread(ix *index) []finding {
 			continue
 		}
 		selector, err := g.node().Pipe(yaml.Lookup("spec", "selector"))
-		if err != nil || selector == nil {
-			continue // the apiserver refuses a StatefulSet without a selector
+		if err != nil || yaml.IsMissingOrNull(selector) || len(selector.YNode().Content) == 0 {
+			continue // the apiserver refuses a StatefulSet without a selector, or with an empty one
 		}
 		// A term on spec.selector keeps the members apart only where it
 		// selects the pod template's labels; where it does not, the
