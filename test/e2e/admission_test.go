@@ -194,18 +194,25 @@ func installGuard(t *testing.T, ns string) {
 	waitForGuard(t, ns)
 }
 
-// installHARolePolicy applies guard/ha-role for the test, with no warning
-// from the API server, and waits until it has type-checked it.
+// installHARolePolicy applies guard/ha-role for the test (installGuardPolicy).
 func installHARolePolicy(t *testing.T) {
 	t.Helper()
-	out, err := render.Krusty(filepath.Join(e2e.root, "guard", "ha-role"))
+	installGuardPolicy(t, "ha-role", "hubkit-ha-role")
+}
+
+// installGuardPolicy applies the optional policy guard/<dir> for the test,
+// with no warning from the API server, and waits until it has type-checked
+// policy.
+func installGuardPolicy(t *testing.T, dir, policy string) {
+	t.Helper()
+	out, err := render.Krusty(filepath.Join(e2e.root, "guard", dir))
 	require.NoError(t, err)
-	policy, err := cluster.Objects(out)
+	objs, err := cluster.Objects(out)
 	require.NoError(t, err)
-	appliesWithoutWarning(t, policy)
-	require.NoError(t, applier(t).Apply(context.Background(), policy, false))
-	t.Cleanup(func() { _ = applier(t).Delete(context.Background(), policy) })
-	waitForTypeChecked(t, "hubkit-ha-role")
+	appliesWithoutWarning(t, objs)
+	require.NoError(t, applier(t).Apply(context.Background(), objs, false))
+	t.Cleanup(func() { _ = applier(t).Delete(context.Background(), objs) })
+	waitForTypeChecked(t, policy)
 }
 
 // waitForTypeChecked waits until the apiserver has type-checked policy and

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,7 +24,6 @@ import (
 	"github.com/hubkit/hubkit/internal/names"
 	"github.com/hubkit/hubkit/test/cluster"
 	"github.com/hubkit/hubkit/test/pins"
-	"github.com/hubkit/hubkit/test/render"
 	"github.com/hubkit/hubkit/test/scenario"
 )
 
@@ -45,22 +45,9 @@ const (
 // a governed namespace admits no pod.
 func TestGuardVerifiedImages(t *testing.T) {
 	ctx := context.Background()
-	installVerifiedImagesPolicy(t)
-	ns := "hubkit-verified-images"
-	_, err := e2e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
-		Labels: map[string]string{names.VerifiedImagesLabel: names.VerifiedImagesEnforce}}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { deleteNamespace(t, ns) })
-	lists := e2e.client.CoreV1().ConfigMaps(names.VerifiedImagesNamespace)
-	list := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: names.VerifiedImagesList}, Data: map[string]string{
-		"argocd":    "quay.io/argoproj/argocd@" + argoDigest,
-		"singleton": "ghcr.io/hubkit/singleton@" + functionDigest,
-	}}
-	_, err = lists.Create(ctx, list, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_ = lists.Delete(ctx, list.Name, metav1.DeleteOptions{})
-	})
+	installGuardPolicy(t, "verified-images", "hubkit-verified-images")
+	ns := governedNamespace(t, "hubkit-verified-images")
+	unlist := listVerified(t, "quay.io/argoproj/argocd@"+argoDigest, "ghcr.io/hubkit/singleton@"+functionDigest)
 	pods := e2e.client.CoreV1().Pods(ns)
 
 	t.Run("refused: the repo-server sidecar as shipped, its images by tag", func(t *testing.T) {
@@ -116,7 +103,7 @@ func TestGuardVerifiedImages(t *testing.T) {
 	})
 
 	t.Run("refused: any pod of a governed namespace once the list is gone", func(t *testing.T) {
-		require.NoError(t, lists.Delete(ctx, list.Name, metav1.DeleteOptions{}))
+		unlist()
 		untilDenied(t, "a listed pod without the list", func(ctx context.Context) error {
 			_, err := pods.Create(ctx, sidecarPod(t, "no-list", functionDigest), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 			return err
@@ -124,18 +111,36 @@ func TestGuardVerifiedImages(t *testing.T) {
 	})
 }
 
-// installVerifiedImagesPolicy applies guard/verified-images for the test,
-// with no warning from the API server, and waits until it has type-checked it.
-func installVerifiedImagesPolicy(t *testing.T) {
+// governedNamespace makes the namespace name, labelled for the
+// verified-images policy, for the test.
+func governedNamespace(t *testing.T, name string) string {
 	t.Helper()
-	out, err := render.Krusty(filepath.Join(e2e.root, "guard", "verified-images"))
+	_, err := e2e.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
+		Labels: map[string]string{names.VerifiedImagesLabel: names.VerifiedImagesEnforce}}}, metav1.CreateOptions{})
 	require.NoError(t, err)
-	policy, err := cluster.Objects(out)
+	t.Cleanup(func() { deleteNamespace(t, name) })
+	return name
+}
+
+// listVerified writes the cluster's list of verified images, one reference
+// per key, for the test; the function it returns deletes the list.
+func listVerified(t *testing.T, refs ...string) (unlist func()) {
+	t.Helper()
+	list := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: names.VerifiedImagesList}, Data: map[string]string{}}
+	for i, r := range refs {
+		list.Data[fmt.Sprintf("image-%d", i)] = r
+	}
+	lists := e2e.client.CoreV1().ConfigMaps(names.VerifiedImagesNamespace)
+	_, err := lists.Create(context.Background(), list, metav1.CreateOptions{})
 	require.NoError(t, err)
-	appliesWithoutWarning(t, policy)
-	require.NoError(t, applier(t).Apply(context.Background(), policy, false))
-	t.Cleanup(func() { _ = applier(t).Delete(context.Background(), policy) })
-	waitForTypeChecked(t, "hubkit-verified-images")
+	unlist = func() {
+		err := lists.Delete(context.Background(), list.Name, metav1.DeleteOptions{})
+		if !apierrors.IsNotFound(err) {
+			assert.NoError(t, err, "delete the list")
+		}
+	}
+	t.Cleanup(unlist)
+	return unlist
 }
 
 // sidecarPod is a pod of the repo-server's hubkit sidecar as shipped
