@@ -99,11 +99,11 @@ image: ## Build the function's OCI image without Docker: build/image/singleton/ 
 
 KPT_PACKAGE := gitops/kpt/hub
 # What tools/fleet writes from fleet/ beside deploy/sites/ (internal/fleet).
-FLEET_MADE  := gitops/flux/sites gitops/argocd/fleet/rollout-steps.yaml
+FLEET_MADE  := gitops/flux/sites gitops/argocd/fleet/rollout-steps.yaml gitops/argocd/fleet/clusters
 HYDRATED    := deploy $(KPT_PACKAGE) $(FLEET_MADE)
 
 .PHONY: hydrate
-hydrate: $(KUSTOMIZE) build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), deploy/guard/, the kpt package's base, and the fleet's: deploy/sites/<site>/, each site cluster's Flux objects, the ApplicationSet's waves.
+hydrate: $(KUSTOMIZE) build ## Write the committed renders: deploy/<overlay>/ for Flux (function applied), deploy/guard/, the kpt package's base, and the fleet's: deploy/sites/<site>/, each site cluster's Flux objects, the ApplicationSet's waves, the site clusters' Argo CD labels.
 	@for o in $(OVERLAYS); do \
 	  mkdir -p deploy/$$o; \
 	  $(KUSTOMIZE) build --enable-alpha-plugins --enable-exec overlays/$$o > deploy/$$o/hub.yaml; \

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,7 +28,8 @@ type Options struct {
 }
 
 // Build loads the inventory under root and makes every site's render,
-// every site's Flux objects and the ApplicationSet's rollout steps. Each
+// every site's Flux objects, the ApplicationSet's rollout steps and each
+// site cluster's Argo CD cluster Secret labels. Each
 // overlay the sites start from is built once, the singleton function
 // applied; each site is that render and its own layer (its kustomization
 // built in work/<site>/), held to the function's audit gate. It writes
@@ -95,15 +97,20 @@ func Build(root string, o Options) (*Inventory, Output, error) {
 		return nil, nil, fmt.Errorf("%s: %w", RolloutStepsFile, err)
 	}
 	out[RolloutStepsFile] = steps
+	clusters, err := inv.ClusterFiles()
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(out, clusters)
 	return inv, out, nil
 }
 
-// Write puts out under root and, when prune, removes the renders and Flux
-// files of sites out has none of (no longer in the inventory). It returns
+// Write puts out under root and, when prune, removes the renders, Flux
+// files and cluster files out has none of (no longer in the inventory). It returns
 // the paths it changed.
 func (out Output) Write(root string, prune bool) ([]string, error) {
 	var changed []string
-	for _, dir := range []string{"deploy/sites", FluxDir} {
+	for _, dir := range []string{"deploy/sites", FluxDir, ClustersDir} {
 		if !prune {
 			break
 		}

@@ -197,6 +197,9 @@ func decode(path, kind string, into any) error {
 
 func (f *Fleet) validate() field.ErrorList {
 	var list field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(f.Name) {
+		list = append(list, field.Invalid(field.NewPath("metadata", "name"), f.Name, "the fleet's name, a label on its site clusters' Argo CD cluster Secrets: "+msg))
+	}
 	spec := field.NewPath("spec")
 	if _, err := url.ParseRequestURI(f.Spec.RepoURL); err != nil {
 		list = append(list, field.Invalid(spec.Child("repoURL"), f.Spec.RepoURL, "the Git repository the site clusters read the renders from: an URL"))

@@ -131,6 +131,12 @@ const (
 	// WaveLabel is the wave of the site: the label the ApplicationSet's
 	// rollout steps select site Applications by.
 	WaveLabel = "hubkit.dev/wave"
+	// FleetLabel, on a site cluster's Argo CD cluster Secret, is its
+	// fleet's name (fleet/fleet.yaml).
+	FleetLabel = "hubkit.dev/fleet"
+	// SiteLabelPrefix and a site's name make the label that says, on a site
+	// cluster's Argo CD cluster Secret, that the cluster runs that site.
+	SiteLabelPrefix = "site.hubkit.dev/"
 	// RemoteConfigConfigMap holds Git's part of the Hub's remote config.
 	RemoteConfigConfigMap = "hbih-remote-config"
 	// RemoteTokenVolume is the pod's volume of the Secret that holds the

@@ -120,6 +120,7 @@ func fleetFixture(t *testing.T) *fleetWorld {
 			assert.NoError(t, e2e.client.CoreV1().Secrets("argocd").Delete(context.Background(), s.secret(t).Name, metav1.DeleteOptions{}))
 		})
 	}
+	w.labelClusters(t, inv)
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
 	require.NoError(t, err)
 	w.appSets = dyn.Resource(schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applicationsets"}).Namespace("argocd")
@@ -292,12 +293,35 @@ func publishIngresses(t *testing.T, client kubernetes.Interface) {
 	t.Cleanup(func() { cancel(); done.Wait() })
 }
 
-// secret is the site cluster's Argo CD cluster Secret: its name is the
-// site file's cluster, its labels the site and its wave.
+// secret is the site cluster's Argo CD cluster Secret as the platform team
+// registers it: named as the site file's cluster, with its credentials and
+// Argo CD's label alone.
 func (s *siteCluster) secret(t *testing.T) *corev1.Secret {
 	t.Helper()
-	return clusterSecretFor(t, s.site.Spec.Cluster, s.site.Spec.Cluster, s.cluster.Config,
-		map[string]string{names.SiteLabel: s.site.Name, names.WaveLabel: s.site.Spec.Wave})
+	return clusterSecretFor(t, s.site.Spec.Cluster, s.site.Spec.Cluster, s.cluster.Config, nil)
+}
+
+// labelClusters applies the fork's cluster files (make hydrate's
+// gitops/argocd/fleet/clusters/) as docs/fleet.md says, server-side with
+// the fleet's field manager: each cluster Secret gains the inventory's
+// labels and keeps its credentials.
+func (w *fleetWorld) labelClusters(t *testing.T, inv *fleet.Inventory) {
+	t.Helper()
+	out, err := kubectl(t, "apply", "--server-side", "--field-manager="+fleet.ClusterFieldManager,
+		"-f", filepath.Join(w.fork.Work, fleet.ClustersDir))
+	require.NoError(t, err, out)
+	want := inv.ClusterLabels()
+	require.Len(t, want, len(w.sites), "a cluster per site here")
+	for _, s := range w.sites {
+		secret, err := e2e.client.CoreV1().Secrets("argocd").Get(context.Background(), s.site.Spec.Cluster, metav1.GetOptions{})
+		require.NoError(t, err)
+		for k, v := range want[s.site.Spec.Cluster] {
+			assert.Equal(t, v, secret.Labels[k], "%s's label %s", secret.Name, k)
+		}
+		assert.Equal(t, "cluster", secret.Labels["argocd.argoproj.io/secret-type"], "the registration's label stays")
+		assert.Equal(t, s.cluster.Config.Host, string(secret.Data["server"]), "the credentials stay")
+		assert.NotEmpty(t, secret.Data["config"], "the credentials stay")
+	}
 }
 
 func (w *fleetWorld) applications(t *testing.T) {

@@ -1,8 +1,9 @@
 // Command fleet checks hubkit's fleet inventory (fleet/) and writes what it
 // makes: each site's render under deploy/sites/, each site cluster's Flux
-// objects under gitops/flux/sites/ and the ApplicationSet's rollout steps
-// (gitops/argocd/fleet/rollout-steps.yaml). A mistake in any site writes
-// nothing.
+// objects under gitops/flux/sites/, the ApplicationSet's rollout steps
+// (gitops/argocd/fleet/rollout-steps.yaml) and the labels of each site
+// cluster's Argo CD cluster Secret (gitops/argocd/fleet/clusters/). A
+// mistake in any site writes nothing.
 //
 //	fleet [-root .] [-work build/fleet] [-out DIR] [-workers N] [-site NAME]
 //
