@@ -93,9 +93,9 @@ krew: ## Build kubectl hubkit's release archives (one per platform, reproducible
 	go run ./tools/krew -version $(KREW_VERSION) -out $(BUILD)/krew
 
 .PHONY: image
-image: ## Build the function's OCI image without Docker: build/image/singleton/ (OCI layout) and build/image/singleton.tar.
+image: ## Build the function's OCI image without Docker: build/image/singleton/ (OCI layout), build/image/singleton.tar, and its SLSA provenance and CycloneDX SBOM (singleton.provenance.json, singleton.cdx.json).
 	go run ./tools/image -image singleton -out $(BUILD)/image -version $(IMAGE_VERSION) \
-	  -revision "$$(git rev-parse --short HEAD 2>/dev/null)"
+	  -revision "$$(git rev-parse HEAD 2>/dev/null)" -modified=$$(test -z "$$(git status --porcelain 2>/dev/null)" && echo false || echo true)
 
 KPT_PACKAGE := gitops/kpt/hub
 # What tools/fleet writes from fleet/ beside deploy/sites/ (internal/fleet).

@@ -117,6 +117,7 @@ type Built struct {
 	Image  v1.Image
 	Tar    string // the tarball, for docker load and ctr images import
 	Layout string // the OCI layout's directory
+	Binary string // the binary the image carries, as compiled; empty for an image of Extra files alone
 }
 
 // Make builds spec's image at version from the repository at root and
@@ -147,7 +148,7 @@ func Make(ctx context.Context, root string, spec Spec, version, revision, out st
 	if err != nil {
 		return Built{}, err
 	}
-	return Built{Ref: ref, Image: img, Tar: tar, Layout: filepath.Join(out, spec.Name)}, nil
+	return Built{Ref: ref, Image: img, Tar: tar, Layout: filepath.Join(out, spec.Name), Binary: bin}, nil
 }
 
 // compileStatic builds the Spec's package from the repository at root into
