@@ -14,6 +14,10 @@ KREW_PKG          := sigs.k8s.io/krew/cmd/krew@v0.4.3
 KREW_VALIDATE_PKG := sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3
 # Prometheus' own rule checker and tester, for the alerts (components/alerts).
 PROMTOOL_PKG   := github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+# cosign, which signs the function's image and attaches its provenance and SBOM
+# in the tests, and which verify-image runs (internal/imagecheck); v3.1.3 fixes
+# an advisory in key verification.
+COSIGN_PKG     := github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 
 # The CSI sidecars that run beside test/csidriver as they run beside a
 # cluster's storage driver (module@version; tools/install.sh builds each
