@@ -5,8 +5,9 @@
 // cosign's own (the cosign CLI, offline: no transparency log, no
 // certificate authority), which reads both formats verifiers meet today:
 // cosign's older tag format (<digest>.sig, <digest>.att) and the Sigstore
-// bundle as an OCI 1.1 referrer. A refusal names the check that failed
-// and cosign's reason.
+// bundle as an OCI 1.1 referrer; from a registry, or from an OCI layout
+// `cosign save` wrote. A refusal names the check that failed and cosign's
+// reason.
 package imagecheck
 
 import (
@@ -16,11 +17,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hubkit/hubkit/internal/attest"
@@ -56,26 +60,39 @@ type Checker struct {
 
 // Verified is what an image that passed was checked for.
 type Verified struct {
-	Digest name.Digest
+	// Ref is what was checked: the image by its digest, or the layout.
+	Ref string
+	// Digest is the image's.
+	Digest v1.Hash
 	// Source is the provenance's source, git+<repository>@<commit>.
 	Source string
 	// Modules is the number of components the SBOM lists.
 	Modules int
 }
 
-// Verify checks the image ref names (a tag is resolved to its digest
-// first, and the digest is what is checked): a *Refusal when it does not
-// verify, another error when it could not be checked.
+// target is an image as cosign is pointed at it: a reference by digest,
+// or an OCI layout `cosign save` wrote (--local-image).
+type target struct {
+	args   []string // cosign's last arguments
+	ref    string
+	digest v1.Hash
+}
+
+// Verify checks the image ref names, an image reference (a tag is
+// resolved to its digest first, and the digest is what is checked) or an
+// OCI layout's directory as `cosign save` writes it, the image with its
+// signatures and attestations: a *Refusal when it does not verify,
+// another error when it could not be checked.
 func (c Checker) Verify(ctx context.Context, ref string) (Verified, error) {
-	digest, err := c.resolve(ref)
+	t, err := c.resolve(ref)
 	if err != nil {
 		return Verified{}, err
 	}
-	v := Verified{Digest: digest}
-	if _, err := c.cosign(ctx, CheckSignature, "verify", digest.String()); err != nil {
+	v := Verified{Ref: t.ref, Digest: t.digest}
+	if _, err := c.cosign(ctx, CheckSignature, "verify", t.args...); err != nil {
 		return v, err
 	}
-	provenance, err := c.statement(ctx, CheckProvenance, "slsaprovenance1", attest.ProvenanceType, digest)
+	provenance, err := c.statement(ctx, CheckProvenance, "slsaprovenance1", attest.ProvenanceType, t)
 	if err != nil {
 		return v, err
 	}
@@ -90,7 +107,7 @@ func (c Checker) Verify(ctx context.Context, ref string) (Verified, error) {
 		return v, &Refusal{CheckProvenance, "it names no source (buildDefinition.externalParameters.source)"}
 	}
 	v.Source = p.BuildDefinition.ExternalParameters.Source
-	sbom, err := c.statement(ctx, CheckSBOM, "cyclonedx", attest.SBOMType, digest)
+	sbom, err := c.statement(ctx, CheckSBOM, "cyclonedx", attest.SBOMType, t)
 	if err != nil {
 		return v, err
 	}
@@ -105,27 +122,53 @@ func (c Checker) Verify(ctx context.Context, ref string) (Verified, error) {
 	return v, nil
 }
 
-// resolve names ref by its digest.
-func (c Checker) resolve(ref string) (name.Digest, error) {
+// cosignImage is the annotation cosign save gives the image in a layout.
+const cosignImage = "dev.cosignproject.cosign/image"
+
+// resolve says how cosign is pointed at ref.
+func (c Checker) resolve(ref string) (target, error) {
+	if fi, err := os.Stat(ref); err == nil && fi.IsDir() {
+		index, err := layout.ImageIndexFromPath(ref)
+		if err != nil {
+			return target{}, &Refusal{CheckDigest, fmt.Sprintf("%s is no OCI layout: %v", ref, err)}
+		}
+		m, err := index.IndexManifest()
+		if err != nil {
+			return target{}, &Refusal{CheckDigest, fmt.Sprintf("%s is no OCI layout: %v", ref, err)}
+		}
+		images := slices.DeleteFunc(slices.Clone(m.Manifests), func(d v1.Descriptor) bool { return d.Annotations["kind"] != cosignImage })
+		if len(images) == 0 && len(m.Manifests) == 1 {
+			return target{}, &Refusal{CheckSignature, fmt.Sprintf("%s holds an image and no signatures (as make image writes it): verify the signed image in its registry, or the layout `cosign save --dir` writes of it", ref)}
+		}
+		if len(images) != 1 {
+			return target{}, &Refusal{CheckDigest, fmt.Sprintf("%s holds %d images: want the one `cosign save --dir` writes with its signatures", ref, len(images))}
+		}
+		return target{args: []string{"--local-image", ref}, ref: ref, digest: images[0].Digest}, nil
+	}
 	r, err := name.ParseReference(ref, name.StrictValidation)
 	if err != nil {
-		return name.Digest{}, &Refusal{CheckDigest, fmt.Sprintf("%q is no image reference: %v", ref, err)}
+		return target{}, &Refusal{CheckDigest, fmt.Sprintf("%q is no image reference nor a directory: %v", ref, err)}
 	}
-	if d, ok := r.(name.Digest); ok {
-		return d, nil
+	d, ok := r.(name.Digest)
+	if !ok {
+		desc, err := remote.Head(r, c.Remote...)
+		if err != nil {
+			return target{}, fmt.Errorf("resolve %s to its digest: %w", ref, err)
+		}
+		d = r.Context().Digest(desc.Digest.String())
 	}
-	desc, err := remote.Head(r, c.Remote...)
+	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("resolve %s to its digest: %w", ref, err)
+		return target{}, &Refusal{CheckDigest, fmt.Sprintf("%s: %v", ref, err)}
 	}
-	return r.Context().Digest(desc.Digest.String()), nil
+	return target{args: []string{d.String()}, ref: d.String(), digest: h}, nil
 }
 
 // statement verifies the attestations of predicate type kind (cosign's
-// --type) on digest and returns the predicate of the one whose statement
-// is of predicateType and whose subject is digest.
-func (c Checker) statement(ctx context.Context, check, kind, predicateType string, digest name.Digest) (json.RawMessage, error) {
-	out, err := c.cosign(ctx, check, "verify-attestation", "--type", kind, digest.String())
+// --type) on t and returns the predicate of the one whose statement is of
+// predicateType and whose subject is t's digest.
+func (c Checker) statement(ctx context.Context, check, kind, predicateType string, t target) (json.RawMessage, error) {
+	out, err := c.cosign(ctx, check, "verify-attestation", append([]string{"--type", kind}, t.args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -138,16 +181,16 @@ func (c Checker) statement(ctx context.Context, check, kind, predicateType strin
 			continue
 		}
 		for _, s := range st.Subject {
-			if "sha256:"+s.Digest["sha256"] == digest.DigestStr() {
+			if "sha256:"+s.Digest["sha256"] == t.digest.String() {
 				return st.Predicate, nil
 			}
 			subjects = append(subjects, "sha256:"+s.Digest["sha256"])
 		}
 	}
 	if len(subjects) > 0 {
-		return nil, &Refusal{check, fmt.Sprintf("its subject is %s, not the image's digest %s", strings.Join(slices.Compact(subjects), ", "), digest.DigestStr())}
+		return nil, &Refusal{check, fmt.Sprintf("its subject is %s, not the image's digest %s", strings.Join(slices.Compact(subjects), ", "), t.digest)}
 	}
-	return nil, &Refusal{check, fmt.Sprintf("cosign verified no %s statement about %s", predicateType, digest.DigestStr())}
+	return nil, &Refusal{check, fmt.Sprintf("cosign verified no %s statement about %s", predicateType, t.digest)}
 }
 
 // statement is an in-toto v1 statement, as much as the checks read.

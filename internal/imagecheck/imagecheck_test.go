@@ -193,7 +193,8 @@ func TestASignedImageVerifiesOffline(t *testing.T) {
 				for _, ref := range []string{w.repo.Tag("v0.0.0-test").String(), w.digest.String()} {
 					v, err := w.verify(w.key, ref)
 					require.NoError(t, err, ref)
-					assert.Equal(t, w.digest, v.Digest)
+					assert.Equal(t, w.digest.String(), v.Ref)
+					assert.Equal(t, w.digest.DigestStr(), v.Digest.String())
 					assert.Equal(t, attest.Source+"@"+commit, v.Source)
 					assert.Greater(t, v.Modules, 10)
 				}
@@ -202,13 +203,17 @@ func TestASignedImageVerifiesOffline(t *testing.T) {
 	}
 }
 
+// anotherKey is cosign's reason, by format, for a signature made with
+// another key than the one checked.
+var anotherKey = map[string]string{
+	"tags":   "no matching signatures: invalid signature",
+	"bundle": "failed to verify signature",
+}
+
 // TestTamperedTwinsAreRefused: each way an image can be not what was
 // published is refused, naming the check and cosign's reason.
 func TestTamperedTwinsAreRefused(t *testing.T) {
-	for format, anotherKey := range map[string]string{
-		"tags":   "no matching signatures: invalid signature",
-		"bundle": "failed to verify signature",
-	} {
+	for format, anotherKey := range anotherKey {
 		t.Run(format, func(t *testing.T) {
 			w := newWorld(t, true)
 			w.publish(format, w.key, w.digest, "provenance", "sbom")
@@ -283,4 +288,29 @@ func changedLayer(t *testing.T, img v1.Image) v1.Image {
 	twin, err = mutate.Config(twin, cfg.Config)
 	require.NoError(t, err)
 	return twin
+}
+
+// TestASavedLayoutVerifiesOffline: the image with its signatures and
+// attestations saved to an OCI layout (cosign save) verifies from the
+// directory, in both formats, and not with another key; the layout make
+// image writes, unsigned, is refused.
+func TestASavedLayoutVerifiesOffline(t *testing.T) {
+	for format, anotherKey := range anotherKey {
+		t.Run(format, func(t *testing.T) {
+			w := newWorld(t, true)
+			w.publish(format, w.key, w.digest, "provenance", "sbom")
+			dir := filepath.Join(w.dir, "saved")
+			w.run("save", "--dir", dir, w.digest.String())
+			v, err := w.verify(w.key, dir)
+			require.NoError(t, err)
+			assert.Equal(t, dir, v.Ref)
+			assert.Equal(t, w.digest.DigestStr(), v.Digest.String())
+			assert.Equal(t, attest.Source+"@"+commit, v.Source)
+			_, err = w.verify(w.other, dir)
+			refused(t, err, imagecheck.CheckSignature, anotherKey)
+		})
+	}
+	w := newWorld(t, true)
+	_, err := w.verify(w.key, filepath.Join(w.dir, "image", "singleton"))
+	refused(t, err, imagecheck.CheckSignature, "holds an image and no signatures")
 }

@@ -4,7 +4,11 @@
 // (signed), with cosign, offline. It reads cosign's tag format and the
 // Sigstore bundle as an OCI 1.1 referrer.
 //
-//	verify-image -key cosign.pub [-cosign cosign] IMAGE
+//	verify-image -key cosign.pub [-cosign cosign] IMAGE|LAYOUT
+//
+// IMAGE is a reference (a tag is resolved to its digest, which is what is
+// checked); LAYOUT an OCI layout's directory as `cosign save --dir` writes
+// it.
 //
 // Exit 0 and what was verified, or exit 1 and the check that failed with
 // cosign's reason.
@@ -25,7 +29,7 @@ func main() {
 	cosign := flag.String("cosign", "cosign", "the cosign CLI")
 	flag.Parse()
 	if *key == "" || flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: verify-image -key cosign.pub [-cosign cosign] IMAGE")
+		fmt.Fprintln(os.Stderr, "usage: verify-image -key cosign.pub [-cosign cosign] IMAGE|LAYOUT")
 		os.Exit(2)
 	}
 	ref := flag.Arg(0)
@@ -39,5 +43,5 @@ func main() {
 		}
 		os.Exit(1)
 	}
-	fmt.Printf("verified %s: signed by %s; provenance from %s; SBOM of %d modules\n", v.Digest, *key, v.Source, v.Modules)
+	fmt.Printf("verified %s (%s): signed by %s; provenance from %s; SBOM of %d modules\n", v.Ref, v.Digest, *key, v.Source, v.Modules)
 }
