@@ -28,6 +28,7 @@ import (
 	"github.com/hubkit/hubkit/internal/attest"
 	"github.com/hubkit/hubkit/internal/image"
 	"github.com/hubkit/hubkit/internal/imagecheck"
+	"github.com/hubkit/hubkit/internal/imagesign"
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
@@ -60,7 +61,7 @@ func newWorld(t *testing.T, referrers bool) *world {
 	w := &world{t: t, cosign: cosign, dir: dir,
 		// Offline: cosign's home is the test's, and any request beyond
 		// loopback goes to a proxy that is not there.
-		env: append(os.Environ(), "HOME="+dir, "COSIGN_PASSWORD=", "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9", "NO_PROXY=127.0.0.1"),
+		env: imagesign.Offline(append(os.Environ(), "HOME="+dir, "COSIGN_PASSWORD=")),
 	}
 	var err error
 	w.repo, err = name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/hubkit/singleton")
@@ -102,38 +103,35 @@ func (w *world) keyPair(prefix string) string {
 	return filepath.Join(w.dir, prefix)
 }
 
-// The two formats cosign writes: its older tags, and the Sigstore bundle
-// as an OCI 1.1 referrer. Offline either way: no signing config fetched,
-// nothing sent to a transparency log.
-var formats = map[string][]string{
-	"tags":   {"--new-bundle-format=false", "--use-signing-config=false", "--tlog-upload=false", "--yes"},
-	"bundle": {"--new-bundle-format=true", "--use-signing-config=false", "--tlog-upload=false", "--yes"},
+// signer signs with the key pair of prefix key.
+func (w *world) signer(key string) imagesign.Signer {
+	return imagesign.Signer{Cosign: w.cosign, Key: key + ".key", Dir: w.dir, Env: w.env}
 }
 
 // publish signs digest with key and attaches what predicates names
 // (provenance, sbom) as signed attestations, in format.
-func (w *world) publish(format, key string, digest name.Digest, predicates ...string) {
+func (w *world) publish(format imagesign.Format, key string, digest name.Digest, predicates ...string) {
 	w.t.Helper()
-	flags := formats[format]
-	w.run(append([]string{"sign", "--key", key + ".key"}, append(flags, digest.String())...)...)
+	s := w.signer(key)
+	require.NoError(w.t, s.Sign(context.Background(), format, digest))
 	for _, p := range predicates {
-		w.attest(format, key, digest, map[string]string{"provenance": "slsaprovenance1", "sbom": "cyclonedx"}[p], map[string]string{"provenance": w.provenance, "sbom": w.sbom}[p])
+		w.attest(format, key, digest, map[string]string{"provenance": imagesign.Provenance, "sbom": imagesign.SBOM}[p], map[string]string{"provenance": w.provenance, "sbom": w.sbom}[p])
 	}
 	w.wrote(format, digest, 1+len(predicates))
 }
 
 // attest attaches the predicate in file as a signed attestation of type
 // kind (cosign's --type).
-func (w *world) attest(format, key string, digest name.Digest, kind, file string) {
+func (w *world) attest(format imagesign.Format, key string, digest name.Digest, kind, file string) {
 	w.t.Helper()
-	w.run(append([]string{"attest", "--key", key + ".key", "--type", kind, "--predicate", file}, append(formats[format], digest.String())...)...)
+	require.NoError(w.t, w.signer(key).Attest(context.Background(), format, digest, kind, file))
 }
 
 // wrote wants what cosign wrote for digest to be in format alone: n
 // Sigstore bundles as referrers (found through the Referrers API, or the
 // referrers tag without it) and no .sig or .att tag; or the tags and no
 // referrer.
-func (w *world) wrote(format string, digest name.Digest, n int) {
+func (w *world) wrote(format imagesign.Format, digest name.Digest, n int) {
 	w.t.Helper()
 	tags, err := remote.List(w.repo)
 	require.NoError(w.t, err)
@@ -143,11 +141,11 @@ func (w *world) wrote(format string, digest name.Digest, n int) {
 	manifest, err := index.IndexManifest()
 	require.NoError(w.t, err)
 	switch format {
-	case "tags":
+	case imagesign.Tags:
 		assert.Contains(w.t, tags, prefix+".sig")
 		assert.Equal(w.t, n > 1, slices.Contains(tags, prefix+".att"))
 		assert.Empty(w.t, manifest.Manifests, "no referrer")
-	case "bundle":
+	case imagesign.Bundle:
 		assert.NotContains(w.t, tags, prefix+".sig")
 		assert.NotContains(w.t, tags, prefix+".att")
 		require.Len(w.t, manifest.Manifests, n)
@@ -186,8 +184,8 @@ func refused(t *testing.T, err error, check, want string) {
 // on a registry with and without the Referrers API.
 func TestASignedImageVerifiesOffline(t *testing.T) {
 	for _, referrers := range []bool{true, false} {
-		for _, format := range []string{"tags", "bundle"} {
-			t.Run(map[bool]string{true: "referrers API", false: "no referrers API"}[referrers]+"/"+format, func(t *testing.T) {
+		for _, format := range imagesign.Formats() {
+			t.Run(map[bool]string{true: "referrers API", false: "no referrers API"}[referrers]+"/"+string(format), func(t *testing.T) {
 				w := newWorld(t, referrers)
 				w.publish(format, w.key, w.digest, "provenance", "sbom")
 				for _, ref := range []string{w.repo.Tag("v0.0.0-test").String(), w.digest.String()} {
@@ -205,16 +203,16 @@ func TestASignedImageVerifiesOffline(t *testing.T) {
 
 // anotherKey is cosign's reason, by format, for a signature made with
 // another key than the one checked.
-var anotherKey = map[string]string{
-	"tags":   "no matching signatures: invalid signature",
-	"bundle": "failed to verify signature",
+var anotherKey = map[imagesign.Format]string{
+	imagesign.Tags:   "no matching signatures: invalid signature",
+	imagesign.Bundle: "failed to verify signature",
 }
 
 // TestTamperedTwinsAreRefused: each way an image can be not what was
 // published is refused, naming the check and cosign's reason.
 func TestTamperedTwinsAreRefused(t *testing.T) {
 	for format, anotherKey := range anotherKey {
-		t.Run(format, func(t *testing.T) {
+		t.Run(string(format), func(t *testing.T) {
 			w := newWorld(t, true)
 			w.publish(format, w.key, w.digest, "provenance", "sbom")
 
@@ -245,8 +243,8 @@ func TestTamperedTwinsAreRefused(t *testing.T) {
 func TestProvenanceForAnotherDigestIsRefused(t *testing.T) {
 	w := newWorld(t, true)
 	other := w.push("other", mustAppend(t, w.image, "another image"))
-	w.publish("tags", w.key, other, "provenance", "sbom")
-	w.publish("tags", w.key, w.digest) // signed, no attestations of its own
+	w.publish(imagesign.Tags, w.key, other, "provenance", "sbom")
+	w.publish(imagesign.Tags, w.key, w.digest) // signed, no attestations of its own
 	att := func(d name.Digest) name.Tag {
 		return w.repo.Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".att")
 	}
@@ -296,7 +294,7 @@ func changedLayer(t *testing.T, img v1.Image) v1.Image {
 // image writes, unsigned, is refused.
 func TestASavedLayoutVerifiesOffline(t *testing.T) {
 	for format, anotherKey := range anotherKey {
-		t.Run(format, func(t *testing.T) {
+		t.Run(string(format), func(t *testing.T) {
 			w := newWorld(t, true)
 			w.publish(format, w.key, w.digest, "provenance", "sbom")
 			dir := filepath.Join(w.dir, "saved")

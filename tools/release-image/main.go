@@ -1,0 +1,44 @@
+// Command release-image signs the image make image wrote, offline, with
+// the publisher's key (internal/imagesign): in both signature formats, its
+// provenance and SBOM as signed attestations. It writes the image with
+// them to an OCI layout (`cosign load --dir` pushes it to a registry) and
+// verifies that layout with the public key before it says it is done.
+//
+//	release-image -key cosign.key [-pub cosign.pub] [-cosign cosign] -image DIR -provenance FILE -sbom FILE -out DIR
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hubkit/hubkit/internal/imagesign"
+)
+
+func main() {
+	key := flag.String("key", "", "the publisher's private key (its password in COSIGN_PASSWORD)")
+	pub := flag.String("pub", "", "its public key (default: -key's, .pub for .key)")
+	cosign := flag.String("cosign", "cosign", "the cosign CLI")
+	image := flag.String("image", "", "the OCI layout make image wrote")
+	provenance := flag.String("provenance", "", "the image's SLSA provenance (make image's <name>.provenance.json)")
+	sbom := flag.String("sbom", "", "the image's CycloneDX SBOM (make image's <name>.cdx.json)")
+	out := flag.String("out", "", "where the signed image's OCI layout is written")
+	flag.Parse()
+	if *key == "" || *image == "" || *provenance == "" || *sbom == "" || *out == "" {
+		fmt.Fprintln(os.Stderr, "usage: release-image -key cosign.key [-pub cosign.pub] [-cosign cosign] -image DIR -provenance FILE -sbom FILE -out DIR")
+		os.Exit(2)
+	}
+	if *pub == "" {
+		*pub = strings.TrimSuffix(*key, ".key") + ".pub"
+	}
+	s := imagesign.Signer{Cosign: *cosign, Key: *key, Env: imagesign.Offline(os.Environ())}
+	v, err := imagesign.Release(context.Background(), s, *pub, *image, *provenance, *sbom, *out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "release-image:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("signed %s (%s) and verified it with %s: provenance from %s, SBOM of %d modules\npush it: cosign load --dir %s <repository>\n",
+		*out, v.Digest, *pub, v.Source, v.Modules, *out)
+}
