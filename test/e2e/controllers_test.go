@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -325,13 +324,13 @@ spec:
 // https://kubernetes.default.svc has no in-cluster configuration to use.
 func clusterSecret(t *testing.T) *corev1.Secret {
 	t.Helper()
-	return clusterSecretFor(t, "e2e-cluster", "e2e", e2e.cluster.Config, nil)
+	return clusterSecretFor(t, "e2e-cluster", "e2e", e2e.cluster.Config)
 }
 
 // clusterSecretFor is Argo CD's cluster Secret (argocd namespace) of the
 // cluster config reaches, named name to Argo CD, with the admin's
-// credentials and labels of its own.
-func clusterSecretFor(t *testing.T, secret, name string, c *rest.Config, labels map[string]string) *corev1.Secret {
+// credentials.
+func clusterSecretFor(t *testing.T, secret, name string, c *rest.Config) *corev1.Secret {
 	t.Helper()
 	read := func(data []byte, file string) []byte {
 		if len(data) == 0 && file != "" {
@@ -345,10 +344,8 @@ func clusterSecretFor(t *testing.T, secret, name string, c *rest.Config, labels 
 		"caData": read(c.CAData, c.CAFile), "certData": read(c.CertData, c.CertFile), "keyData": read(c.KeyData, c.KeyFile),
 	}})
 	require.NoError(t, err)
-	all := map[string]string{"argocd.argoproj.io/secret-type": "cluster"}
-	maps.Copy(all, labels)
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: secret, Namespace: "argocd", Labels: all},
+		ObjectMeta: metav1.ObjectMeta{Name: secret, Namespace: "argocd", Labels: map[string]string{"argocd.argoproj.io/secret-type": "cluster"}},
 		StringData: map[string]string{"name": name, "server": c.Host, "config": string(config)},
 	}
 }

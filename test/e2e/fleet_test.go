@@ -103,7 +103,6 @@ type fleetWorld struct {
 // ApplicationSet controller, each site cluster registered by a cluster
 // Secret labelled from the inventory, and a sampler of the Applications.
 func fleetFixture(t *testing.T) *fleetWorld {
-	ctx := context.Background()
 	w := &fleetWorld{fork: fleetFork(t), sites: map[string]*siteCluster{}}
 	inv, err := fleet.Load(w.fork.Work)
 	require.NoError(t, err)
@@ -114,11 +113,7 @@ func fleetFixture(t *testing.T) *fleetWorld {
 	w.argo = runArgoCD(t, w.fork, gitops.ArgoCDOptions{ApplicationSets: true})
 	installCRD(t, filepath.Join(moduleDir(t, pins.Get(t, "ARGOCD_MODULE")), "manifests", "crds", "applicationset-crd.yaml"))
 	for _, s := range w.sites {
-		_, err := e2e.client.CoreV1().Secrets("argocd").Create(ctx, s.secret(t), metav1.CreateOptions{})
-		require.NoError(t, err, "register %s with Argo CD", s.site.Spec.Cluster)
-		t.Cleanup(func() {
-			assert.NoError(t, e2e.client.CoreV1().Secrets("argocd").Delete(context.Background(), s.secret(t).Name, metav1.DeleteOptions{}))
-		})
+		s.register(t)
 	}
 	w.labelClusters(t, inv)
 	dyn, err := dynamic.NewForConfig(e2e.cluster.Config)
@@ -293,12 +288,25 @@ func publishIngresses(t *testing.T, client kubernetes.Interface) {
 	t.Cleanup(func() { cancel(); done.Wait() })
 }
 
-// secret is the site cluster's Argo CD cluster Secret as the platform team
-// registers it: named as the site file's cluster, with its credentials and
-// Argo CD's label alone.
-func (s *siteCluster) secret(t *testing.T) *corev1.Secret {
+// register declares the site cluster to Argo CD as the platform team
+// does: a cluster Secret named as the site file's cluster, with its
+// credentials and Argo CD's label alone; deleted when the test ends.
+func (s *siteCluster) register(t *testing.T) {
 	t.Helper()
-	return clusterSecretFor(t, s.site.Spec.Cluster, s.site.Spec.Cluster, s.cluster.Config, nil)
+	secrets := e2e.client.CoreV1().Secrets("argocd")
+	_, err := secrets.Create(context.Background(), clusterSecretFor(t, s.site.Spec.Cluster, s.site.Spec.Cluster, s.cluster.Config), metav1.CreateOptions{})
+	require.NoError(t, err, "register %s with Argo CD", s.site.Spec.Cluster)
+	t.Cleanup(func() {
+		assert.NoError(t, secrets.Delete(context.Background(), s.site.Spec.Cluster, metav1.DeleteOptions{}))
+	})
+}
+
+// registration is the site cluster's Argo CD cluster Secret as it is now.
+func (s *siteCluster) registration(t *testing.T) *corev1.Secret {
+	t.Helper()
+	secret, err := e2e.client.CoreV1().Secrets("argocd").Get(context.Background(), s.site.Spec.Cluster, metav1.GetOptions{})
+	require.NoError(t, err)
+	return secret
 }
 
 // labelClusters applies the fork's cluster files (make hydrate's
@@ -313,8 +321,7 @@ func (w *fleetWorld) labelClusters(t *testing.T, inv *fleet.Inventory) {
 	want := inv.ClusterLabels()
 	require.Len(t, want, len(w.sites), "a cluster per site here")
 	for _, s := range w.sites {
-		secret, err := e2e.client.CoreV1().Secrets("argocd").Get(context.Background(), s.site.Spec.Cluster, metav1.GetOptions{})
-		require.NoError(t, err)
+		secret := s.registration(t)
 		for k, v := range want[s.site.Spec.Cluster] {
 			assert.Equal(t, v, secret.Labels[k], "%s's label %s", secret.Name, k)
 		}

@@ -115,10 +115,7 @@ func TestGuardVerifiedImages(t *testing.T) {
 // verified-images policy, for the test.
 func governedNamespace(t *testing.T, name string) string {
 	t.Helper()
-	_, err := e2e.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
-		Labels: map[string]string{names.VerifiedImagesLabel: names.VerifiedImagesEnforce}}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { deleteNamespace(t, name) })
+	namespaceWithLabels(t, name, map[string]string{names.VerifiedImagesLabel: names.VerifiedImagesEnforce})
 	return name
 }
 
@@ -126,16 +123,18 @@ func governedNamespace(t *testing.T, name string) string {
 // per key, for the test; the function it returns deletes the list.
 func listVerified(t *testing.T, refs ...string) (unlist func()) {
 	t.Helper()
-	list := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: names.VerifiedImagesList}, Data: map[string]string{}}
+	data := map[string]any{}
 	for i, r := range refs {
-		list.Data[fmt.Sprintf("image-%d", i)] = r
+		data[fmt.Sprintf("image-%d", i)] = r
 	}
-	lists := e2e.client.CoreV1().ConfigMaps(names.VerifiedImagesNamespace)
-	_, err := lists.Create(context.Background(), list, metav1.CreateOptions{})
-	require.NoError(t, err)
+	list := []*unstructured.Unstructured{{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": names.VerifiedImagesList, "namespace": names.VerifiedImagesNamespace},
+		"data":     data,
+	}}}
+	require.NoError(t, applier(t).Apply(context.Background(), list, false))
 	unlist = func() {
-		err := lists.Delete(context.Background(), list.Name, metav1.DeleteOptions{})
-		if !apierrors.IsNotFound(err) {
+		if err := applier(t).Delete(context.Background(), list); !apierrors.IsNotFound(err) {
 			assert.NoError(t, err, "delete the list")
 		}
 	}
