@@ -100,8 +100,7 @@ image: ## Build the function's OCI image without Docker: build/image/singleton/ 
 .PHONY: release-image
 release-image: image $(BIN)/cosign ## Sign make image's image with KEY (cosign.key; its password in COSIGN_PASSWORD), offline, in both signature formats, its provenance and SBOM as signed attestations, into build/image/singleton-signed/ (cosign load --dir pushes it), verified with KEY's public key.
 	@test -n "$(KEY)" || { echo "usage: make release-image KEY=cosign.key"; exit 2; }
-	go run ./tools/release-image -cosign $(BIN)/cosign -key $(KEY) -image $(BUILD)/image/singleton \
-	  -provenance $(BUILD)/image/singleton.provenance.json -sbom $(BUILD)/image/singleton.cdx.json -out $(BUILD)/image/singleton-signed
+	go run ./tools/release-image -cosign $(BIN)/cosign -key $(KEY) -image $(BUILD)/image/singleton -out $(BUILD)/image/singleton-signed
 
 .PHONY: verify-image
 verify-image: $(BIN)/cosign ## Verify IMAGE (a tag or digest) before it runs: its signature with KEY (a public key), its SLSA provenance and CycloneDX SBOM, offline (tools/verify-image).

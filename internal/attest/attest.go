@@ -14,6 +14,8 @@ import (
 	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 )
 
 // The predicate types, as cosign's --type names them and as in-toto
@@ -32,7 +34,7 @@ const Source = "git+https://github.com/hubkit/hubkit"
 // purpose from run to run; this does not.
 func indent(raw []byte) ([]byte, error) {
 	var out bytes.Buffer
-	if err := json.Indent(&out, raw, "", "  "); err != nil {
+	if err := json.Indent(&out, bytes.TrimSpace(raw), "", "  "); err != nil {
 		return nil, fmt.Errorf("indent: %w", err)
 	}
 	out.WriteByte('\n')
@@ -43,6 +45,24 @@ func indent(raw []byte) ([]byte, error) {
 type Predicates struct {
 	Provenance []byte // SLSA v1 provenance: cosign attest --type slsaprovenance1
 	SBOM       []byte // CycloneDX 1.6: cosign attest --type cyclonedx
+}
+
+// Files are where Write puts an image's predicates, under dir:
+// <name>.provenance.json and <name>.cdx.json.
+func Files(dir, name string) (provenance, sbom string) {
+	return filepath.Join(dir, name+".provenance.json"), filepath.Join(dir, name+".cdx.json")
+}
+
+// Write puts the predicates of image name into dir (Files) and returns
+// their paths.
+func (p Predicates) Write(dir, name string) (provenance, sbom string, err error) {
+	provenance, sbom = Files(dir, name)
+	for file, body := range map[string][]byte{provenance: p.Provenance, sbom: p.SBOM} {
+		if err := os.WriteFile(file, body, 0o644); err != nil {
+			return "", "", fmt.Errorf("image %s: %w", name, err)
+		}
+	}
+	return provenance, sbom, nil
 }
 
 // ForBinary reads the build information of the binary at path (the one

@@ -7,7 +7,6 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -52,9 +51,7 @@ type world struct {
 
 func newWorld(t *testing.T, referrers bool) *world {
 	t.Helper()
-	root := testenv.RepoRoot(t)
-	cosign := filepath.Join(root, "bin", "cosign")
-	require.FileExists(t, cosign, "make tools builds cosign")
+	cosign := testenv.Cosign(t)
 	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -66,15 +63,10 @@ func newWorld(t *testing.T, referrers bool) *world {
 	var err error
 	w.repo, err = name.NewRepository(strings.TrimPrefix(srv.URL, "http://") + "/hubkit/singleton")
 	require.NoError(t, err)
-	built, err := image.Make(context.Background(), root, image.Function(), "v0.0.0-test", commit, filepath.Join(dir, "image"))
+	made, err := attest.Make(context.Background(), testenv.RepoRoot(t), image.Function(), "v0.0.0-test", commit, false, filepath.Join(dir, "image"))
 	require.NoError(t, err)
-	w.image = built.Image
-	w.digest = w.push("v0.0.0-test", built.Image)
-	p, err := attest.ForBinary(built.Binary, attest.Build{Image: "singleton", Package: "./plugin", Version: "v0.0.0-test", Revision: commit}, w.digest.DigestStr())
-	require.NoError(t, err)
-	w.provenance, w.sbom = filepath.Join(dir, "provenance.json"), filepath.Join(dir, "sbom.json")
-	require.NoError(t, os.WriteFile(w.provenance, p.Provenance, 0o644))
-	require.NoError(t, os.WriteFile(w.sbom, p.SBOM, 0o644))
+	w.image, w.provenance, w.sbom = made.Image, made.Provenance, made.SBOM
+	w.digest = w.push("v0.0.0-test", made.Image)
 	w.key, w.other = w.keyPair("publisher"), w.keyPair("other")
 	return w
 }
@@ -88,18 +80,9 @@ func (w *world) push(tag string, img v1.Image) name.Digest {
 	return w.repo.Digest(d.String())
 }
 
-// run runs cosign offline and wants it to succeed.
-func (w *world) run(args ...string) {
-	w.t.Helper()
-	cmd := exec.Command(w.cosign, args...)
-	cmd.Dir, cmd.Env = w.dir, w.env
-	out, err := cmd.CombinedOutput()
-	require.NoError(w.t, err, "cosign %s\n%s", strings.Join(args, " "), out)
-}
-
 func (w *world) keyPair(prefix string) string {
 	w.t.Helper()
-	w.run("generate-key-pair", "--output-key-prefix", prefix)
+	require.NoError(w.t, w.signer(prefix).Run(context.Background(), "generate-key-pair", "--output-key-prefix", prefix))
 	return filepath.Join(w.dir, prefix)
 }
 
@@ -298,7 +281,7 @@ func TestASavedLayoutVerifiesOffline(t *testing.T) {
 			w := newWorld(t, true)
 			w.publish(format, w.key, w.digest, "provenance", "sbom")
 			dir := filepath.Join(w.dir, "saved")
-			w.run("save", "--dir", dir, w.digest.String())
+			require.NoError(t, w.signer(w.key).Run(context.Background(), "save", "--dir", dir, w.digest.String()))
 			v, err := w.verify(w.key, dir)
 			require.NoError(t, err)
 			assert.Equal(t, dir, v.Ref)

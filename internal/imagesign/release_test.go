@@ -31,27 +31,19 @@ const commit = "0123456789abcdef0123456789abcdef01234567"
 // it.
 func TestAReleaseIsSignedOfflineAndVerifiesWhereverItIsLoaded(t *testing.T) {
 	ctx := context.Background()
-	root := testenv.RepoRoot(t)
-	cosign := filepath.Join(root, "bin", "cosign")
-	require.FileExists(t, cosign, "make tools builds cosign")
+	cosign := testenv.Cosign(t)
 	dir := t.TempDir()
 	s := imagesign.Signer{Cosign: cosign, Key: filepath.Join(dir, "cosign.key"), Dir: dir,
 		Env: imagesign.Offline(append(os.Environ(), "HOME="+dir, "COSIGN_PASSWORD="))}
 	require.NoError(t, s.Run(ctx, "generate-key-pair"))
 	pub := filepath.Join(dir, "cosign.pub")
 
-	built, err := image.Make(ctx, root, image.Function(), "v0.0.0-test", commit, filepath.Join(dir, "image"))
+	made, err := attest.Make(ctx, testenv.RepoRoot(t), image.Function(), "v0.0.0-test", commit, false, filepath.Join(dir, "image"))
 	require.NoError(t, err)
-	digest, err := built.Image.Digest()
-	require.NoError(t, err)
-	p, err := attest.ForBinary(built.Binary, attest.Build{Image: "singleton", Package: "./plugin", Version: "v0.0.0-test", Revision: commit}, digest.String())
-	require.NoError(t, err)
-	provenance, sbom := filepath.Join(dir, "provenance.json"), filepath.Join(dir, "sbom.json")
-	require.NoError(t, os.WriteFile(provenance, p.Provenance, 0o644))
-	require.NoError(t, os.WriteFile(sbom, p.SBOM, 0o644))
+	digest := made.Digest
 
 	out := filepath.Join(dir, "signed")
-	v, err := imagesign.Release(ctx, s, pub, built.Layout, provenance, sbom, out)
+	v, err := imagesign.Release(ctx, s, pub, made.Layout, made.Provenance, made.SBOM, out)
 	require.NoError(t, err)
 	assert.Equal(t, digest, v.Digest)
 	assert.Equal(t, attest.Source+"@"+commit, v.Source)

@@ -67,10 +67,15 @@ func Kustomize(t testing.TB) string {
 // its pin (PROMTOOL_PKG in tools/pins.mk); the alerts' tests run it.
 func Promtool(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(RepoRoot(t), "bin", "promtool")
-	_, err := os.Stat(bin)
-	require.NoError(t, err, "promtool is missing: run make tools (it builds Prometheus' promtool into bin/)")
-	return bin
+	return built(t, "promtool", "Prometheus' promtool")
+}
+
+// Cosign returns the cosign CLI from bin/, built by `make tools` from its
+// pin (COSIGN_PKG in tools/pins.mk); the image signing and checking tests
+// run it.
+func Cosign(t testing.TB) string {
+	t.Helper()
+	return built(t, "cosign", "cosign")
 }
 
 // Krew returns krew (as kubectl-krew) and krew's validate-krew-manifest
@@ -78,13 +83,17 @@ func Promtool(t testing.TB) string {
 // KREW_VALIDATE_PKG in tools/pins.mk); the plugin's manifest's test runs them.
 func Krew(t testing.TB) (krew, validate string) {
 	t.Helper()
-	root := RepoRoot(t)
-	krew, validate = filepath.Join(root, "bin", "kubectl-krew"), filepath.Join(root, "bin", "validate-krew-manifest")
-	for _, bin := range []string{krew, validate} {
-		_, err := os.Stat(bin)
-		require.NoError(t, err, "%s is missing: run make tools (it builds krew's commands into bin/)", filepath.Base(bin))
-	}
-	return krew, validate
+	return built(t, "kubectl-krew", "krew's commands"), built(t, "validate-krew-manifest", "krew's commands")
+}
+
+// built is bin/<name>, which make tools builds (what: what it builds),
+// or fails the test saying so.
+func built(t testing.TB, name, what string) string {
+	t.Helper()
+	bin := filepath.Join(RepoRoot(t), "bin", name)
+	_, err := os.Stat(bin)
+	require.NoError(t, err, "%s is missing: run make tools (it builds %s into bin/)", name, what)
+	return bin
 }
 
 // Functions builds ./plugin as `singleton` into a directory of its own, once

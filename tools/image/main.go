@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hubkit/hubkit/internal/attest"
@@ -49,20 +48,8 @@ func run(name, version, out, revision string, modified bool) error {
 		if name != "" && s.Name != name {
 			continue
 		}
-		b, err := image.Make(context.Background(), ".", s, version, revision, out)
-		if err != nil {
+		if err := make1(s, version, out, revision, modified); err != nil {
 			return err
-		}
-		digest, err := b.Image.Digest()
-		if err != nil {
-			return fmt.Errorf("image %s: digest: %w", s.Name, err)
-		}
-		fmt.Printf("%s@%s -> %s/, %s\n", b.Ref, digest, b.Layout, b.Tar)
-		if b.Binary != "" && revision != "" {
-			build := attest.Build{Image: s.Name, Package: s.Package, Version: version, Revision: revision, Modified: modified}
-			if err := writePredicates(b, build, digest.String(), out); err != nil {
-				return err
-			}
 		}
 		built++
 	}
@@ -72,19 +59,26 @@ func run(name, version, out, revision string, modified bool) error {
 	return nil
 }
 
-// writePredicates writes the image's SLSA provenance and CycloneDX SBOM
-// beside it, <out>/<name>.provenance.json and <out>/<name>.cdx.json, the
-// predicates `cosign attest` takes.
-func writePredicates(b image.Built, build attest.Build, digest, out string) error {
-	p, err := attest.ForBinary(b.Binary, build, digest)
+// make1 builds one image and, given the source's commit and a Go package
+// to read them from, writes its provenance and SBOM beside it.
+func make1(s image.Spec, version, out, revision string, modified bool) error {
+	ctx := context.Background()
+	if revision == "" || s.Package == "" {
+		b, err := image.Make(ctx, ".", s, version, revision, out)
+		if err != nil {
+			return err
+		}
+		digest, err := b.Image.Digest()
+		if err != nil {
+			return fmt.Errorf("image %s: digest: %w", s.Name, err)
+		}
+		fmt.Printf("%s@%s -> %s/, %s\n", b.Ref, digest, b.Layout, b.Tar)
+		return nil
+	}
+	m, err := attest.Make(ctx, ".", s, version, revision, modified, out)
 	if err != nil {
 		return err
 	}
-	for file, body := range map[string][]byte{build.Image + ".provenance.json": p.Provenance, build.Image + ".cdx.json": p.SBOM} {
-		if err := os.WriteFile(filepath.Join(out, file), body, 0o644); err != nil {
-			return fmt.Errorf("image %s: %w", build.Image, err)
-		}
-	}
-	fmt.Printf("  %s/%s.provenance.json (SLSA v1), %s/%s.cdx.json (CycloneDX)\n", out, build.Image, out, build.Image)
+	fmt.Printf("%s@%s -> %s/, %s\n  %s (SLSA v1), %s (CycloneDX)\n", m.Ref, m.Digest, m.Layout, m.Tar, m.Provenance, m.SBOM)
 	return nil
 }

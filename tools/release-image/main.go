@@ -4,7 +4,10 @@
 // them to an OCI layout (`cosign load --dir` pushes it to a registry) and
 // verifies that layout with the public key before it says it is done.
 //
-//	release-image -key cosign.key [-pub cosign.pub] [-cosign cosign] -image DIR -provenance FILE -sbom FILE -out DIR
+//	release-image -key cosign.key [-pub cosign.pub] [-cosign cosign] -image DIR [-provenance FILE] [-sbom FILE] -out DIR
+//
+// The predicates default to those make image writes beside DIR
+// (internal/attest.Files).
 package main
 
 import (
@@ -12,8 +15,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/hubkit/hubkit/internal/attest"
 	"github.com/hubkit/hubkit/internal/imagesign"
 )
 
@@ -22,13 +27,20 @@ func main() {
 	pub := flag.String("pub", "", "its public key (default: -key's, .pub for .key)")
 	cosign := flag.String("cosign", "cosign", "the cosign CLI")
 	image := flag.String("image", "", "the OCI layout make image wrote")
-	provenance := flag.String("provenance", "", "the image's SLSA provenance (make image's <name>.provenance.json)")
-	sbom := flag.String("sbom", "", "the image's CycloneDX SBOM (make image's <name>.cdx.json)")
+	provenance := flag.String("provenance", "", "the image's SLSA provenance (default: make image's, beside -image)")
+	sbom := flag.String("sbom", "", "the image's CycloneDX SBOM (default: make image's, beside -image)")
 	out := flag.String("out", "", "where the signed image's OCI layout is written")
 	flag.Parse()
-	if *key == "" || *image == "" || *provenance == "" || *sbom == "" || *out == "" {
-		fmt.Fprintln(os.Stderr, "usage: release-image -key cosign.key [-pub cosign.pub] [-cosign cosign] -image DIR -provenance FILE -sbom FILE -out DIR")
+	if *key == "" || *image == "" || *out == "" {
+		fmt.Fprintln(os.Stderr, "usage: release-image -key cosign.key [-pub cosign.pub] [-cosign cosign] -image DIR [-provenance FILE] [-sbom FILE] -out DIR")
 		os.Exit(2)
+	}
+	p, b := attest.Files(filepath.Dir(*image), filepath.Base(*image))
+	if *provenance == "" {
+		*provenance = p
+	}
+	if *sbom == "" {
+		*sbom = b
 	}
 	if *pub == "" {
 		*pub = strings.TrimSuffix(*key, ".key") + ".pub"
