@@ -322,11 +322,14 @@ func testAllowed(t *testing.T, ns string, web *appsv1.Deployment) {
 		return scale(ctx, e2e.client.AppsV1().Deployments(ns), "hbih", 1, metav1.UpdateOptions{})
 	})
 	require.NoError(t, err, "scaling the Hub back to 1 is allowed")
+	before := hubIn(ns).WaitReady(t)
 
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"hub","image":"docker.io/library/highbyte:4.3.4"}]}}}}`
 	_, err = deployments.Patch(ctx, "hbih", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err, "a new image under Recreate is allowed")
-	hubIn(ns).WaitReady(t)
+	// Right after the patch the old pod is still the one Ready pod:
+	// wait for its replacement, not for what was already there.
+	hubIn(ns).WaitReplaced(t, before)
 
 	out, err = kubectl(t, "-n", ns, "scale", "deployment/"+web.Name, "--replicas=3")
 	require.NoError(t, err, "scaling a Deployment that is no singleton is allowed: %s", out)
