@@ -155,7 +155,8 @@ func nonEmptyLines(s string) []string {
 }
 
 // `singleton config.yaml a.yaml b.yaml` reads each file as its own stream,
-// as `kubectl -f` does.
+// as `kubectl -f` does; `singleton config.yaml` alone reads stdin, as Helm's
+// post-renderers are run.
 func TestStandaloneReadsEachFileOnItsOwn(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {
@@ -177,6 +178,7 @@ func TestStandaloneReadsEachFileOnItsOwn(t *testing.T) {
 	}{
 		{"two files, two objects", []string{config, a, b}, "", 0, []string{"name: a\ndata:\n  from: a\n---\n", "name: b\n"}, ""},
 		{"a file and stdin", []string{config, a, "-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n", 0, []string{"name: a\n", "name: c\n"}, ""},
+		{"no file: stdin", []string{config}, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n", 0, []string{"name: c\n"}, ""},
 		{"a parse error names the file and the line", []string{config, a, write("bad.yaml", "apiVersion: v1\nkind: [\n")}, "", 1, nil,
 			`^singleton: error: .*bad.yaml: .*line 2`},
 		{"a missing file", []string{config, filepath.Join(dir, "missing.yaml")}, "", 1, nil, `missing.yaml: no such file`},
@@ -202,6 +204,28 @@ func TestStandaloneReadsEachFileOnItsOwn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Standalone, as Helm's post-renderer runs it, an item no rule changes comes
+// back as the bytes it came as, a chart's block scalars with trailing
+// spaces, comments, quoting and spacing included; a changed one is written
+// as kyaml writes it.
+func TestStandaloneGivesBackWhatItLeavesAlone(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(config, []byte("apiVersion: fn.hubkit.dev/v1alpha1\nkind: Singleton\nmetadata:\n  name: s\nspec:\n  probes:\n    port: 80\n"), 0o644))
+	unchanged := "# Source: chart/templates/configmap.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name:   \"scripts\"   # spaced\n  labels: {a: \"1\",b: '2'}\ndata:\n  init: |-\n    #!/bin/sh\n    \n    set -e\t\n"
+	deployment := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n  labels: {hubkit.dev/singleton: \"true\"}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      containers:\n      - name: app\n        image: app:1\n        ports: [{containerPort: 80}]\n"
+	cmd := exec.Command(fns.Singleton(t), config)
+	cmd.Stdin = strings.NewReader(unchanged + "---\n" + deployment)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	docs := strings.SplitN(string(out), "---\n", 2)
+	require.Len(t, docs, 2, "two items: %s", out)
+	assert.Equal(t, unchanged, docs[0], "the ConfigMap no rule changes, byte for byte")
+	assert.Contains(t, docs[1], "type: Recreate", "the Deployment, fixed")
+	assert.Contains(t, docs[1], "labels: {hubkit.dev/singleton: \"true\"}", "and written as kyaml writes it, flow style kept")
 }
 
 // singleton --help says how it runs and lists every rule with its summary.

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -87,39 +86,35 @@ func kindName(n *yaml.Node) string {
 // the last document of one never merges with the first of the next, and a
 // file without a final newline is whole. "-" is stdin. A parse error names
 // the file.
-func ReadFiles(paths []string, stdin io.Reader) ([]*yaml.RNode, error) {
-	var items []*yaml.RNode
+func ReadFiles(paths []string, stdin io.Reader) (*Stream, error) {
+	s := &Stream{}
 	for _, path := range paths {
-		nodes, err := readFile(path, stdin)
-		if err != nil {
+		if err := readFile(s, path, stdin); err != nil {
 			return nil, err
 		}
-		items = append(items, nodes...)
 	}
-	return items, nil
+	return s, nil
 }
 
-// readFile reads one stream of objects from path ("-": stdin), closing it.
-func readFile(path string, stdin io.Reader) ([]*yaml.RNode, error) {
-	r := stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r = f
+// readFile adds one stream of objects from path ("-": stdin) to s.
+func readFile(s *Stream, path string, stdin io.Reader) error {
+	if path == "-" {
+		return s.read(path, stdin)
 	}
-	nodes, err := (&kio.ByteReader{Reader: r, OmitReaderAnnotations: true}).Read()
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return err
 	}
-	return nodes, nil
+	defer f.Close()
+	return s.read(path, f)
 }
 
 // Standalone runs p as `singleton config.yaml [file|-]...` does: the config
-// from the first file, the items from the others (ReadFiles). It writes the
-// items, not a ResourceList, to out, as kyaml's standalone mode does, and
+// from the first file, the items from the others (ReadFiles), or from stdin
+// when there are none, as Helm's post-renderers are run (kyaml's standalone
+// mode would read nothing, and print nothing: a post-renderer that prints
+// nothing empties the release). It writes the items, not a ResourceList, to
+// out, each item p left as it came as the bytes it came as (Stream), and
 // returns p's error.
 func Standalone(p framework.ResourceListProcessor, args []string, stdin io.Reader, out io.Writer) error {
 	raw, err := os.ReadFile(args[0])
@@ -130,13 +125,17 @@ func Standalone(p framework.ResourceListProcessor, args []string, stdin io.Reade
 	if err != nil {
 		return fmt.Errorf("functionConfig %s: %w", args[0], err)
 	}
-	items, err := ReadFiles(args[1:], stdin)
+	files := args[1:]
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	stream, err := ReadFiles(files, stdin)
 	if err != nil {
 		return err
 	}
-	rl := &framework.ResourceList{Items: items, FunctionConfig: fc}
+	rl := &framework.ResourceList{Items: stream.Items, FunctionConfig: fc}
 	processErr := p.Process(rl)
-	if err := (kio.ByteWriter{Writer: out}).Write(rl.Items); err != nil {
+	if err := stream.Write(out, rl.Items); err != nil {
 		return errors.Join(processErr, fmt.Errorf("write the items: %w", err))
 	}
 	return processErr

@@ -45,7 +45,7 @@ func Usage() string {
 at their member count.
 
   kustomize and kpt: a ResourceList on stdin, the result on stdout
-  standalone:        singleton config.yaml [file|-]...
+  standalone:        singleton config.yaml [file|-]...  (no file: stdin)
 
 Rules (results name them as [id]):
 `)
