@@ -59,7 +59,7 @@ help: ## List the targets.
 
 .PHONY: tools
 tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores, quiet: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner, ~7 min cosign; with the machine loaded: kube-router 21 min, Argo CD 8 min, Flux's source-controller 9 min and kustomize-controller 6 min); says what it builds.
-	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) go:cosign=$(COSIGN_PKG) go:kubectl-krew=$(KREW_PKG) go:validate-krew-manifest=$(KREW_VALIDATE_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) $(CONTROLLER_STEPS) debian
+	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) go:cosign=$(COSIGN_PKG) go:helm=$(HELM_PKG) go:kubectl-krew=$(KREW_PKG) go:validate-krew-manifest=$(KREW_VALIDATE_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) $(CONTROLLER_STEPS) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,
 # score, fuzz and bench's function part need none of it.
@@ -164,7 +164,7 @@ score: render $(KUBE_SCORE) ## Score every rendered overlay with kube-score; any
 	done
 
 .PHONY: check
-check: $(KUSTOMIZE) $(KUBE_SCORE) $(BIN)/promtool $(BIN)/cosign $(KREW) ## Run everything that needs neither root, nor a cluster, nor Debian's packages: format, vet, the tests (the fuzz targets on their seeds) but HOST_PACKAGES' and HOST_TESTS, kube-score, stale renders.
+check: $(KUSTOMIZE) $(KUBE_SCORE) $(BIN)/promtool $(BIN)/cosign $(BIN)/helm $(KREW) ## Run everything that needs neither root, nor a cluster, nor Debian's packages: format, vet, the tests (the fuzz targets on their seeds) but HOST_PACKAGES' and HOST_TESTS, kube-score, stale renders.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
@@ -282,6 +282,9 @@ $(BIN)/promtool: tools/pins.mk
 
 $(BIN)/cosign: tools/pins.mk
 	@$(INSTALL) go:cosign=$(COSIGN_PKG)
+
+$(BIN)/helm: tools/pins.mk
+	@$(INSTALL) go:helm=$(HELM_PKG)
 
 $(BIN)/kubectl-krew: tools/pins.mk
 	@$(INSTALL) go:kubectl-krew=$(KREW_PKG)

@@ -141,8 +141,9 @@ func TestArgoCDPluginFailsWithoutTheFunction(t *testing.T) {
 	assert.Contains(t, stderr, "singleton")
 }
 
-// The repo-server Component, added to an Argo CD install (a stand-in in
-// testdata), gives the repo-server its sidecar and the plugin its ConfigMap.
+// The repo-server Components, added to an Argo CD install (a stand-in in
+// testdata), give the repo-server a sidecar each and each plugin its
+// ConfigMap; the two share the function's image volume.
 func TestArgoCDRepoServerComponent(t *testing.T) {
 	out, err := exec.Command(testenv.Kustomize(t), "build", "--load-restrictor", "LoadRestrictionsNone",
 		filepath.Join("testdata", "argocd-install")).CombinedOutput()
@@ -155,4 +156,9 @@ func TestArgoCDRepoServerComponent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, rendered, "name: hubkit-cmp-plugin")
 	assert.Contains(t, rendered, strings.Split(string(pluginYAML), "\n")[3], "the ConfigMap carries plugin.yaml")
+
+	assert.Contains(t, rendered, "name: hubkit-cmp-helm\n")
+	assert.Contains(t, rendered, "name: hubkit-cmp-helm-plugin")
+	assert.Contains(t, rendered, "name: hubkit-singleton-helm", "the Helm plugin's ConfigMap carries its plugin.yaml")
+	assert.Equal(t, 1, strings.Count(rendered, "reference: ghcr.io/hubkit/singleton:dev"), "one image volume for both sidecars")
 }

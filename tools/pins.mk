@@ -14,6 +14,10 @@ KREW_PKG          := sigs.k8s.io/krew/cmd/krew@v0.4.3
 KREW_VALIDATE_PKG := sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3
 # Prometheus' own rule checker and tester, for the alerts (components/alerts).
 PROMTOOL_PKG   := github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+# Helm 3's CLI, which kustomize's helmCharts and the Argo CD plugin that runs
+# `helm template | singleton` call (helm/); the post-renderer tests use Helm 3
+# and Helm 4 as libraries, pinned by go.mod.
+HELM_PKG       := helm.sh/helm/v3/cmd/helm@v3.19.0
 # cosign, which signs the function's image and attaches its provenance and SBOM
 # in the tests, and which verify-image runs (internal/imagecheck); v3.1.3 fixes
 # an advisory in key verification.

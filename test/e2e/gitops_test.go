@@ -29,9 +29,15 @@ func TestArgoCDObjectsAreValid(t *testing.T) {
 	require.NoError(t, a.Apply(context.Background(), apps, true), "server-side dry-run of the Applications")
 	assert.Empty(t, a.Warnings())
 
-	sidecar, err := os.ReadFile(filepath.Join(e2e.root, "gitops", "argocd", "repo-server", "sidecar.yaml"))
-	require.NoError(t, err)
-	assert.Contains(t, string(sidecar), "quay.io/argoproj/argocd:"+pins.Version(argoCD), "the sidecar runs the Argo CD release whose CRDs are tested")
+	helmApp := manifests(t, "gitops/argocd/helm/application.yaml")
+	require.NoError(t, a.Apply(context.Background(), helmApp, true), "server-side dry-run of the Helm plugin's example Application")
+	assert.Empty(t, a.Warnings())
+
+	for _, path := range []string{"gitops/argocd/repo-server/sidecar.yaml", "gitops/argocd/helm/repo-server/sidecar.yaml"} {
+		sidecar, err := os.ReadFile(filepath.Join(e2e.root, path))
+		require.NoError(t, err)
+		assert.Contains(t, string(sidecar), "quay.io/argoproj/argocd:"+pins.Version(argoCD), "%s runs the Argo CD release whose CRDs are tested", path)
+	}
 }
 
 // The repo-server with hubkit's sidecar (on the stand-in for Argo CD's own

@@ -78,6 +78,14 @@ func Cosign(t testing.TB) string {
 	return built(t, "cosign", "cosign")
 }
 
+// Helm returns Helm 3's CLI from bin/, built by `make tools` from its pin
+// (HELM_PKG in tools/pins.mk); kustomize's helmCharts and the Argo CD
+// plugin's `helm template` run it.
+func Helm(t testing.TB) string {
+	t.Helper()
+	return built(t, "helm", "Helm 3's CLI")
+}
+
 // Krew returns krew (as kubectl-krew) and krew's validate-krew-manifest
 // from bin/, built by `make tools` from their pins (KREW_PKG,
 // KREW_VALIDATE_PKG in tools/pins.mk); the plugin's manifest's test runs them.
