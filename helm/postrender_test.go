@@ -24,6 +24,8 @@ func charts() []chart {
 	return []chart{
 		{name: "minio", pin: "MINIO_CHART", namespace: "minio", singleton: true, fixed: "type: Recreate",
 			values: "helm/examples/minio/values.yaml", config: "helm/examples/minio/singleton.yaml"},
+		{name: "grafana", pin: "GRAFANA_CHART", namespace: "grafana", singleton: true, fixed: "type: Recreate",
+			values: "helm/examples/grafana/values.yaml", config: "helm/examples/grafana/singleton.yaml"},
 		{name: "sealed-secrets", pin: "SEALED_SECRETS_CHART", namespace: "kube-system", singleton: true, fixed: "type: Recreate",
 			config: realworld + "sealed-secrets/config.yaml"},
 		{name: "postgres-operator", pin: "POSTGRES_OPERATOR_CHART", namespace: "postgres-operator", singleton: true, fixed: "type: Recreate",

@@ -67,8 +67,9 @@ CLOUDNATIVE_PG_MODULE := github.com/cloudnative-pg/cloudnative-pg@v1.28.0
 KUBE_ROUTER_PKG := github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v2.1.0
 # Helm charts the function is tested on as Helm's post-renderer (helm/), read
 # from the modules that ship them (module@version, and the chart's directory
-# in it). MinIO's is AGPL-3.0: rendered at test time, nothing of it committed;
-# its module has no release versions, only this commit's pseudo-version.
+# in it). MinIO's is AGPL-3.0: rendered at test time, nothing of it committed.
+# MinIO's and grafana-community's modules have no release versions: a commit's
+# pseudo-version is the pin.
 MINIO_CHART_MODULE := github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_CHART_PATH   := helm/minio
 SEALED_SECRETS_CHART_MODULE    := github.com/bitnami-labs/sealed-secrets@v0.32.2
@@ -77,3 +78,5 @@ POSTGRES_OPERATOR_CHART_MODULE := github.com/zalando/postgres-operator@v1.14.0
 POSTGRES_OPERATOR_CHART_PATH   := charts/postgres-operator
 LOKI_CHART_MODULE              := github.com/grafana/loki/v3@v3.7.7
 LOKI_CHART_PATH                := production/helm/loki
+GRAFANA_CHART_MODULE           := github.com/grafana-community/helm-charts@v0.0.0-20260829030558-dbf9f4fb5fa1
+GRAFANA_CHART_PATH             := charts/grafana
