@@ -179,6 +179,7 @@ func TestStandaloneReadsEachFileOnItsOwn(t *testing.T) {
 		{"two files, two objects", []string{config, a, b}, "", 0, []string{"name: a\ndata:\n  from: a\n---\n", "name: b\n"}, ""},
 		{"a file and stdin", []string{config, a, "-"}, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n", 0, []string{"name: a\n", "name: c\n"}, ""},
 		{"no file: stdin", []string{config}, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n", 0, []string{"name: c\n"}, ""},
+		{"no file, nothing on stdin", []string{config}, "", 1, nil, `^singleton: error: stdin is empty: give the manifests to fix on stdin`},
 		{"a parse error names the file and the line", []string{config, a, write("bad.yaml", "apiVersion: v1\nkind: [\n")}, "", 1, nil,
 			`^singleton: error: .*bad.yaml: .*line 2`},
 		{"a missing file", []string{config, filepath.Join(dir, "missing.yaml")}, "", 1, nil, `missing.yaml: no such file`},

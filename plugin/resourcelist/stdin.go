@@ -99,7 +99,11 @@ func ReadFiles(paths []string, stdin io.Reader) (*Stream, error) {
 // readFile adds one stream of objects from path ("-": stdin) to s.
 func readFile(s *Stream, path string, stdin io.Reader) error {
 	if path == "-" {
-		return s.read(path, stdin)
+		err := s.read(path, stdin)
+		if errors.Is(err, errEmptyInput) {
+			return errors.New("stdin is empty: give the manifests to fix on stdin (as Helm's post-renderer does) or as files after the config")
+		}
+		return err
 	}
 	f, err := os.Open(path)
 	if err != nil {
