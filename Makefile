@@ -214,13 +214,14 @@ CHECK_PACKAGES      = $(shell go list ./... | grep -vE '/($(subst $(space),|,$(s
 # run with a bare "context deadline exceeded" when the time runs out
 # (golang/go#75804, fixed in Go 1.27). 60,000 take about 20 s a target here.
 FUZZTIME ?= 200000x
-FUZZ_TARGETS := FuzzProcessor FuzzLoadSpec
+FUZZ_TARGETS := plugin/singleton:FuzzProcessor plugin/singleton:FuzzLoadSpec plugin/resourcelist:FuzzStreamKeepsWhatItReads
 
 .PHONY: fuzz
-fuzz: ## Fuzz the function's processor and config loader, FUZZTIME executions each (make test: 60000x).
-	@for f in $(FUZZ_TARGETS); do \
+fuzz: ## Fuzz the function's processor, its config loader and its standalone stream, FUZZTIME executions each (make test: 60000x).
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; f=$${t##*:}; \
 	  echo "fuzzing $$f for $(FUZZTIME)"; \
-	  out=$$(go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./plugin/singleton/ 2>&1) \
+	  out=$$(go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./$$pkg/ 2>&1) \
 	    || { echo "$$out"; exit 1; }; echo "$$out" | tail -3; \
 	done
 

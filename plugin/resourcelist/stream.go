@@ -79,19 +79,25 @@ func (s *Stream) Write(w io.Writer, items []*yaml.RNode) error {
 	return bw.Flush()
 }
 
-// kyamlWrites is n as kio.ByteWriter writes it alone.
-func kyamlWrites(n *yaml.RNode) (string, error) {
+// kyamlWrites is n as kio.ByteWriter writes it alone; an item it cannot
+// write is an error (ByteWriter panics on some that are not maps).
+func kyamlWrites(n *yaml.RNode) (s string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kyaml cannot write an item that is not a map: %v", r)
+		}
+	}()
 	var b bytes.Buffer
-	err := kio.ByteWriter{Writer: &b}.Write([]*yaml.RNode{n})
+	err = kio.ByteWriter{Writer: &b}.Write([]*yaml.RNode{n})
 	return b.String(), err
 }
 
 // separator is a line that starts a document: `---` alone or before a
-// comment. A `---` with content after it, a `...` line or a carriage return
-// makes its document no candidate for its bytes.
+// comment. A `---` with content after it, a `...` or directive line or a
+// carriage return makes its document no candidate for its bytes.
 var (
 	separator = regexp.MustCompile(`^---[ \t]*(#.*)?$`)
-	unusual   = regexp.MustCompile(`^(---|\.\.\.)`)
+	unusual   = regexp.MustCompile(`^(---|\.\.\.|%)`)
 )
 
 // documents splits a YAML stream into the bytes of its documents, each
