@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubkit/hubkit/test/helmchart"
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -38,10 +39,10 @@ type helmPlugin struct {
 // function config of helm/examples/minio in a folder of their own.
 func minioApp(t *testing.T) string {
 	t.Helper()
-	mod, err := pins.ModuleDir(context.Background(), pins.Get(t, "MINIO_CHART_MODULE"))
+	chart, err := helmchart.ModuleChart(context.Background(), pins.Get(t, helmchart.MinIOModulePin), pins.Get(t, helmchart.MinIOPathPin))
 	require.NoError(t, err)
 	dir := filepath.Join(t.TempDir(), "minio")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join(mod, pins.Get(t, "MINIO_CHART_PATH")))))
+	require.NoError(t, os.CopyFS(dir, os.DirFS(chart)))
 	require.NoError(t, os.CopyFS(filepath.Join(dir, "hubkit"), os.DirFS(filepath.Join(testenv.RepoRoot(t), "helm", "examples", "minio"))))
 	return dir
 }

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 	sigyaml "sigs.k8s.io/yaml"
 
+	"github.com/hubkit/hubkit/test/helmchart"
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/testenv"
 )
@@ -51,9 +52,9 @@ type chart struct {
 // module proxy if the module cache lacks it.
 func (c chart) dir(t *testing.T) string {
 	t.Helper()
-	mod, err := pins.ModuleDir(context.Background(), pins.Get(t, c.pin+"_MODULE"))
+	dir, err := helmchart.ModuleChart(context.Background(), pins.Get(t, c.pin+"_MODULE"), pins.Get(t, c.pin+"_PATH"))
 	require.NoError(t, err)
-	return filepath.Join(mod, pins.Get(t, c.pin+"_PATH"))
+	return dir
 }
 
 // vals reads the chart's values file, if it has one.

@@ -1,8 +1,8 @@
 // Package images defines the images the test harness builds beside the one
 // hubkit ships (internal/image.Function): the Hub stand-in, which the real
-// node runs under the Hub's own image name, and the pause image its
-// containerd uses for pod sandboxes. They are built like the shipped image,
-// without a Docker engine.
+// node runs under the Hub's own image name, MinIO's stand-in under MinIO's,
+// and the pause image its containerd uses for pod sandboxes. They are built
+// like the shipped image, without a Docker engine.
 package images
 
 import (
@@ -71,6 +71,27 @@ func Busybox() image.Spec {
 	}
 }
 
+// MinIO is the stand-in for MinIO's server (test/cmd/minio-standin), laid
+// out where MinIO's Helm chart looks in MinIO's image: the chart's Deployment
+// runs `/bin/sh -ce "/usr/bin/docker-entrypoint.sh minio server ..."`, so the
+// image has a shell (Debian's static busybox), an entrypoint script that
+// runs `minio ...` (test/cmd/minio-standin/docker-entrypoint.sh) and the
+// stand-in as /usr/bin/minio, on PATH. As MinIO's image, it names no user
+// (root): the chart's securityContext runs it as 1000 with fsGroup 1000. It
+// has no name of its own: it is built under the chart's image name.
+func MinIO() image.Spec {
+	return image.Spec{
+		Name: "minio-standin", Package: "./test/cmd/minio-standin", Entrypoint: "/usr/bin/minio", User: "0:0",
+		Description: "hubkit's stand-in for MinIO's server, for MinIO's Helm chart on a real node",
+		Env:         []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Extra: []image.Extra{
+			{Path: "/bin/busybox", Source: "/bin/busybox"},
+			{Path: "/bin/sh", Link: "busybox"},
+			{Path: "/usr/bin/docker-entrypoint.sh", Source: "test/cmd/minio-standin/docker-entrypoint.sh"},
+		},
+	}
+}
+
 // Pause is the pod sandbox's process (test/cmd/pause).
 func Pause() image.Spec {
 	return image.Spec{
@@ -83,7 +104,7 @@ func Pause() image.Spec {
 // All are the images the harness may build: the shipped function's, then
 // its own.
 func All() []image.Spec {
-	return []image.Spec{image.Function(), Standin(), StandinNext(), Busybox(), Pause()}
+	return []image.Spec{image.Function(), Standin(), StandinNext(), Busybox(), MinIO(), Pause()}
 }
 
 // Lookup returns the image called name.

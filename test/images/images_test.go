@@ -23,7 +23,8 @@ func TestLookup(t *testing.T) {
 		{image: "pause", version: "3.10", want: "hubkit.dev/pause:3.10"},
 		{image: "hub-standin", version: "docker.io/library/highbyte:4.3.3", want: "docker.io/library/highbyte:4.3.3"},
 		{image: "busybox", version: "docker.io/kindest/local-path-helper:v20241212-8ac705d0", want: "docker.io/kindest/local-path-helper:v20241212-8ac705d0"},
-		{image: "nope", err: `no image "nope": want one of singleton, hub-standin, hub-standin-next, busybox, pause`},
+		{image: "minio-standin", version: "quay.io/minio/minio:RELEASE.2024-12-18T13-15-44Z", want: "quay.io/minio/minio:RELEASE.2024-12-18T13-15-44Z"},
+		{image: "nope", err: `no image "nope": want one of singleton, hub-standin, hub-standin-next, busybox, minio-standin, pause`},
 	} {
 		t.Run(tc.image+"/"+tc.version, func(t *testing.T) {
 			spec, err := Lookup(tc.image)
@@ -103,4 +104,43 @@ func TestBusyboxIsItsFilesAlone(t *testing.T) {
 	cfg, err := built.Image.ConfigFile()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/bin/sh"}, cfg.Config.Entrypoint)
+}
+
+// MinIO's stand-in is where MinIO's chart looks in MinIO's image: a shell,
+// /usr/bin/docker-entrypoint.sh, executable, and minio in /usr/bin on PATH.
+func TestMinIOStandinIsWhereTheChartLooks(t *testing.T) {
+	built, err := image.Make(context.Background(), testenv.RepoRoot(t), MinIO(), "quay.io/minio/minio:test", "", t.TempDir())
+	require.NoError(t, err)
+	layers, err := built.Image.Layers()
+	require.NoError(t, err)
+	require.Len(t, layers, 2, "the binary, then the extra files")
+	got := map[string]string{}
+	for _, l := range layers {
+		rc, err := l.Uncompressed()
+		require.NoError(t, err)
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err)
+			switch h.Typeflag {
+			case tar.TypeSymlink:
+				got[h.Name] = "-> " + h.Linkname
+			case tar.TypeReg:
+				got[h.Name] = fmt.Sprintf("%o", h.Mode)
+			}
+		}
+		require.NoError(t, rc.Close())
+	}
+	assert.Equal(t, map[string]string{
+		"usr/bin/minio":                "755",
+		"bin/busybox":                  "755",
+		"bin/sh":                       "-> busybox",
+		"usr/bin/docker-entrypoint.sh": "755",
+	}, got)
+	cfg, err := built.Image.ConfigFile()
+	require.NoError(t, err)
+	assert.Contains(t, cfg.Config.Env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 }

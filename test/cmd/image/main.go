@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	which := flag.String("image", "hub-standin", "which image: singleton, hub-standin or pause")
+	which := flag.String("image", "hub-standin", "which image: singleton, hub-standin, hub-standin-next, busybox, minio-standin or pause")
 	version := flag.String("version", "dev", "the tag; for hub-standin the whole name (repository:tag)")
 	out := flag.String("out", "build/image", "directory for <name>/ (OCI layout) and <name>.tar")
 	flag.Parse()

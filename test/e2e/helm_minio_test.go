@@ -1,0 +1,456 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/postrender"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/utils/ptr"
+
+	"github.com/hubkit/hubkit/test/helmchart"
+	"github.com/hubkit/hubkit/test/images"
+	"github.com/hubkit/hubkit/test/pins"
+	"github.com/hubkit/hubkit/test/scenario"
+)
+
+// MinIO's own Helm chart (chart 5.4.0, read at test time from MinIO's Go
+// module at tools/pins.mk's MINIO_CHART_MODULE: it is AGPL-3.0, so nothing of
+// it is committed) in standalone mode on a ReadWriteOncePod claim, with the
+// values a user writes (helm/examples/minio/values.yaml), installed and then
+// upgraded by Helm 3's own library (helm.sh/helm/v3/pkg/action, what `helm
+// install` and `helm upgrade` run), on the real node, whose CSI driver is
+// the cluster's default storage. The MinIO that runs is MinIO's stand-in
+// (test/cmd/minio-standin) under the chart's image name.
+//
+// The upgrade is a new MinIO release, as users upgrade: `helm upgrade -f
+// values.yaml --set image.tag=<a later release>`, whose image is the same
+// stand-in under the later tag; it changes the pod template, so the
+// Deployment rolls out.
+//
+// Helm alone: the chart's Deployment keeps its default rollout, RollingUpdate
+// with maxSurge 100% and maxUnavailable 0, which starts the new pod before it
+// stops the old one. On a ReadWriteOncePod claim the scheduler never places
+// the new pod while the old one holds the claim, and the Deployment never
+// stops the old one: the upgrade never completes. The story asserts that
+// state once the scheduler has said so, and takes no time as proof.
+//
+// With the singleton function as Helm's post-renderer (`--post-renderer
+// singleton --post-renderer-args helm/examples/minio/singleton.yaml`), the
+// Deployment is Recreate, probed on MinIO's health checks: the old pod
+// stops, the new one starts on the same claim, the upgrade completes, and
+// MinIO's data (its drive's deployment ID) is the old one's.
+func TestMinIOChartUpgrade(t *testing.T) {
+	onlyRealNode(t)
+	m := loadMinIOChart(t)
+	loadImage(t, images.MinIO(), m.image(m.tag))
+	loadImage(t, images.MinIO(), m.image(minioNextTag))
+
+	t.Run("Helm alone: the chart's rolling upgrade never completes on its ReadWriteOncePod claim", func(t *testing.T) {
+		r := m.release(t, "minio-helm", nil)
+		var old *corev1.Pod
+		var id string
+		step(t, "helm install: MinIO serves, on a fresh ReadWriteOncePod claim", func(t *testing.T) {
+			r.install(t)
+			old = r.waitRolledOut(t, m.tag)
+			id = r.assertFreshDrive(t, old)
+		})
+		step(t, "its Deployment rolls out as the chart says: RollingUpdate, maxSurge 100%, maxUnavailable 0", func(t *testing.T) {
+			d := r.deployment(t)
+			require.Equal(t, appsv1.RollingUpdateDeploymentStrategyType, d.Spec.Strategy.Type)
+			require.NotNil(t, d.Spec.Strategy.RollingUpdate)
+			assert.Equal(t, ptr.To(intstr.FromString("100%")), d.Spec.Strategy.RollingUpdate.MaxSurge)
+			assert.Equal(t, ptr.To(intstr.FromInt32(0)), d.Spec.Strategy.RollingUpdate.MaxUnavailable)
+		})
+		var surge *corev1.Pod
+		step(t, "helm upgrade to a later MinIO: the scheduler holds the new pod, for the ReadWriteOncePod claim the old one has", func(t *testing.T) {
+			r.upgrade(t, minioNextTag)
+			surge = r.waitScheduling(t, old)
+			reason := scenario.Unschedulable(surge)
+			require.NotEmpty(t, reason, "the premise: without the function the new pod is never scheduled beside the old one; it was, on %q", surge.Spec.NodeName)
+			assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
+			assert.Equal(t, m.image(minioNextTag), surge.Spec.Containers[0].Image)
+			t.Logf("the scheduler: %s", reason)
+		})
+		step(t, "the old MinIO serves on and the rollout is stuck: the Deployment never stops the old pod to make room", func(t *testing.T) {
+			r.assertServing(t, old)
+			d := r.waitCounted(t, 2)
+			assert.EqualValues(t, 1, d.Status.UpdatedReplicas, "the held pod alone is the new version")
+			assert.EqualValues(t, 1, d.Status.AvailableReplicas, "the old pod")
+			assert.EqualValues(t, 1, d.Status.UnavailableReplicas, "the held pod")
+			assert.Less(t, d.Status.UpdatedReplicas, d.Status.Replicas, "kubectl rollout status: old replicas pending termination")
+			assert.NotEqual(t, "NewReplicaSetAvailable", progressing(d).Reason, "the rollout did not complete")
+			held, err := e2e.client.CoreV1().Pods(r.ns).Get(context.Background(), surge.Name, metav1.GetOptions{})
+			require.NoError(t, err)
+			assert.Contains(t, scenario.Unschedulable(held), "ReadWriteOncePod", "the new pod is still held")
+			assert.Equal(t, id, r.driveID(t), "the drive is the old MinIO's, untouched")
+		})
+	})
+
+	t.Run("the singleton function as Helm's post-renderer: the upgrade is Recreate and completes, on the same data", func(t *testing.T) {
+		e2e.fns.OnPath(t)
+		post, err := postrender.NewExec("singleton", filepath.Join(e2e.root, "helm", "examples", "minio", "singleton.yaml"))
+		require.NoError(t, err)
+		r := m.release(t, "minio-helm-singleton", post)
+		var old *corev1.Pod
+		var id string
+		step(t, "helm install: MinIO serves, on a fresh ReadWriteOncePod claim", func(t *testing.T) {
+			r.install(t)
+			old = r.waitRolledOut(t, m.tag)
+			id = r.assertFreshDrive(t, old)
+		})
+		step(t, "its Deployment is Recreate, probed on MinIO's health checks", func(t *testing.T) {
+			d := r.deployment(t)
+			assert.Equal(t, appsv1.RecreateDeploymentStrategyType, d.Spec.Strategy.Type)
+			assert.Nil(t, d.Spec.Strategy.RollingUpdate)
+			c := d.Spec.Template.Spec.Containers[0]
+			for probe, path := range map[*corev1.Probe]string{c.LivenessProbe: "/minio/health/live", c.ReadinessProbe: "/minio/health/ready"} {
+				require.NotNil(t, probe, "probe on %s", path)
+				require.NotNil(t, probe.HTTPGet, "probe on %s", path)
+				assert.Equal(t, path, probe.HTTPGet.Path)
+				assert.Equal(t, intstr.FromString("http"), probe.HTTPGet.Port)
+			}
+		})
+		step(t, "helm upgrade to a later MinIO: the old pod stops, the new one starts on the same claim, the rollout completes", func(t *testing.T) {
+			claim := r.claim(t)
+			r.upgrade(t, minioNextTag)
+			pod := r.waitRolledOut(t, minioNextTag)
+			assert.NotEqual(t, old.UID, pod.UID, "a new pod")
+			assert.Equal(t, claim.UID, r.claim(t).UID, "the same claim")
+			assert.Equal(t, claim.Spec.VolumeName, r.claim(t).Spec.VolumeName, "on the same volume")
+			logged, how := r.loggedDriveID(t, pod)
+			assert.Equal(t, id, logged, "the later MinIO runs on the earlier one's drive")
+			assert.Equal(t, "found on the drive", how)
+			assert.Equal(t, id, r.driveID(t), "the drive's deployment ID kept")
+			r.assertServing(t, pod)
+		})
+	})
+}
+
+// minioNextTag is the later MinIO release the upgrade moves to, a tag of
+// MinIO's image after the chart's.
+const minioNextTag = "RELEASE.2025-04-22T22-12-26Z"
+
+// step runs one step of a story and stops the story if it failed: each
+// step starts where the one before left off.
+func step(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, f) {
+		t.FailNow()
+	}
+}
+
+// minioChart is MinIO's chart, loaded, with the values a user gives it and
+// its image's repository and tag.
+type minioChart struct {
+	chart      *chart.Chart
+	values     map[string]any
+	repository string
+	tag        string
+}
+
+// loadMinIOChart loads MinIO's chart from its module at its pin, and
+// helm/examples/minio/values.yaml, with what this cluster needs changed.
+func loadMinIOChart(t *testing.T) *minioChart {
+	t.Helper()
+	dir, err := helmchart.ModuleChart(context.Background(), pins.Get(t, helmchart.MinIOModulePin), pins.Get(t, helmchart.MinIOPathPin))
+	require.NoError(t, err)
+	c, err := loader.Load(dir)
+	require.NoError(t, err)
+	values, err := chartutil.ReadValuesFile(filepath.Join(e2e.root, "helm", "examples", "minio", "values.yaml"))
+	require.NoError(t, err)
+	// The chart's post-install Job adds its default user through mc and
+	// MinIO's admin API, which the stand-in does not stand in for; the
+	// story is the server's rollout. (Helm would also wait for the Job.)
+	values["users"] = []any{}
+	img, err := chartutil.Values(c.Values).Table("image")
+	require.NoError(t, err, "the chart's image values")
+	return &minioChart{chart: c, values: values, repository: img["repository"].(string), tag: img["tag"].(string)}
+}
+
+// image is MinIO's image at tag, as the chart names it.
+func (m *minioChart) image(tag string) string { return m.repository + ":" + tag }
+
+// minioRelease is MinIO's chart installed as release minio in a namespace
+// of its own, by Helm 3 with post as its post-renderer (nil: none).
+type minioRelease struct {
+	chart *minioChart
+	ns    string
+	cfg   *action.Configuration
+	post  postrender.PostRenderer
+}
+
+// minioName is the release's name, and so the Deployment's and the
+// claim's (the chart's fullname is the release's when it holds the chart's
+// name).
+const minioName = "minio"
+
+// release makes namespace ns and a Helm configuration for it, from the
+// cluster's kubeconfig, keeping releases in Secrets as helm does; when the
+// test ends it uninstalls the release and deletes the namespace, and waits
+// until both are gone, the claim's volume with them.
+func (m *minioChart) release(t *testing.T, ns string, post postrender.PostRenderer) *minioRelease {
+	t.Helper()
+	ensureNamespace(t, ns)
+	flags := genericclioptions.NewConfigFlags(false)
+	flags.KubeConfig, flags.Namespace = ptr.To(e2e.cluster.Kubeconfig), ptr.To(ns)
+	cfg := new(action.Configuration)
+	require.NoError(t, cfg.Init(flags, ns, "secret", t.Logf))
+	r := &minioRelease{chart: m, ns: ns, cfg: cfg, post: post}
+	t.Cleanup(func() { r.uninstall(t) })
+	return r
+}
+
+// install is `helm install minio <chart> -n ns -f values.yaml`, without
+// --wait: the story watches the rollout itself.
+func (r *minioRelease) install(t *testing.T) {
+	t.Helper()
+	in := action.NewInstall(r.cfg)
+	in.ReleaseName, in.Namespace, in.PostRenderer, in.Timeout = minioName, r.ns, r.post, time.Minute
+	_, err := in.Run(r.chart.chart, r.chart.values)
+	require.NoError(t, err, "helm install")
+}
+
+// upgrade is `helm upgrade minio <chart> -n ns -f values.yaml --set
+// image.tag=tag`.
+func (r *minioRelease) upgrade(t *testing.T, tag string) {
+	t.Helper()
+	up := action.NewUpgrade(r.cfg)
+	up.Namespace, up.PostRenderer, up.Timeout = r.ns, r.post, time.Minute
+	values := maps.Clone(r.chart.values)
+	values["image"] = map[string]any{"tag": tag}
+	_, err := up.Run(minioName, r.chart.chart, values)
+	require.NoError(t, err, "helm upgrade")
+}
+
+// uninstall is `helm uninstall minio`, then the namespace deleted; it waits
+// until the namespace and the claim's volume are gone.
+func (r *minioRelease) uninstall(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	claim, claimErr := e2e.client.CoreV1().PersistentVolumeClaims(r.ns).Get(ctx, minioName, metav1.GetOptions{})
+	if _, err := action.NewUninstall(r.cfg).Run(minioName); err != nil {
+		t.Errorf("helm uninstall %s in %s: %v", minioName, r.ns, err)
+	}
+	if err := e2e.client.CoreV1().Namespaces().Delete(ctx, r.ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete namespace %s: %v", r.ns, err)
+	}
+	scenario.Until(t, "namespace "+r.ns+" and its claim's volume deleted", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := e2e.client.CoreV1().Namespaces().Get(ctx, r.ns, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			return false, "namespace " + r.ns + " still there", err
+		}
+		if claimErr != nil || claim.Spec.VolumeName == "" {
+			return true, "", nil
+		}
+		_, err = e2e.client.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		return false, "volume " + claim.Spec.VolumeName + " still there", err
+	})
+}
+
+// deployment is the chart's Deployment, now.
+func (r *minioRelease) deployment(t *testing.T) *appsv1.Deployment {
+	t.Helper()
+	d, err := e2e.client.AppsV1().Deployments(r.ns).Get(context.Background(), minioName, metav1.GetOptions{})
+	require.NoError(t, err)
+	return d
+}
+
+// claim is the chart's claim, now.
+func (r *minioRelease) claim(t *testing.T) *corev1.PersistentVolumeClaim {
+	t.Helper()
+	c, err := e2e.client.CoreV1().PersistentVolumeClaims(r.ns).Get(context.Background(), minioName, metav1.GetOptions{})
+	require.NoError(t, err)
+	return c
+}
+
+// pods are the release's MinIO pods, by the chart's selector.
+func (r *minioRelease) pods(ctx context.Context) ([]corev1.Pod, error) {
+	list, err := e2e.client.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{LabelSelector: "app=minio,release=" + minioName})
+	if err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// waitRolledOut waits until the Deployment's rollout is complete, as
+// `kubectl rollout status` says it (its generation observed, one replica,
+// updated and available), with one pod, of MinIO at tag, Ready and not
+// going, and returns that pod.
+func (r *minioRelease) waitRolledOut(t *testing.T, tag string) *corev1.Pod {
+	t.Helper()
+	var pod *corev1.Pod
+	want := r.chart.image(tag)
+	scenario.Until(t, "MinIO's rollout to "+want+" complete in "+r.ns, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		d, err := e2e.client.AppsV1().Deployments(r.ns).Get(ctx, minioName, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		pods, err := r.pods(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		s := d.Status
+		seen := fmt.Sprintf("Deployment generation %d observed %d, replicas %d updated %d available %d; %s",
+			d.Generation, s.ObservedGeneration, s.Replicas, s.UpdatedReplicas, s.AvailableReplicas, minioPods(pods))
+		if s.ObservedGeneration < d.Generation || s.Replicas != 1 || s.UpdatedReplicas != 1 || s.AvailableReplicas != 1 || len(pods) != 1 {
+			return false, seen, nil
+		}
+		pod = &pods[0]
+		return pod.DeletionTimestamp == nil && scenario.PodReady(pod) && pod.Spec.Containers[0].Image == want, seen, nil
+	})
+	return pod
+}
+
+// waitScheduling waits until the scheduler has decided about a pod of the
+// release other than old, placed or held, and returns it.
+func (r *minioRelease) waitScheduling(t *testing.T, old *corev1.Pod) *corev1.Pod {
+	t.Helper()
+	var decided *corev1.Pod
+	scenario.Until(t, "the scheduler to place or hold MinIO's new pod in "+r.ns, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := r.pods(ctx)
+		if err != nil {
+			return false, "", err
+		}
+		for i, p := range pods {
+			if p.UID != old.UID && (p.Spec.NodeName != "" || scenario.Unschedulable(&p) != "") {
+				decided = &pods[i]
+				return true, "", nil
+			}
+		}
+		return false, minioPods(pods), nil
+	})
+	return decided
+}
+
+// waitCounted waits until the Deployment controller has seen the
+// Deployment's latest generation and counts pods of it in its status, the
+// old ReplicaSet's and the new one's, and returns it.
+func (r *minioRelease) waitCounted(t *testing.T, pods int32) *appsv1.Deployment {
+	t.Helper()
+	var d *appsv1.Deployment
+	scenario.Until(t, fmt.Sprintf("the Deployment's status to count %d pods in %s", pods, r.ns), time.Minute, func(ctx context.Context) (bool, string, error) {
+		got, err := e2e.client.AppsV1().Deployments(r.ns).Get(ctx, minioName, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		d = got
+		return got.Status.ObservedGeneration >= got.Generation && got.Status.Replicas == pods,
+			fmt.Sprintf("generation %d observed %d, replicas %d", got.Generation, got.Status.ObservedGeneration, got.Status.Replicas), nil
+	})
+	return d
+}
+
+// assertFreshDrive wants pod to run on the real node on a bound
+// ReadWriteOncePod claim that it formatted, and returns the drive's
+// deployment ID.
+func (r *minioRelease) assertFreshDrive(t *testing.T, pod *corev1.Pod) string {
+	t.Helper()
+	assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName)
+	c := r.claim(t)
+	assert.Equal(t, corev1.ClaimBound, c.Status.Phase)
+	assert.Equal(t, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}, c.Spec.AccessModes)
+	logged, how := r.loggedDriveID(t, pod)
+	assert.Equal(t, "made: a fresh drive", how)
+	id := r.driveID(t)
+	assert.Equal(t, logged, id, "the drive's format.json holds the ID MinIO made")
+	return id
+}
+
+// driveID is the deployment ID in the drive's format.json, read on the host
+// from the directory of the claim's CSI volume.
+func (r *minioRelease) driveID(t *testing.T) string {
+	t.Helper()
+	pv, err := e2e.client.CoreV1().PersistentVolumes().Get(context.Background(), r.claim(t).Spec.VolumeName, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, pv.Spec.CSI, "volume %s is a CSI volume", pv.Name)
+	data, err := os.ReadFile(filepath.Join(e2e.cluster.Node.CSIVolumeDir(pv.Spec.CSI.VolumeHandle), ".minio.sys", "format.json"))
+	require.NoError(t, err)
+	var f struct{ ID string }
+	require.NoError(t, json.Unmarshal(data, &f))
+	require.NotEmpty(t, f.ID)
+	return f.ID
+}
+
+// startLine is the line MinIO's stand-in logs when it serves.
+var startLine = regexp.MustCompile(`deployment ID (\S+) \(([^)]*)\)`)
+
+// loggedDriveID is the deployment ID pod's MinIO logged when it started,
+// and whether it made it or found it.
+func (r *minioRelease) loggedDriveID(t *testing.T, pod *corev1.Pod) (id, how string) {
+	t.Helper()
+	var logs string
+	scenario.Until(t, "pod "+pod.Name+"'s MinIO to log its drive", 30*time.Second, func(ctx context.Context) (bool, string, error) {
+		b, err := e2e.client.CoreV1().Pods(r.ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "minio"}).DoRaw(ctx)
+		logs = string(b)
+		return startLine.MatchString(logs), fmt.Sprintf("log %q", logs), err
+	})
+	m := startLine.FindStringSubmatch(logs)
+	return m[1], m[2]
+}
+
+// assertServing wants pod still there, Ready, and answering MinIO's
+// readiness check, from this host, which reaches the node's pods.
+func (r *minioRelease) assertServing(t *testing.T, pod *corev1.Pod) {
+	t.Helper()
+	p, err := e2e.client.CoreV1().Pods(r.ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
+	require.NoError(t, err, "pod %s", pod.Name)
+	assert.Nil(t, p.DeletionTimestamp, "pod %s is not going", p.Name)
+	assert.True(t, scenario.PodReady(p), "pod %s Ready", p.Name)
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + p.Status.PodIP + ":9000/minio/health/ready")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "pod %s answers MinIO's readiness check", p.Name)
+}
+
+// progressing is the Deployment's Progressing condition.
+func progressing(d *appsv1.Deployment) appsv1.DeploymentCondition {
+	i := slices.IndexFunc(d.Status.Conditions, func(c appsv1.DeploymentCondition) bool { return c.Type == appsv1.DeploymentProgressing })
+	if i < 0 {
+		return appsv1.DeploymentCondition{}
+	}
+	return d.Status.Conditions[i]
+}
+
+// minioPods says what a wait saw of the pods: each one's name, image tag,
+// phase, node and readiness, and why it is unscheduled.
+func minioPods(pods []corev1.Pod) string {
+	var lines []string
+	for _, p := range pods {
+		_, tag, _ := strings.Cut(p.Spec.Containers[0].Image, ":")
+		line := fmt.Sprintf("pod %s (%s) %s on %q ready=%t", p.Name, tag, p.Status.Phase, p.Spec.NodeName, scenario.PodReady(&p))
+		if why := scenario.Unschedulable(&p); why != "" {
+			line += ": " + why
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return "no pods"
+	}
+	return strings.Join(lines, "; ")
+}

@@ -1,0 +1,39 @@
+// Package helmchart finds the Helm charts hubkit's tests install, in the Go
+// modules that ship them: a chart is read from the Go module cache (fetched
+// through the Go module proxy if it is not there yet), so nothing of it is
+// committed here (MinIO's chart is AGPL-3.0). tools/pins.mk pins each chart
+// as its module@version and its directory in the module (MINIO_CHART_MODULE,
+// MINIO_CHART_PATH).
+package helmchart
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hubkit/hubkit/test/pins"
+)
+
+// The pins of MinIO's chart in tools/pins.mk: its module@version, and the
+// chart's directory in the module.
+const (
+	MinIOModulePin = "MINIO_CHART_MODULE"
+	MinIOPathPin   = "MINIO_CHART_PATH"
+)
+
+// ModuleChart is the directory of the chart at path inside the module pin
+// (module@version, as tools/pins.mk writes it), in the Go module cache. The
+// directory is read-only: load it (helm's loader.Load), or copy it before
+// changing it. It fails when path holds no Chart.yaml.
+func ModuleChart(ctx context.Context, pin, path string) (string, error) {
+	mod, err := pins.ModuleDir(ctx, pin)
+	if err != nil {
+		return "", fmt.Errorf("the chart %s in %s: %w", path, pin, err)
+	}
+	dir := filepath.Join(mod, filepath.FromSlash(path))
+	if _, err := os.Stat(filepath.Join(dir, "Chart.yaml")); err != nil {
+		return "", fmt.Errorf("the chart %s in %s: %w", path, pin, err)
+	}
+	return dir, nil
+}
