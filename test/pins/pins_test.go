@@ -3,6 +3,7 @@ package pins
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,7 +36,9 @@ func TestParse(t *testing.T) {
 }
 
 // The repository's pins parse, and every package or module pin names its
-// version.
+// version: a release, or a commit's pseudo-version where the module has no
+// release. A <NAME>_PATH pin is a directory inside the module <NAME>_MODULE
+// pins (a chart's).
 func TestTheRepositorysPinsParse(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), File))
 	require.NoError(t, err)
@@ -43,6 +46,12 @@ func TestTheRepositorysPinsParse(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, pins)
 	for name, v := range pins {
-		assert.Regexp(t, `^[a-z0-9./-]+@v[0-9]+\.[0-9]+\.[0-9]+$`, v, "%s", name)
+		if base, ok := strings.CutSuffix(name, "_PATH"); ok {
+			assert.Regexp(t, `^[a-z0-9_-]+(/[a-z0-9_.-]+)*$`, v, "%s: a directory inside the module", name)
+			assert.NotContains(t, v, "..", name)
+			assert.Contains(t, pins, base+"_MODULE", "%s: the module it is a directory of", name)
+			continue
+		}
+		assert.Regexp(t, `^[a-z0-9./-]+@v[0-9]+\.[0-9]+\.[0-9]+(-[0-9]{14}-[0-9a-f]{12})?$`, v, "%s", name)
 	}
 }
