@@ -226,10 +226,15 @@ func (m *minioChart) release(t *testing.T, ns string, post postrender.PostRender
 // --wait: the story watches the rollout itself.
 func (r *minioRelease) install(t *testing.T) {
 	t.Helper()
+	require.NoError(t, r.tryInstall(), "helm install")
+}
+
+// tryInstall is install, returning what Helm said.
+func (r *minioRelease) tryInstall() error {
 	in := action.NewInstall(r.cfg)
 	in.ReleaseName, in.Namespace, in.PostRenderer, in.Timeout = minioName, r.ns, r.post, time.Minute
 	_, err := in.Run(r.chart.chart, r.chart.values)
-	require.NoError(t, err, "helm install")
+	return err
 }
 
 // upgrade is `helm upgrade minio <chart> -n ns -f values.yaml --set
