@@ -58,7 +58,7 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: tools
-tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores, quiet: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner, ~7 min cosign; with the machine loaded: kube-router 21 min, Argo CD 8 min, Flux's source-controller 9 min and kustomize-controller 6 min); says what it builds.
+tools: ## Install every pinned tool into bin/ and the real node's Debian packages (first time on 2 cores, quiet: ~10 min Kubernetes, ~13 min the CSI sidecars, ~1 min local-path-provisioner, ~7 min cosign, ~1.5 min helm; with the machine loaded: kube-router 21 min, Argo CD 8 min, Flux's source-controller 9 min and kustomize-controller 6 min); says what it builds.
 	@$(INSTALL) go:kustomize=$(KUSTOMIZE_PKG) go:kube-score=$(KUBE_SCORE_PKG) go:kwok=$(KWOK_PKG) go:kwokctl=$(KWOKCTL_PKG) go:promtool=$(PROMTOOL_PKG) go:cosign=$(COSIGN_PKG) go:helm=$(HELM_PKG) go:kubectl-krew=$(KREW_PKG) go:validate-krew-manifest=$(KREW_VALIDATE_PKG) cluster $(CSI_SIDECAR_STEPS) go:local-path-provisioner=$(LOCAL_PATH_PROVISIONER_PKG) go:kube-router=$(KUBE_ROUTER_PKG) $(CONTROLLER_STEPS) debian
 
 # What the cluster and its real node need; make render, build, image, hydrate,

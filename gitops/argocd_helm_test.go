@@ -17,23 +17,6 @@ import (
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
-// helmPlugin is the Argo CD plugin that runs `helm template | singleton`
-// (gitops/argocd/helm), with its init step.
-type helmPlugin struct {
-	Metadata struct{ Name string }
-	Spec     struct {
-		Version string
-		Init    struct {
-			Command []string
-			Args    []string
-		}
-		Generate struct {
-			Command []string
-			Args    []string
-		}
-	}
-}
-
 // minioApp is an Application's path as a user of the Helm plugin keeps it:
 // MinIO's chart, vendored (`helm pull --untar`), with the values and the
 // function config of helm/examples/minio in a folder of their own.
@@ -51,7 +34,7 @@ func minioApp(t *testing.T) string {
 // sidecar does: in the Application's path dir, with ARGOCD_APP_*,
 // KUBE_VERSION and the Application's plugin env (ARGOCD_ENV_*), PATH as
 // given.
-func runHelmPlugin(t *testing.T, p helmPlugin, dir, path string, env map[string]string) (stdout, stderr string, err error) {
+func runHelmPlugin(t *testing.T, p plugin, dir, path string, env map[string]string) (stdout, stderr string, err error) {
 	t.Helper()
 	environ := []string{
 		"PATH=" + path,
@@ -71,10 +54,10 @@ func runHelmPlugin(t *testing.T, p helmPlugin, dir, path string, env map[string]
 		cmd.Stdout, cmd.Stderr = stdout, &errOut
 		return cmd.Run()
 	}
-	if err := run(append(append([]string{}, p.Spec.Init.Command...), p.Spec.Init.Args...), &errOut); err != nil {
+	if err := run(p.Spec.Init.argv(), &errOut); err != nil {
 		return "", errOut.String(), err
 	}
-	err = run(append(append([]string{}, p.Spec.Generate.Command...), p.Spec.Generate.Args...), &out)
+	err = run(p.Spec.Generate.argv(), &out)
 	return out.String(), errOut.String(), err
 }
 
@@ -82,7 +65,7 @@ func runHelmPlugin(t *testing.T, p helmPlugin, dir, path string, env map[string]
 // MinIO's standalone chart comes out with a Recreate rollout and passes
 // audit; without the function on PATH the sync fails and prints nothing.
 func TestArgoCDHelmPluginRendersAChartThroughTheFunction(t *testing.T) {
-	var p helmPlugin
+	var p plugin
 	readYAML(t, filepath.Join("argocd", "helm", "plugin.yaml"), &p)
 	helm, err := filepath.Abs(testenv.Helm(t))
 	require.NoError(t, err)

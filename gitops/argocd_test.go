@@ -22,13 +22,22 @@ import (
 type plugin struct {
 	Metadata struct{ Name string }
 	Spec     struct {
-		Version  string
-		Generate struct {
-			Command []string
-			Args    []string
-		}
+		Version string
+		// Init runs before Generate, in the same directory (the Helm
+		// plugin's; the kustomize plugin has none).
+		Init     command
+		Generate command
 	}
 }
+
+// command is a plugin's command and its args, as Argo CD runs them.
+type command struct {
+	Command []string
+	Args    []string
+}
+
+// argv is the command line c runs.
+func (c command) argv() []string { return append(append([]string{}, c.Command...), c.Args...) }
 
 type application struct {
 	Metadata struct{ Name string }
@@ -55,7 +64,7 @@ func readYAML(t *testing.T, path string, v any) {
 func generate(t *testing.T, p plugin, app application, path string) (stdout, stderr string, err error) {
 	t.Helper()
 	root := testenv.RepoRoot(t)
-	argv := append(append([]string{}, p.Spec.Generate.Command...), p.Spec.Generate.Args...)
+	argv := p.Spec.Generate.argv()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = filepath.Join(root, app.Spec.Source.Path)
 	cmd.Env = []string{

@@ -10,9 +10,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	helm3 "helm.sh/helm/v3/pkg/action"
 	chart3 "helm.sh/helm/v3/pkg/chart/loader"
-	util3 "helm.sh/helm/v3/pkg/chartutil"
 	postrender3 "helm.sh/helm/v3/pkg/postrender"
 	release3 "helm.sh/helm/v3/pkg/release"
 	helm4 "helm.sh/helm/v4/pkg/action"
@@ -28,10 +26,6 @@ import (
 	"github.com/hubkit/hubkit/test/pins"
 	"github.com/hubkit/hubkit/test/testenv"
 )
-
-// kubeVersion is the cluster version the charts are rendered for, hubkit's
-// Kubernetes pin (as `helm template --kube-version`).
-const kubeVersion = "v1.36.3"
 
 // chart is a chart from the module that ships it, installed as its user
 // would: with their values and, as Helm's post-renderer, the function's
@@ -81,21 +75,14 @@ type rendered struct {
 	hooks    []string
 }
 
-// helm3Template installs c as `helm template` does (client only, a dry
-// run) with Helm 3's library, with post (nil: none) as its post-renderer.
+// helm3Template renders c as `helm template` does with Helm 3's library
+// (helmchart.Template), with post (nil: none) as its post-renderer.
 func helm3Template(t *testing.T, c chart, post postrender3.PostRenderer) rendered {
 	t.Helper()
 	ch, err := chart3.Load(c.dir(t))
 	require.NoError(t, err, "load chart %s", c.name)
-	install := helm3.NewInstall(&helm3.Configuration{Log: t.Logf})
-	install.DryRun, install.ClientOnly, install.Replace = true, true, true
-	install.ReleaseName, install.Namespace = c.name, c.namespace
-	kv, err := util3.ParseKubeVersion(kubeVersion)
+	rel, err := helmchart.Template(ch, c.name, c.namespace, c.vals(t), post)
 	require.NoError(t, err)
-	install.KubeVersion = kv
-	install.PostRenderer = post
-	rel, err := install.Run(ch, c.vals(t))
-	require.NoError(t, err, "helm 3 install --dry-run %s", c.name)
 	return rendered{manifest: rel.Manifest, hooks: hooks3(rel.Hooks)}
 }
 
@@ -126,7 +113,7 @@ func helm4Template(t *testing.T, c chart, post postrender4.PostRenderer) rendere
 	install := helm4.NewInstall(helm4.NewConfiguration())
 	install.DryRunStrategy, install.Replace = helm4.DryRunClient, true
 	install.ReleaseName, install.Namespace = c.name, c.namespace
-	kv, err := common4.ParseKubeVersion(kubeVersion)
+	kv, err := common4.ParseKubeVersion(helmchart.KubeVersion)
 	require.NoError(t, err)
 	install.KubeVersion = kv
 	install.PostRenderer = post

@@ -10,16 +10,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/postrender"
-	appsv1 "k8s.io/api/apps/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/hubkit/hubkit/test/cluster"
+	"github.com/hubkit/hubkit/test/helmchart"
 	"github.com/hubkit/hubkit/test/images"
 )
 
@@ -51,26 +46,25 @@ func TestGuardHoldsAChartHelmAloneRenders(t *testing.T) {
 	})
 	t.Run("10 Helm alone: the install is refused at admission, its surging rollout named", func(t *testing.T) {
 		r := m.release(t, "minio-guarded", nil)
-		applyParams(t, params, r.ns)
+		applyParams(t, params, r.Namespace)
 		plain := renderedDeployment(t, m)
+		plain.SetNamespace(r.Namespace)
 		untilRefused(t, "rollout", "MinIO's Deployment as the chart renders it", func(ctx context.Context) error {
-			_, err := e2e.client.AppsV1().Deployments(r.ns).Create(ctx, plain, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-			return err
+			return applier(t).Apply(ctx, []*unstructured.Unstructured{plain}, true)
 		})
 		err := r.tryInstall()
 		require.Error(t, err, "helm install")
-		assert.Contains(t, err.Error(), "[rollout] Deployment "+r.ns+"/"+minioName+" is a singleton")
-		_, err = e2e.client.AppsV1().Deployments(r.ns).Get(context.Background(), minioName, metav1.GetOptions{})
-		assert.True(t, apierrors.IsNotFound(err), "no Deployment was made: %v", err)
+		assert.Contains(t, err.Error(), "[rollout] Deployment "+r.Namespace+"/"+minioName+" is a singleton")
+		assert.False(t, r.HasDeployment(t), "no Deployment was made")
 	})
 	t.Run("11 Helm with the function as post-renderer: allowed, MinIO serves", func(t *testing.T) {
 		e2e.fns.OnPath(t)
 		post, err := postrender.NewExec("singleton", filepath.Join(e2e.root, "helm", "examples", "minio", "singleton.yaml"))
 		require.NoError(t, err)
 		r := m.release(t, "minio-guarded-singleton", post)
-		applyParams(t, params, r.ns)
+		applyParams(t, params, r.Namespace)
 		r.install(t)
-		pod := r.waitRolledOut(t, m.tag)
+		pod := r.WaitRolledOut(t, m.image(m.tag))
 		r.assertServing(t, pod)
 	})
 }
@@ -107,28 +101,19 @@ func guardParams(t *testing.T, m *minioChart) *unstructured.Unstructured {
 // chartManifest is MinIO's chart rendered as `helm template` renders it.
 func chartManifest(t *testing.T, m *minioChart) string {
 	t.Helper()
-	in := action.NewInstall(&action.Configuration{Log: t.Logf})
-	in.DryRun, in.ClientOnly, in.Replace = true, true, true
-	in.ReleaseName, in.Namespace = minioName, "minio"
-	kv, err := chartutil.ParseKubeVersion("v1.36.3")
+	rel, err := helmchart.Template(m.chart, minioName, "minio", m.values, nil)
 	require.NoError(t, err)
-	in.KubeVersion = kv
-	rel, err := in.Run(m.chart, m.values)
-	require.NoError(t, err, "helm template")
 	return rel.Manifest
 }
 
 // renderedDeployment is the chart's Deployment as Helm alone renders it.
-func renderedDeployment(t *testing.T, m *minioChart) *appsv1.Deployment {
+func renderedDeployment(t *testing.T, m *minioChart) *unstructured.Unstructured {
 	t.Helper()
 	objs, err := cluster.Objects([]byte(chartManifest(t, m)))
 	require.NoError(t, err)
 	for _, o := range objs {
 		if o.GetKind() == "Deployment" {
-			var d appsv1.Deployment
-			require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d))
-			d.Namespace = ""
-			return &d
+			return o
 		}
 	}
 	require.FailNow(t, "the chart rendered no Deployment")

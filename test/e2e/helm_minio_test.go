@@ -3,14 +3,12 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,8 +21,6 @@ import (
 	"helm.sh/helm/v3/pkg/postrender"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/utils/ptr"
@@ -69,15 +65,9 @@ func TestMinIOChartUpgrade(t *testing.T) {
 
 	t.Run("Helm alone: the chart's rolling upgrade never completes on its ReadWriteOncePod claim", func(t *testing.T) {
 		r := m.release(t, "minio-helm", nil)
-		var old *corev1.Pod
-		var id string
-		step(t, "helm install: MinIO serves, on a fresh ReadWriteOncePod claim", func(t *testing.T) {
-			r.install(t)
-			old = r.waitRolledOut(t, m.tag)
-			id = r.assertFreshDrive(t, old)
-		})
+		old, id := r.installed(t)
 		step(t, "its Deployment rolls out as the chart says: RollingUpdate, maxSurge 100%, maxUnavailable 0", func(t *testing.T) {
-			d := r.deployment(t)
+			d := r.Deployment(t)
 			require.Equal(t, appsv1.RollingUpdateDeploymentStrategyType, d.Spec.Strategy.Type)
 			require.NotNil(t, d.Spec.Strategy.RollingUpdate)
 			assert.Equal(t, ptr.To(intstr.FromString("100%")), d.Spec.Strategy.RollingUpdate.MaxSurge)
@@ -86,7 +76,7 @@ func TestMinIOChartUpgrade(t *testing.T) {
 		var surge *corev1.Pod
 		step(t, "helm upgrade to a later MinIO: the scheduler holds the new pod, for the ReadWriteOncePod claim the old one has", func(t *testing.T) {
 			r.upgrade(t, minioNextTag)
-			surge = r.waitScheduling(t, old)
+			surge = r.WaitScheduling(t, old)
 			reason := scenario.Unschedulable(surge)
 			require.NotEmpty(t, reason, "the premise: without the function the new pod is never scheduled beside the old one; it was, on %q", surge.Spec.NodeName)
 			assert.Contains(t, reason, "ReadWriteOncePod", "the scheduler says why")
@@ -95,15 +85,13 @@ func TestMinIOChartUpgrade(t *testing.T) {
 		})
 		step(t, "the old MinIO serves on and the rollout is stuck: the Deployment never stops the old pod to make room", func(t *testing.T) {
 			r.assertServing(t, old)
-			d := r.waitCounted(t, 2)
+			d := r.WaitCounted(t, 2)
 			assert.EqualValues(t, 1, d.Status.UpdatedReplicas, "the held pod alone is the new version")
 			assert.EqualValues(t, 1, d.Status.AvailableReplicas, "the old pod")
 			assert.EqualValues(t, 1, d.Status.UnavailableReplicas, "the held pod")
 			assert.Less(t, d.Status.UpdatedReplicas, d.Status.Replicas, "kubectl rollout status: old replicas pending termination")
 			assert.NotEqual(t, "NewReplicaSetAvailable", progressing(d).Reason, "the rollout did not complete")
-			held, err := e2e.client.CoreV1().Pods(r.ns).Get(context.Background(), surge.Name, metav1.GetOptions{})
-			require.NoError(t, err)
-			assert.Contains(t, scenario.Unschedulable(held), "ReadWriteOncePod", "the new pod is still held")
+			assert.Contains(t, scenario.Unschedulable(r.Pod(t, surge)), "ReadWriteOncePod", "the new pod is still held")
 			assert.Equal(t, id, r.driveID(t), "the drive is the old MinIO's, untouched")
 		})
 	})
@@ -113,15 +101,9 @@ func TestMinIOChartUpgrade(t *testing.T) {
 		post, err := postrender.NewExec("singleton", filepath.Join(e2e.root, "helm", "examples", "minio", "singleton.yaml"))
 		require.NoError(t, err)
 		r := m.release(t, "minio-helm-singleton", post)
-		var old *corev1.Pod
-		var id string
-		step(t, "helm install: MinIO serves, on a fresh ReadWriteOncePod claim", func(t *testing.T) {
-			r.install(t)
-			old = r.waitRolledOut(t, m.tag)
-			id = r.assertFreshDrive(t, old)
-		})
+		old, id := r.installed(t)
 		step(t, "its Deployment is Recreate, probed on MinIO's health checks", func(t *testing.T) {
-			d := r.deployment(t)
+			d := r.Deployment(t)
 			assert.Equal(t, appsv1.RecreateDeploymentStrategyType, d.Spec.Strategy.Type)
 			assert.Nil(t, d.Spec.Strategy.RollingUpdate)
 			c := d.Spec.Template.Spec.Containers[0]
@@ -133,12 +115,12 @@ func TestMinIOChartUpgrade(t *testing.T) {
 			}
 		})
 		step(t, "helm upgrade to a later MinIO: the old pod stops, the new one starts on the same claim, the rollout completes", func(t *testing.T) {
-			claim := r.claim(t)
+			claim := r.Claim(t)
 			r.upgrade(t, minioNextTag)
-			pod := r.waitRolledOut(t, minioNextTag)
+			pod := r.WaitRolledOut(t, m.image(minioNextTag))
 			assert.NotEqual(t, old.UID, pod.UID, "a new pod")
-			assert.Equal(t, claim.UID, r.claim(t).UID, "the same claim")
-			assert.Equal(t, claim.Spec.VolumeName, r.claim(t).Spec.VolumeName, "on the same volume")
+			assert.Equal(t, claim.UID, r.Claim(t).UID, "the same claim")
+			assert.Equal(t, claim.Spec.VolumeName, r.Claim(t).Spec.VolumeName, "on the same volume")
 			logged, how := r.loggedDriveID(t, pod)
 			assert.Equal(t, id, logged, "the later MinIO runs on the earlier one's drive")
 			assert.Equal(t, "found on the drive", how)
@@ -195,8 +177,8 @@ func (m *minioChart) image(tag string) string { return m.repository + ":" + tag 
 // minioRelease is MinIO's chart installed as release minio in a namespace
 // of its own, by Helm 3 with post as its post-renderer (nil: none).
 type minioRelease struct {
+	*scenario.Workload
 	chart *minioChart
-	ns    string
 	cfg   *action.Configuration
 	post  postrender.PostRenderer
 }
@@ -217,7 +199,8 @@ func (m *minioChart) release(t *testing.T, ns string, post postrender.PostRender
 	flags.KubeConfig, flags.Namespace = ptr.To(e2e.cluster.Kubeconfig), ptr.To(ns)
 	cfg := new(action.Configuration)
 	require.NoError(t, cfg.Init(flags, ns, "secret", t.Logf))
-	r := &minioRelease{chart: m, ns: ns, cfg: cfg, post: post}
+	w := &scenario.Workload{Client: e2e.client, Namespace: ns, Name: minioName, Selector: "app=minio,release=" + minioName, Node: e2e.cluster.Node}
+	r := &minioRelease{Workload: w, chart: m, cfg: cfg, post: post}
 	t.Cleanup(func() { r.uninstall(t) })
 	return r
 }
@@ -229,10 +212,22 @@ func (r *minioRelease) install(t *testing.T) {
 	require.NoError(t, r.tryInstall(), "helm install")
 }
 
+// installed is a story's first step: helm install, and MinIO serving on a
+// fresh ReadWriteOncePod claim. It returns MinIO's pod and its drive's ID.
+func (r *minioRelease) installed(t *testing.T) (pod *corev1.Pod, id string) {
+	t.Helper()
+	step(t, "helm install: MinIO serves, on a fresh ReadWriteOncePod claim", func(t *testing.T) {
+		r.install(t)
+		pod = r.WaitRolledOut(t, r.chart.image(r.chart.tag))
+		id = r.assertFreshDrive(t, pod)
+	})
+	return pod, id
+}
+
 // tryInstall is install, returning what Helm said.
 func (r *minioRelease) tryInstall() error {
 	in := action.NewInstall(r.cfg)
-	in.ReleaseName, in.Namespace, in.PostRenderer, in.Timeout = minioName, r.ns, r.post, time.Minute
+	in.ReleaseName, in.Namespace, in.PostRenderer, in.Timeout = minioName, r.Namespace, r.post, time.Minute
 	_, err := in.Run(r.chart.chart, r.chart.values)
 	return err
 }
@@ -242,7 +237,7 @@ func (r *minioRelease) tryInstall() error {
 func (r *minioRelease) upgrade(t *testing.T, tag string) {
 	t.Helper()
 	up := action.NewUpgrade(r.cfg)
-	up.Namespace, up.PostRenderer, up.Timeout = r.ns, r.post, time.Minute
+	up.Namespace, up.PostRenderer, up.Timeout = r.Namespace, r.post, time.Minute
 	values := maps.Clone(r.chart.values)
 	values["image"] = map[string]any{"tag": tag}
 	_, err := up.Run(minioName, r.chart.chart, values)
@@ -253,121 +248,10 @@ func (r *minioRelease) upgrade(t *testing.T, tag string) {
 // until the namespace and the claim's volume are gone.
 func (r *minioRelease) uninstall(t *testing.T) {
 	t.Helper()
-	ctx := context.Background()
-	claim, claimErr := e2e.client.CoreV1().PersistentVolumeClaims(r.ns).Get(ctx, minioName, metav1.GetOptions{})
 	if _, err := action.NewUninstall(r.cfg).Run(minioName); err != nil {
-		t.Errorf("helm uninstall %s in %s: %v", minioName, r.ns, err)
+		t.Errorf("helm uninstall %s in %s: %v", minioName, r.Namespace, err)
 	}
-	if err := e2e.client.CoreV1().Namespaces().Delete(ctx, r.ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		t.Errorf("delete namespace %s: %v", r.ns, err)
-	}
-	scenario.Until(t, "namespace "+r.ns+" and its claim's volume deleted", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		_, err := e2e.client.CoreV1().Namespaces().Get(ctx, r.ns, metav1.GetOptions{})
-		if !apierrors.IsNotFound(err) {
-			return false, "namespace " + r.ns + " still there", err
-		}
-		if claimErr != nil || claim.Spec.VolumeName == "" {
-			return true, "", nil
-		}
-		_, err = e2e.client.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, "", nil
-		}
-		return false, "volume " + claim.Spec.VolumeName + " still there", err
-	})
-}
-
-// deployment is the chart's Deployment, now.
-func (r *minioRelease) deployment(t *testing.T) *appsv1.Deployment {
-	t.Helper()
-	d, err := e2e.client.AppsV1().Deployments(r.ns).Get(context.Background(), minioName, metav1.GetOptions{})
-	require.NoError(t, err)
-	return d
-}
-
-// claim is the chart's claim, now.
-func (r *minioRelease) claim(t *testing.T) *corev1.PersistentVolumeClaim {
-	t.Helper()
-	c, err := e2e.client.CoreV1().PersistentVolumeClaims(r.ns).Get(context.Background(), minioName, metav1.GetOptions{})
-	require.NoError(t, err)
-	return c
-}
-
-// pods are the release's MinIO pods, by the chart's selector.
-func (r *minioRelease) pods(ctx context.Context) ([]corev1.Pod, error) {
-	list, err := e2e.client.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{LabelSelector: "app=minio,release=" + minioName})
-	if err != nil {
-		return nil, err
-	}
-	return list.Items, nil
-}
-
-// waitRolledOut waits until the Deployment's rollout is complete, as
-// `kubectl rollout status` says it (its generation observed, one replica,
-// updated and available), with one pod, of MinIO at tag, Ready and not
-// going, and returns that pod.
-func (r *minioRelease) waitRolledOut(t *testing.T, tag string) *corev1.Pod {
-	t.Helper()
-	var pod *corev1.Pod
-	want := r.chart.image(tag)
-	scenario.Until(t, "MinIO's rollout to "+want+" complete in "+r.ns, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		d, err := e2e.client.AppsV1().Deployments(r.ns).Get(ctx, minioName, metav1.GetOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		pods, err := r.pods(ctx)
-		if err != nil {
-			return false, "", err
-		}
-		s := d.Status
-		seen := fmt.Sprintf("Deployment generation %d observed %d, replicas %d updated %d available %d; %s",
-			d.Generation, s.ObservedGeneration, s.Replicas, s.UpdatedReplicas, s.AvailableReplicas, minioPods(pods))
-		if s.ObservedGeneration < d.Generation || s.Replicas != 1 || s.UpdatedReplicas != 1 || s.AvailableReplicas != 1 || len(pods) != 1 {
-			return false, seen, nil
-		}
-		pod = &pods[0]
-		return pod.DeletionTimestamp == nil && scenario.PodReady(pod) && pod.Spec.Containers[0].Image == want, seen, nil
-	})
-	return pod
-}
-
-// waitScheduling waits until the scheduler has decided about a pod of the
-// release other than old, placed or held, and returns it.
-func (r *minioRelease) waitScheduling(t *testing.T, old *corev1.Pod) *corev1.Pod {
-	t.Helper()
-	var decided *corev1.Pod
-	scenario.Until(t, "the scheduler to place or hold MinIO's new pod in "+r.ns, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := r.pods(ctx)
-		if err != nil {
-			return false, "", err
-		}
-		for i, p := range pods {
-			if p.UID != old.UID && (p.Spec.NodeName != "" || scenario.Unschedulable(&p) != "") {
-				decided = &pods[i]
-				return true, "", nil
-			}
-		}
-		return false, minioPods(pods), nil
-	})
-	return decided
-}
-
-// waitCounted waits until the Deployment controller has seen the
-// Deployment's latest generation and counts pods of it in its status, the
-// old ReplicaSet's and the new one's, and returns it.
-func (r *minioRelease) waitCounted(t *testing.T, pods int32) *appsv1.Deployment {
-	t.Helper()
-	var d *appsv1.Deployment
-	scenario.Until(t, fmt.Sprintf("the Deployment's status to count %d pods in %s", pods, r.ns), time.Minute, func(ctx context.Context) (bool, string, error) {
-		got, err := e2e.client.AppsV1().Deployments(r.ns).Get(ctx, minioName, metav1.GetOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		d = got
-		return got.Status.ObservedGeneration >= got.Generation && got.Status.Replicas == pods,
-			fmt.Sprintf("generation %d observed %d, replicas %d", got.Generation, got.Status.ObservedGeneration, got.Status.Replicas), nil
-	})
-	return d
+	r.DeleteNamespace(t)
 }
 
 // assertFreshDrive wants pod to run on the real node on a bound
@@ -376,7 +260,7 @@ func (r *minioRelease) waitCounted(t *testing.T, pods int32) *appsv1.Deployment 
 func (r *minioRelease) assertFreshDrive(t *testing.T, pod *corev1.Pod) string {
 	t.Helper()
 	assert.Equal(t, e2e.cluster.Node.Name(), pod.Spec.NodeName)
-	c := r.claim(t)
+	c := r.Claim(t)
 	assert.Equal(t, corev1.ClaimBound, c.Status.Phase)
 	assert.Equal(t, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod}, c.Spec.AccessModes)
 	logged, how := r.loggedDriveID(t, pod)
@@ -390,10 +274,7 @@ func (r *minioRelease) assertFreshDrive(t *testing.T, pod *corev1.Pod) string {
 // from the directory of the claim's CSI volume.
 func (r *minioRelease) driveID(t *testing.T) string {
 	t.Helper()
-	pv, err := e2e.client.CoreV1().PersistentVolumes().Get(context.Background(), r.claim(t).Spec.VolumeName, metav1.GetOptions{})
-	require.NoError(t, err)
-	require.NotNil(t, pv.Spec.CSI, "volume %s is a CSI volume", pv.Name)
-	data, err := os.ReadFile(filepath.Join(e2e.cluster.Node.CSIVolumeDir(pv.Spec.CSI.VolumeHandle), ".minio.sys", "format.json"))
+	data, err := os.ReadFile(filepath.Join(r.CSIVolumeDir(t), ".minio.sys", "format.json"))
 	require.NoError(t, err)
 	var f struct{ ID string }
 	require.NoError(t, json.Unmarshal(data, &f))
@@ -408,13 +289,7 @@ var startLine = regexp.MustCompile(`deployment ID (\S+) \(([^)]*)\)`)
 // and whether it made it or found it.
 func (r *minioRelease) loggedDriveID(t *testing.T, pod *corev1.Pod) (id, how string) {
 	t.Helper()
-	var logs string
-	scenario.Until(t, "pod "+pod.Name+"'s MinIO to log its drive", 30*time.Second, func(ctx context.Context) (bool, string, error) {
-		b, err := e2e.client.CoreV1().Pods(r.ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: "minio"}).DoRaw(ctx)
-		logs = string(b)
-		return startLine.MatchString(logs), fmt.Sprintf("log %q", logs), err
-	})
-	m := startLine.FindStringSubmatch(logs)
+	m := startLine.FindStringSubmatch(r.WaitLog(t, pod, "minio", startLine.MatchString))
 	return m[1], m[2]
 }
 
@@ -422,8 +297,7 @@ func (r *minioRelease) loggedDriveID(t *testing.T, pod *corev1.Pod) (id, how str
 // readiness check, from this host, which reaches the node's pods.
 func (r *minioRelease) assertServing(t *testing.T, pod *corev1.Pod) {
 	t.Helper()
-	p, err := e2e.client.CoreV1().Pods(r.ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
-	require.NoError(t, err, "pod %s", pod.Name)
+	p := r.Pod(t, pod)
 	assert.Nil(t, p.DeletionTimestamp, "pod %s is not going", p.Name)
 	assert.True(t, scenario.PodReady(p), "pod %s Ready", p.Name)
 	client := &http.Client{Timeout: 3 * time.Second}
@@ -440,22 +314,4 @@ func progressing(d *appsv1.Deployment) appsv1.DeploymentCondition {
 		return appsv1.DeploymentCondition{}
 	}
 	return d.Status.Conditions[i]
-}
-
-// minioPods says what a wait saw of the pods: each one's name, image tag,
-// phase, node and readiness, and why it is unscheduled.
-func minioPods(pods []corev1.Pod) string {
-	var lines []string
-	for _, p := range pods {
-		_, tag, _ := strings.Cut(p.Spec.Containers[0].Image, ":")
-		line := fmt.Sprintf("pod %s (%s) %s on %q ready=%t", p.Name, tag, p.Status.Phase, p.Spec.NodeName, scenario.PodReady(&p))
-		if why := scenario.Unschedulable(&p); why != "" {
-			line += ": " + why
-		}
-		lines = append(lines, line)
-	}
-	if len(lines) == 0 {
-		return "no pods"
-	}
-	return strings.Join(lines, "; ")
 }

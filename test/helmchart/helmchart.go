@@ -12,6 +12,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/postrender"
+	"helm.sh/helm/v3/pkg/release"
+
 	"github.com/hubkit/hubkit/test/pins"
 )
 
@@ -36,4 +42,30 @@ func ModuleChart(ctx context.Context, pin, path string) (string, error) {
 		return "", fmt.Errorf("the chart %s in %s: %w", path, pin, err)
 	}
 	return dir, nil
+}
+
+// KubeVersion is the Kubernetes version charts are rendered for, that of
+// the control plane the end-to-end tests run (tools/cluster/go.mod).
+const KubeVersion = "v1.36.3"
+
+// Template renders ch as `helm template` does, with Helm 3's library (a
+// client-only dry-run install): release name, namespace, values, and post
+// (nil: none) as its post-renderer. The release holds the manifest, as the
+// post-renderer gave it back, and the hooks, which Helm 3 never
+// post-renders.
+func Template(ch *chart.Chart, name, namespace string, values map[string]any, post postrender.PostRenderer) (*release.Release, error) {
+	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	install.DryRun, install.ClientOnly, install.Replace = true, true, true
+	install.ReleaseName, install.Namespace = name, namespace
+	kv, err := chartutil.ParseKubeVersion(KubeVersion)
+	if err != nil {
+		return nil, err
+	}
+	install.KubeVersion = kv
+	install.PostRenderer = post
+	rel, err := install.Run(ch, values)
+	if err != nil {
+		return nil, fmt.Errorf("helm template %s: %w", name, err)
+	}
+	return rel, nil
 }

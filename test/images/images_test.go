@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -50,24 +51,7 @@ func TestStandinImageCarriesAShellAndTheDefaultAppData(t *testing.T) {
 	layers, err := built.Image.Layers()
 	require.NoError(t, err)
 	require.Len(t, layers, 2, "the binary, then the extra files")
-	rc, err := layers[1].Uncompressed()
-	require.NoError(t, err)
-	defer rc.Close()
-	got := map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		require.NoError(t, err)
-		switch h.Typeflag {
-		case tar.TypeSymlink:
-			got[h.Name] = "-> " + h.Linkname
-		case tar.TypeReg:
-			got[h.Name] = fmt.Sprintf("%o", h.Mode)
-		}
-	}
+	got := files(t, layers[1])
 	assert.Equal(t, map[string]string{
 		"bin/busybox": "755",
 		"bin/sh":      "-> busybox",
@@ -114,6 +98,22 @@ func TestMinIOStandinIsWhereTheChartLooks(t *testing.T) {
 	layers, err := built.Image.Layers()
 	require.NoError(t, err)
 	require.Len(t, layers, 2, "the binary, then the extra files")
+	got := files(t, layers...)
+	assert.Equal(t, map[string]string{
+		"usr/bin/minio":                "755",
+		"bin/busybox":                  "755",
+		"bin/sh":                       "-> busybox",
+		"usr/bin/docker-entrypoint.sh": "755",
+	}, got)
+	cfg, err := built.Image.ConfigFile()
+	require.NoError(t, err)
+	assert.Contains(t, cfg.Config.Env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+}
+
+// files lists the files in layers: a regular file by its mode in octal, a
+// link as "-> " and its target.
+func files(t *testing.T, layers ...v1.Layer) map[string]string {
+	t.Helper()
 	got := map[string]string{}
 	for _, l := range layers {
 		rc, err := l.Uncompressed()
@@ -134,13 +134,5 @@ func TestMinIOStandinIsWhereTheChartLooks(t *testing.T) {
 		}
 		require.NoError(t, rc.Close())
 	}
-	assert.Equal(t, map[string]string{
-		"usr/bin/minio":                "755",
-		"bin/busybox":                  "755",
-		"bin/sh":                       "-> busybox",
-		"usr/bin/docker-entrypoint.sh": "755",
-	}, got)
-	cfg, err := built.Image.ConfigFile()
-	require.NoError(t, err)
-	assert.Contains(t, cfg.Config.Env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	return got
 }
