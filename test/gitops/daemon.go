@@ -18,6 +18,7 @@ package gitops
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -162,14 +163,24 @@ func cleanLeftovers(parent, what string) {
 	}
 }
 
-// freePort is a loopback TCP port nothing listens on now.
+// freePort is a loopback TCP port nothing listens on now, below Linux's
+// ephemeral range (32768 and up): a port the kernel hands out (":0") is
+// one it may give the next outgoing connection of any process before the
+// component that is to listen on it starts, and a CI run lost the
+// ApplicationSet controller so ("bind: address already in use").
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free loopback port: %w", err)
+	var last error
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			last = err
+			continue
+		}
+		l.Close()
+		return port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("find a free loopback port below 32768: %w", last)
 }
 
 // waitListening waits until addr accepts connections, or name's process
