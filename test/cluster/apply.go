@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -85,7 +86,9 @@ func Objects(rendered []byte) ([]*unstructured.Unstructured, error) {
 }
 
 // Apply server-side applies each object (dry-run when dryRun), stopping at
-// the first the server refuses.
+// the first the server refuses. An object an earlier Delete left in the
+// garbage collector's hands is waited out first: applied to, it would
+// still go, and a test after the one that deleted it would run without it.
 func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, dryRun bool) error {
 	for _, o := range objs {
 		ri, err := a.resource(ctx, o.GroupVersionKind(), o.GetNamespace())
@@ -95,6 +98,8 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		opts := metav1.ApplyOptions{FieldManager: "hubkit-e2e", Force: true}
 		if dryRun {
 			opts.DryRun = []string{metav1.DryRunAll}
+		} else if err := deletionDone(ctx, ri, o); err != nil {
+			return err
 		}
 		if _, err := ri.Apply(ctx, o.GetName(), o, opts); err != nil {
 			return fmt.Errorf("apply %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
@@ -117,6 +122,52 @@ func (a *Applier) Delete(ctx context.Context, objs []*unstructured.Unstructured)
 		}
 	}
 	return nil
+}
+
+// deletionTimeout bounds the wait for an earlier deletion of an object
+// about to be applied.
+const deletionTimeout = 2 * time.Minute
+
+// deletionDone waits until o is not being deleted: absent, or live.
+func deletionDone(ctx context.Context, ri dynamic.ResourceInterface, o *unstructured.Unstructured) error {
+	var seen *unstructured.Unstructured
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, deletionTimeout, true, func(ctx context.Context) (bool, error) {
+		live, err := ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("get %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		}
+		seen = live
+		return live.GetDeletionTimestamp() == nil, nil
+	})
+	if err != nil && seen != nil {
+		return fmt.Errorf("%s %s/%s is still being deleted (finalizers %v): %w", o.GetKind(), o.GetNamespace(), o.GetName(), seen.GetFinalizers(), err)
+	}
+	return err
+}
+
+// Remaining lists those of objs still on the cluster, as kind/name: a
+// delete returns before the garbage collector has removed an object
+// deleted in the foreground, which until then is still served.
+func (a *Applier) Remaining(ctx context.Context, objs []*unstructured.Unstructured) ([]string, error) {
+	var left []string
+	for _, o := range objs {
+		ri, err := a.resource(ctx, o.GroupVersionKind(), o.GetNamespace())
+		if err != nil {
+			return nil, err
+		}
+		_, err = ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("get %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+		default:
+			left = append(left, o.GetKind()+"/"+o.GetName())
+		}
+	}
+	return left, nil
 }
 
 func (a *Applier) resource(ctx context.Context, gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {

@@ -121,7 +121,24 @@ func useKindStorage(t *testing.T, nodes ...*node.Node) {
 		})
 	}
 	require.NoError(t, applier(t).Apply(ctx, apply, false))
-	t.Cleanup(func() { assert.NoError(t, applier(t).Delete(context.Background(), apply)) })
+	t.Cleanup(func() {
+		// Gone before the next test looks: a StorageClass deleted in the
+		// foreground is served, still the default, until the garbage
+		// collector removes it (a CI run's next test saw it). Its
+		// namespace's end is waited for where it is made again (above).
+		a := applier(t)
+		require.NoError(t, a.Delete(context.Background(), apply))
+		var clusterWide []*unstructured.Unstructured
+		for _, o := range apply {
+			if o.GetNamespace() == "" && o.GetKind() != "Namespace" {
+				clusterWide = append(clusterWide, o)
+			}
+		}
+		scenario.Until(t, "kind's storage class and roles gone", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+			left, err := a.Remaining(ctx, clusterWide)
+			return len(left) == 0, fmt.Sprintf("still there: %v", left), err
+		})
+	})
 	stop, err := n.StartLocalPath(ctx, node.LocalPathOptions{
 		Config: []byte(cm.Data["config.json"]), HelperPod: []byte(cm.Data["helperPod.yaml"]),
 		Namespace: cm.Namespace, ServiceAccount: sa, ConfigMap: cm.Name,
