@@ -243,7 +243,7 @@ bench-function: build $(KUSTOMIZE) $(KUBE_SCORE) ## The function part of make be
 .PHONY: bench-recovery
 bench-recovery: $(E2E_TOOLS) ## The recovery, storage-drill and GitOps part of make bench: the e2e cluster and its real node (TestHub* includes the Argo CD and Flux stories; TestFleetAtScale, the ApplicationSet controller on 1,000 sites).
 	@rm -f $(BUILD)/e2e/*.txt
-	go test -count=1 -timeout 45m -run 'TestHub|TestRealNode|TestProdOnTheRealNode|TestHAPairOnTwoRealNodes|$(call anchored,$(E2E_BENCH_TESTS))' ./test/e2e/ > /dev/null
+	go test -count=1 -timeout 45m -run 'TestHub|TestRealNode|TestProdOnTheRealNode|TestHAPairOnTwoRealNodes|$(call anchored,$(E2E_BENCH_TESTS))' ./test/e2e/ -args -figures > /dev/null
 	@cat $(BUILD)/e2e/*.txt
 
 # The Hub's image, as base/kustomization.yaml names it.

@@ -22,6 +22,19 @@ func writeFigure(t *testing.T, name, line string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".txt"), []byte(line+"\n"), 0o644))
 }
 
+// samples is how many times a measured scenario repeats what it measures:
+// full, the figures' count, under -figures (make bench-recovery); in make
+// test a few, enough to hold the behaviour each repeat asserts.
+func samples(full int) int {
+	if e2e.figures {
+		return full
+	}
+	return min(full, fewSamples)
+}
+
+// fewSamples is samples' count without -figures.
+const fewSamples = 3
+
 // report logs min, median and p95, and writes them to build/e2e/ for make bench.
 func report(t *testing.T, name string, took []time.Duration) {
 	t.Helper()

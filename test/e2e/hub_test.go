@@ -20,7 +20,8 @@ import (
 	"github.com/hubkit/hubkit/test/testenv"
 )
 
-// crashes is how many times a scenario crashes the Hub for its figures.
+// crashes is how many times a scenario crashes the Hub for its figures
+// (samples).
 const crashes = 20
 
 // The scenarios share one cluster and the namespace the overlays name, so
@@ -96,7 +97,7 @@ func testDurability(t *testing.T) {
 	pod := hub.WaitReady(t)
 	var took []time.Duration
 	deleted := map[types.UID]bool{}
-	for range crashes {
+	for range samples(crashes) {
 		start := time.Now()
 		require.NoError(t, e2e.client.CoreV1().Pods(hub.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{}))
 		deleted[pod.UID] = true

@@ -39,11 +39,13 @@ type env struct {
 	plugin   *testenv.Built // kubectl-hubkit
 	root     string
 	imageDir string // where the images built for the real node go
+	figures  bool   // -figures: the measured scenarios take their figures' full samples
 }
 
 var e2e env
 
 func TestMain(m *testing.M) {
+	flag.BoolVar(&e2e.figures, "figures", false, "the measured scenarios repeat what they measure as often as their figures need (make bench-recovery), not the few times that hold the behaviour (make test)")
 	flag.Parse()
 	os.Exit(run(m))
 }

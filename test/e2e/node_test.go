@@ -203,7 +203,7 @@ func nodePortURL(t *testing.T) string {
 }
 
 // firstCrashes is how many first crashes (no backoff yet) the scenario
-// measures, each of a new pod.
+// measures for its figures, each of a new pod (samples).
 const firstCrashes = 10
 
 func servingTimes(tls []crashTimeline) []time.Duration {
@@ -241,7 +241,7 @@ func (r *realHub) crash(t *testing.T) {
 
 	// More first crashes, each of a new pod.
 	firsts := []crashTimeline{first}
-	for i := 1; i < firstCrashes; i++ {
+	for i := 1; i < samples(firstCrashes); i++ {
 		freshPod(t, hub)
 		firsts = append(firsts, crashOnce(t, hub, fmt.Sprintf("before first crash %d", i+1)))
 	}
@@ -257,7 +257,7 @@ func (r *realHub) crash(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, e2e.cluster.Node.ReconfigureKubelet(ctx, nil)) })
 	freshPod(t, hub)
 	var capped []crashTimeline
-	for i := range crashes {
+	for i := range samples(crashes) {
 		capped = append(capped, crashOnce(t, hub, fmt.Sprintf("before crash %d", i+1)))
 	}
 	report(t, "real-crash-to-serving", servingTimes(capped))
