@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds each stack's manifests.yaml from its public source: Go modules from
 # the module proxy (copied or rendered with their own kustomization) and Helm
-# charts inside them, rendered with helm v3.19.0 built from the proxy. Each
+# charts inside them, rendered with tools/pins.mk's helm built from the proxy
+# (and its chart pins, for the charts the helm/ tests read too). Each
 # stack's SOURCE.md names what this script takes and its licence. Not run by
 # `make test`: the renders are committed, and this is how to check them.
 #   plugin/singleton/testdata/realworld/gather.sh [stack...]
@@ -12,13 +13,17 @@ KUSTOMIZE=${KUSTOMIZE:-$(git rev-parse --show-toplevel)/bin/kustomize}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# pin prints a value of tools/pins.mk, the one place for the versions the
+# helm/ tests read the same charts at.
+pin() { sed -n "s/^$1 *:= *//p" ../../../../tools/pins.mk; }
+
 # mod downloads a module at an exact version and prints its directory.
 mod() { GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
 
 # helm template, for the cluster hubkit tests on (a helm built by go install
 # assumes Kubernetes v1.20 otherwise).
 helm_template() {
-  [ -x "$work/bin/helm" ] || GOBIN="$work/bin" go install helm.sh/helm/v3/cmd/helm@v3.19.0
+  [ -x "$work/bin/helm" ] || GOBIN="$work/bin" go install "$(pin HELM_PKG)"
   "$work/bin/helm" template "$@" --kube-version v1.36.3
 }
 
@@ -79,14 +84,14 @@ stack() {
     # The chart lists three dependencies (minio, grafana-agent-operator,
     # rollout-operator) that the module does not carry; these values turn all
     # three off, so their stanza is removed for helm to render.
-    c=$(chart "$(mod github.com/grafana/loki/v3@v3.7.7)/production/helm/loki" loki)
+    c=$(chart "$(mod "$(pin LOKI_CHART_MODULE)")/$(pin LOKI_CHART_PATH)" loki)
     sed -i '/^dependencies:/,/^maintainers:/{/^maintainers:/!d}' "$c/Chart.yaml"
     helm_template loki "$c" --namespace loki -f loki/values.yaml ;;
   sealed-secrets)
-    helm_template sealed-secrets "$(chart "$(mod github.com/bitnami-labs/sealed-secrets@v0.32.2)/helm/sealed-secrets" sealed-secrets)" \
+    helm_template sealed-secrets "$(chart "$(mod "$(pin SEALED_SECRETS_CHART_MODULE)")/$(pin SEALED_SECRETS_CHART_PATH)" sealed-secrets)" \
       --namespace kube-system ;;
   postgres-operator)
-    helm_template postgres-operator "$(chart "$(mod github.com/zalando/postgres-operator@v1.14.0)/charts/postgres-operator" postgres-operator)" \
+    helm_template postgres-operator "$(chart "$(mod "$(pin POSTGRES_OPERATOR_CHART_MODULE)")/$(pin POSTGRES_OPERATOR_CHART_PATH)" postgres-operator)" \
       --namespace postgres-operator ;;
   kyverno-ha)
     # Kyverno's documented high-availability replica counts; CRDs left out.
