@@ -113,7 +113,9 @@ func helm4Template(t *testing.T, c chart, post postrender4.PostRenderer) rendere
 	install := helm4.NewInstall(helm4.NewConfiguration())
 	install.DryRunStrategy, install.Replace = helm4.DryRunClient, true
 	install.ReleaseName, install.Namespace = c.name, c.namespace
-	kv, err := common4.ParseKubeVersion(helmchart.KubeVersion)
+	v, err := helmchart.KubeVersion()
+	require.NoError(t, err)
+	kv, err := common4.ParseKubeVersion(v)
 	require.NoError(t, err)
 	install.KubeVersion = kv
 	install.PostRenderer = post

@@ -111,13 +111,9 @@ func renderedDeployment(t *testing.T, m *minioChart) *unstructured.Unstructured 
 	t.Helper()
 	objs, err := cluster.Objects([]byte(chartManifest(t, m)))
 	require.NoError(t, err)
-	for _, o := range objs {
-		if o.GetKind() == "Deployment" {
-			return o
-		}
-	}
-	require.FailNow(t, "the chart rendered no Deployment")
-	return nil
+	d := find(objs, "Deployment")
+	require.NotNil(t, d, "the chart rendered no Deployment")
+	return d
 }
 
 // applyParams applies the guard's parameters in ns.

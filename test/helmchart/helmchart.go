@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/mod/modfile"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -19,6 +20,7 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 
 	"github.com/hubkit/hubkit/test/pins"
+	"github.com/hubkit/hubkit/test/testenv"
 )
 
 // The pins of MinIO's chart in tools/pins.mk: its module@version, and the
@@ -44,9 +46,30 @@ func ModuleChart(ctx context.Context, pin, path string) (string, error) {
 	return dir, nil
 }
 
-// KubeVersion is the Kubernetes version charts are rendered for, that of
-// the control plane the end-to-end tests run (tools/cluster/go.mod).
-const KubeVersion = "v1.36.3"
+// KubeVersion is the Kubernetes version charts are rendered for: that of
+// the control plane the end-to-end tests run, k8s.io/kubernetes in
+// tools/cluster/go.mod.
+func KubeVersion() (string, error) {
+	root, err := testenv.FindRepoRoot()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(root, "tools", "cluster", "go.mod")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	f, err := modfile.ParseLax(path, b, nil)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == "k8s.io/kubernetes" {
+			return r.Mod.Version, nil
+		}
+	}
+	return "", fmt.Errorf("%s requires no k8s.io/kubernetes", path)
+}
 
 // Template renders ch as `helm template` does, with Helm 3's library (a
 // client-only dry-run install): release name, namespace, values, and post
@@ -57,7 +80,11 @@ func Template(ch *chart.Chart, name, namespace string, values map[string]any, po
 	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
 	install.DryRun, install.ClientOnly, install.Replace = true, true, true
 	install.ReleaseName, install.Namespace = name, namespace
-	kv, err := chartutil.ParseKubeVersion(KubeVersion)
+	v, err := KubeVersion()
+	if err != nil {
+		return nil, err
+	}
+	kv, err := chartutil.ParseKubeVersion(v)
 	if err != nil {
 		return nil, err
 	}

@@ -9,13 +9,18 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-KUSTOMIZE=${KUSTOMIZE:-$(git rev-parse --show-toplevel)/bin/kustomize}
+root=$(git rev-parse --show-toplevel)
+KUSTOMIZE=${KUSTOMIZE:-$root/bin/kustomize}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # pin prints a value of tools/pins.mk, the one place for the versions the
 # helm/ tests read the same charts at.
-pin() { sed -n "s/^$1 *:= *//p" ../../../../tools/pins.mk; }
+pin() { sed -n "s/^$1 *:= *//p" "$root/tools/pins.mk"; }
+
+# kube is the version of the control plane hubkit tests on, the one place
+# for it: k8s.io/kubernetes in tools/cluster/go.mod.
+kube=$(awk '$1 == "k8s.io/kubernetes" {print $2}' "$root/tools/cluster/go.mod")
 
 # mod downloads a module at an exact version and prints its directory.
 mod() { GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
@@ -24,7 +29,7 @@ mod() { GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\
 # assumes Kubernetes v1.20 otherwise).
 helm_template() {
   [ -x "$work/bin/helm" ] || GOBIN="$work/bin" go install "$(pin HELM_PKG)"
-  "$work/bin/helm" template "$@" --kube-version v1.36.3
+  "$work/bin/helm" template "$@" --kube-version "$kube"
 }
 
 # cat_files writes the named files as one stream, each after a separator and
@@ -40,22 +45,22 @@ chart() { cp -r "$1" "$work/$2" && chmod -R u+w "$work/$2" && echo "$work/$2"; }
 stack() {
   case $1 in
   guestbook)
-    d=$(mod k8s.io/kubernetes@v1.36.3)/test/e2e/testing-manifests/guestbook
+    d=$(mod k8s.io/kubernetes@$kube)/test/e2e/testing-manifests/guestbook
     cat_files "$d" agnhost-primary-deployment.yaml.in agnhost-primary-service.yaml \
       agnhost-replica-deployment.yaml.in agnhost-replica-service.yaml frontend-deployment.yaml.in frontend-service.yaml |
       sed 's|{{.AgnhostImage}}|registry.k8s.io/e2e-test-images/agnhost:2.63.0|' ;;
   csi-hostpath)
-    cat_files "$(mod k8s.io/kubernetes@v1.36.3)/test/e2e/testing-manifests/storage-csi/hostpath/hostpath" \
+    cat_files "$(mod k8s.io/kubernetes@$kube)/test/e2e/testing-manifests/storage-csi/hostpath/hostpath" \
       csi-hostpath-driverinfo.yaml csi-hostpath-plugin.yaml ;;
   csi-mock-proxy)
-    cat_files "$(mod k8s.io/kubernetes@v1.36.3)/test/e2e/testing-manifests/storage-csi/mock" csi-mock-proxy.yaml ;;
+    cat_files "$(mod k8s.io/kubernetes@$kube)/test/e2e/testing-manifests/storage-csi/mock" csi-mock-proxy.yaml ;;
   event-exporter)
-    cat_files "$(mod k8s.io/kubernetes@v1.36.3)/cluster/addons/fluentd-gcp" event-exporter.yaml ;;
+    cat_files "$(mod k8s.io/kubernetes@$kube)/cluster/addons/fluentd-gcp" event-exporter.yaml ;;
   cassandra)
-    cat_files "$(mod k8s.io/kubernetes@v1.36.3)/test/e2e/testing-manifests/statefulset/cassandra" \
+    cat_files "$(mod k8s.io/kubernetes@$kube)/test/e2e/testing-manifests/statefulset/cassandra" \
       service.yaml pdb.yaml statefulset.yaml ;;
   mysql-replicated)
-    cat_files "$(mod k8s.io/kubernetes@v1.36.3)/test/e2e/testing-manifests/statefulset/mysql-upgrade" \
+    cat_files "$(mod k8s.io/kubernetes@$kube)/test/e2e/testing-manifests/statefulset/mysql-upgrade" \
       configmap.yaml service.yaml statefulset.yaml ;;
   velero-nginx-with-pv)
     cat_files "$(mod github.com/vmware-tanzu/velero@v1.18.0)/examples/nginx-app" with-pv.yaml ;;
