@@ -133,8 +133,13 @@ func hubkitSnapshot(t *testing.T, dyn dynamic.Interface, ns string) (string, tim
 	require.Equal(t, hubctl.Done, code, out)
 	m := tookSnapshot.FindStringSubmatch(out)
 	require.NotNil(t, m, "snapshot names its restore point: %s", out)
+	// Gone, not going, when the test ends: a restore point's name is its
+	// claim, version and second, and the next test's, taken in the same
+	// second, would be refused beside one still being deleted (a CI run).
 	t.Cleanup(func() {
-		_ = dyn.Resource(scenario.VolumeSnapshots).Namespace(ns).Delete(context.Background(), m[1], metav1.DeleteOptions{})
+		snapshots := dyn.Resource(scenario.VolumeSnapshots).Namespace(ns)
+		_ = snapshots.Delete(context.Background(), m[1], metav1.DeleteOptions{})
+		scenario.WaitObjectGone(t, snapshots, m[1])
 	})
 	return m[1], took
 }
